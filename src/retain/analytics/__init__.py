@@ -1,0 +1,72 @@
+"""retain.analytics: the customer-retention engine.
+
+Pure Python + Ibis + NumPy / SciPy; it never imports Django. Every function takes an explicit
+``as_of`` date; inputs are Ibis tables on any backend (DuckDB, SQLite, PostgreSQL, Spark).
+See docs/analytics.md for the definitions.
+"""
+
+from retain.analytics._cohorts import cohort_retention
+from retain.analytics._kpis import KpiSnapshot, QuadrantKpi, kpis, kpis_by_month
+from retain.analytics._labels import (
+    ActivityLevel,
+    LifecycleStage,
+    Quadrant,
+    RfmSegment,
+    RiskLevel,
+    ValueTier,
+)
+from retain.analytics._models import (
+    BGNBD,
+    GammaGamma,
+    ModelNotConvergedError,
+    lifetime_value,
+    simulate_bgnbd,
+)
+from retain.analytics._scoring import (
+    SCORE_COLUMNS,
+    FittedModels,
+    fit_models,
+    score_customers,
+    score_summary,
+)
+from retain.analytics._settings import (
+    AnalyticsSettings,
+    ComplaintColumns,
+    CustomerColumns,
+    InteractionColumns,
+    OrderColumns,
+    SurveyColumns,
+)
+from retain.analytics._summary import SUMMARY_COLUMNS, customer_summary
+
+__all__ = [
+    "BGNBD",
+    "SCORE_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "ActivityLevel",
+    "AnalyticsSettings",
+    "ComplaintColumns",
+    "CustomerColumns",
+    "FittedModels",
+    "GammaGamma",
+    "InteractionColumns",
+    "KpiSnapshot",
+    "LifecycleStage",
+    "ModelNotConvergedError",
+    "OrderColumns",
+    "Quadrant",
+    "QuadrantKpi",
+    "RfmSegment",
+    "RiskLevel",
+    "SurveyColumns",
+    "ValueTier",
+    "cohort_retention",
+    "customer_summary",
+    "fit_models",
+    "kpis",
+    "kpis_by_month",
+    "lifetime_value",
+    "score_customers",
+    "score_summary",
+    "simulate_bgnbd",
+]

@@ -1,0 +1,234 @@
+"""Scores: pull the compact per-customer summary, fit the models, add predictions and risk."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from retain.analytics._labels import LifecycleStage, RiskLevel
+from retain.analytics._models import BGNBD, GammaGamma, lifetime_value
+from retain.analytics._settings import (
+    AnalyticsSettings,
+    ComplaintColumns,
+    CustomerColumns,
+    InteractionColumns,
+    OrderColumns,
+    SurveyColumns,
+)
+from retain.analytics._summary import customer_summary
+
+__all__ = ["FittedModels", "fit_models", "score_customers", "score_summary"]
+
+#: Columns :func:`score_customers` adds to the summary.
+SCORE_COLUMNS: tuple[str, ...] = (
+    "p_alive",
+    "expected_purchases_30d",
+    "expected_purchases_90d",
+    "expected_purchases_365d",
+    "expected_avg_spend",
+    "predicted_ltv",
+    "churn_risk",
+    "risk_reasons",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FittedModels:
+    """The two fitted models and the time unit (in days) they were fitted in."""
+
+    bgnbd: BGNBD
+    gamma_gamma: GammaGamma | None
+    days_per_unit: float
+
+
+def _model_inputs(
+    summary: pd.DataFrame, days_per_unit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x = summary["frequency"].to_numpy(dtype=np.float64)
+    t_x = summary["t_x_days"].to_numpy(dtype=np.float64) / days_per_unit
+    t_obs = summary["T_days"].to_numpy(dtype=np.float64) / days_per_unit
+    m = summary["monetary_value"].to_numpy(dtype=np.float64)
+    return x, t_x, t_obs, m
+
+
+def fit_models(summary: pd.DataFrame, settings: AnalyticsSettings | None = None) -> FittedModels:
+    """Fit BG/NBD on all purchasing customers and Gamma-Gamma on repeat customers.
+
+    ``summary`` is (a pandas copy of) :func:`customer_summary`; prospects are ignored.
+    """
+    cfg = settings or AnalyticsSettings()
+    buyers = summary[summary["T_days"].notna()]
+    if buyers.empty:
+        raise ValueError("no customer with a purchase on or before as_of: nothing to fit")
+    x, t_x, t_obs, m = _model_inputs(buyers, cfg.model_time_unit_days)
+    bgnbd = BGNBD(penalizer=cfg.penalizer).fit(x, t_x, t_obs)
+    repeat = (x > 0) & (m > 0)
+    gamma_gamma = None
+    if int(repeat.sum()) >= 3:
+        gamma_gamma = GammaGamma(penalizer=cfg.penalizer).fit(x[repeat], m[repeat])
+    return FittedModels(bgnbd, gamma_gamma, cfg.model_time_unit_days)
+
+
+def _join_reasons(reasons: list[tuple[np.ndarray, pd.Series]], n: int) -> np.ndarray:
+    text = pd.Series([""] * n, dtype=object)
+    for mask, words in reasons:
+        words = words.where(mask, "")
+        sep = np.where((text != "") & mask, "; ", "")
+        text = text + sep + words
+    return text.to_numpy()
+
+
+def score_summary(
+    summary: pd.DataFrame,
+    *,
+    settings: AnalyticsSettings | None = None,
+    models: FittedModels | None = None,
+) -> pd.DataFrame:
+    """Add model predictions, lifetime value and churn risk to a pandas summary.
+
+    Returns a copy of ``summary`` with the columns of :data:`SCORE_COLUMNS`; prospects get
+    nulls. Fits the models unless ``models`` is given.
+    """
+    cfg = settings or AnalyticsSettings()
+    fitted = models or fit_models(summary, cfg)
+    out = summary.copy()
+    n = len(out)
+    buyer = out["T_days"].notna().to_numpy()
+    unit = fitted.days_per_unit
+    x, t_x, t_obs, m = _model_inputs(out[buyer], unit)
+
+    def put(values: np.ndarray) -> np.ndarray:
+        full = np.full(n, np.nan)
+        full[buyer] = values
+        return full
+
+    bg = fitted.bgnbd
+    out["p_alive"] = put(bg.predict_proba_alive(x, t_x, t_obs))
+    for days in (30, 90, 365):
+        out[f"expected_purchases_{days}d"] = put(bg.predict_purchases(days / unit, x, t_x, t_obs))
+    if fitted.gamma_gamma is not None:
+        gg = fitted.gamma_gamma
+        m_used = np.where((x > 0) & (m > 0), m, 0.0)
+        x_used = np.where(m > 0, x, 0.0)
+        out["expected_avg_spend"] = put(gg.predict_spend(x_used, m_used))
+        out["predicted_ltv"] = put(
+            lifetime_value(
+                bg,
+                gg,
+                x_used,
+                t_x,
+                t_obs,
+                m_used,
+                months=cfg.ltv_horizon_months,
+                monthly_discount_rate=cfg.monthly_discount_rate,
+                days_per_unit=unit,
+            )
+        )
+    else:  # too few repeat customers for Gamma-Gamma: fall back to the observed order value
+        mean_value = out["avg_order_value"].to_numpy(dtype=np.float64)
+        out["expected_avg_spend"] = np.where(buyer, mean_value, np.nan)
+        out["predicted_ltv"] = np.nan
+
+    # churn risk with reasons in words
+    recency = out["recency_days"].to_numpy(dtype=np.float64)
+    interval = out["avg_interpurchase_days"].to_numpy(dtype=np.float64)
+    p_alive = out["p_alive"].to_numpy(dtype=np.float64)
+    stage = out["lifecycle_stage"].to_numpy(dtype=object)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        multiple = recency / interval
+    overdue = buyer & np.isfinite(multiple) & (multiple >= cfg.risk_interval_multiple)
+    p_high = buyer & (p_alive < cfg.risk_p_alive_high)
+    p_medium = buyer & ~p_high & (p_alive < cfg.risk_p_alive_medium)
+    complaints = out["open_complaints"].fillna(0).to_numpy(dtype=np.float64) > 0
+    nps = out["last_nps"].to_numpy(dtype=np.float64)
+    detractor = np.nan_to_num(nps, nan=99.0) <= cfg.nps_detractor_max
+    previous = out["previous_spend"].to_numpy(dtype=np.float64)
+    recent = out["recent_spend"].to_numpy(dtype=np.float64)
+    spend_drop = buyer & (recent > 0) & (recent < cfg.risk_spend_drop * previous)
+    silent = stage == str(LifecycleStage.SILENT)
+    churned = stage == str(LifecycleStage.CHURNED)
+    as_int = pd.Series(np.nan_to_num(recency, nan=0.0).astype(np.int64)).astype(str)
+    pct = pd.Series(np.round(np.nan_to_num(p_alive) * 100).astype(np.int64)).astype(str)
+    mult = pd.Series(np.floor(np.nan_to_num(multiple, posinf=0.0)).astype(np.int64)).astype(str)
+    drop = pd.Series(
+        np.round(100 * (1 - np.divide(recent, previous, out=np.ones(n), where=previous > 0)))
+        .astype(np.int64)
+    ).astype(str)
+    reasons = [
+        (churned, "churned: no purchase for " + as_int + " days"),
+        (silent, "silent: no purchase for " + as_int + " days"),
+        (overdue, "no purchase for " + mult + "x the usual interval"),
+        (p_high | p_medium, "low probability of being active (" + pct + "%)"),
+        (spend_drop, "spend down " + drop + "% on the previous period"),
+        (complaints, pd.Series(["unresolved complaint"] * n)),
+        (detractor, pd.Series(["NPS detractor"] * n)),
+    ]
+    out["risk_reasons"] = _join_reasons(reasons, n)
+    n_reasons = sum(mask.astype(np.int64) for mask, _ in reasons)
+    high = buyer & (churned | p_high | (n_reasons >= 2))
+    medium = buyer & ~high & (n_reasons >= 1)
+    out["churn_risk"] = np.select(
+        [high, medium, buyer],
+        [str(RiskLevel.HIGH), str(RiskLevel.MEDIUM), str(RiskLevel.LOW)],
+        default=None,
+    )
+    out.loc[~buyer, "risk_reasons"] = None
+    return out
+
+
+def score_customers(
+    orders: ir.Table,
+    *,
+    as_of: dt.date | dt.datetime | str,
+    settings: AnalyticsSettings | None = None,
+    columns: OrderColumns | None = None,
+    customers: ir.Table | None = None,
+    customer_columns: CustomerColumns | None = None,
+    interactions: ir.Table | None = None,
+    interaction_columns: InteractionColumns | None = None,
+    complaints: ir.Table | None = None,
+    complaint_columns: ComplaintColumns | None = None,
+    surveys: ir.Table | None = None,
+    survey_columns: SurveyColumns | None = None,
+) -> pd.DataFrame:
+    """Everything the engine knows about each customer, one row per customer.
+
+    Runs :func:`customer_summary` in the backend of ``orders``, pulls only that compact
+    per-customer table into Python, fits BG/NBD and Gamma-Gamma, and adds P(alive), expected
+    purchases in the next 30 / 90 / 365 days, expected average spend, predicted lifetime value
+    and the churn-risk level with its reasons.
+
+    Examples
+    --------
+    >>> import ibis, datetime as dt
+    >>> orders = ibis.memtable({
+    ...     "customer_id": [1, 1, 2, 3, 3, 3, 4],
+    ...     "timestamp": ["2024-01-01", "2024-02-01", "2024-01-10", "2024-01-02",
+    ...                   "2024-01-20", "2024-02-20", "2024-02-25"],
+    ...     "amount": [10.0, 30.0, 5.0, 7.0, 9.0, 11.0, 4.0]})
+    >>> scores = score_customers(orders, as_of=dt.date(2024, 3, 1))
+    >>> len(scores), sorted(scores.columns)[:2]
+    (4, ['T_days', 'activity_level'])
+    """
+    cfg = settings or AnalyticsSettings()
+    summary = customer_summary(
+        orders,
+        as_of=as_of,
+        settings=cfg,
+        columns=columns,
+        customers=customers,
+        customer_columns=customer_columns,
+        interactions=interactions,
+        interaction_columns=interaction_columns,
+        complaints=complaints,
+        complaint_columns=complaint_columns,
+        surveys=surveys,
+        survey_columns=survey_columns,
+    )
+    frame = summary.to_pandas()
+    frame = frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    return score_summary(frame, settings=cfg)

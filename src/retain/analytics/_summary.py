@@ -1,0 +1,457 @@
+"""Per-customer summary as Ibis expressions: runs inside whatever backend holds the orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from retain.analytics._labels import (
+    SEGMENT_GRID,
+    ActivityLevel,
+    LifecycleStage,
+    Quadrant,
+    ValueTier,
+)
+from retain.analytics._settings import (
+    AnalyticsSettings,
+    ComplaintColumns,
+    CustomerColumns,
+    InteractionColumns,
+    OrderColumns,
+    SurveyColumns,
+)
+
+__all__ = ["SUMMARY_COLUMNS", "customer_summary", "day_number", "normalized_orders"]
+
+_EPOCH = dt.date(1970, 1, 1)
+_SECONDS_PER_DAY = 86400
+
+#: Columns of :func:`customer_summary`, in order.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "first_contact",
+    "first_purchase",
+    "last_purchase",
+    "order_count",
+    "purchase_days",
+    "frequency",
+    "recency_days",
+    "t_x_days",
+    "T_days",
+    "avg_interpurchase_days",
+    "total_spend",
+    "gross_spend",
+    "refund_amount",
+    "refund_count",
+    "avg_order_value",
+    "monetary_value",
+    "recent_orders",
+    "recent_spend",
+    "previous_spend",
+    "value_spend",
+    "activity_orders",
+    "recent_interactions",
+    "open_complaints",
+    "recent_complaints",
+    "last_nps",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "value_tier",
+    "activity_level",
+    "quadrant",
+    "lifecycle_stage",
+)
+
+
+def day_number(value: dt.date) -> int:
+    """Days since 1970-01-01 of a date (the engine's integer day axis)."""
+    return (value - _EPOCH).days
+
+
+def _as_date(as_of: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(as_of, str):
+        return dt.date.fromisoformat(as_of[:10])
+    if isinstance(as_of, dt.datetime):
+        return as_of.date()
+    return as_of
+
+
+def _timestamp(col: ir.Value) -> ir.TimestampValue:
+    dtype = col.type()
+    if dtype.is_timestamp():
+        assert isinstance(col, ir.TimestampValue)
+        return col
+    return col.cast("timestamp")  # type: ignore[return-value]
+
+
+def _days(col: ir.Value) -> ir.IntegerValue:
+    ts = _timestamp(col)
+    return (ts.epoch_seconds() // _SECONDS_PER_DAY).cast("int64")  # type: ignore[no-any-return]
+
+
+def _lower_text(col: ir.Value) -> ir.StringValue:
+    return col.cast("string").lower()  # type: ignore[no-any-return]
+
+
+def normalized_orders(
+    orders: ir.Table, *, as_of: dt.date, columns: OrderColumns | None = None
+) -> ir.Table:
+    """Orders up to and including ``as_of`` with the engine's column names.
+
+    Columns: ``customer_id``, ``ts``, ``day`` (days since 1970-01-01), ``month`` (year * 12 +
+    month - 1), ``purchase`` (bool), ``refund`` (bool), ``amount`` (purchase value, 0 for refunds),
+    ``refund_value`` (positive refund value, 0 for purchases). Zero-amount rows that are not
+    refunds are kept as neither purchase nor refund.
+    """
+    c = columns or OrderColumns()
+    missing = [
+        name
+        for name in (c.customer_id, c.timestamp, c.amount, c.status)
+        if name is not None and name not in orders.columns
+    ]
+    if missing:
+        raise KeyError(f"orders table has no column {missing[0]!r}; columns: {orders.columns}")
+    ts = _timestamp(orders[c.timestamp])
+    amount = orders[c.amount].cast("float64")
+    fields: dict[str, Any] = {
+        "customer_id": orders[c.customer_id],
+        "ts": ts,
+        "day": _days(ts),
+        "month": ts.year() * 12 + ts.month() - 1,
+        "raw_amount": amount,
+    }
+    if c.status is not None:
+        fields["status"] = _lower_text(orders[c.status])
+    t = orders.select(**fields)
+    t = t.filter(t.day <= day_number(as_of), t.customer_id.notnull(), t.raw_amount.notnull())
+    refund = t.raw_amount < 0
+    if c.status is not None:
+        status = t["status"]
+        ignored = [s.lower() for s in c.ignored_statuses]
+        if ignored:
+            t = t.filter(status.isnull() | ~status.isin(ignored))
+            status = t["status"]
+            refund = t.raw_amount < 0
+        refunds = [s.lower() for s in c.refund_statuses]
+        if refunds:
+            refund = refund | status.isin(refunds).fill_null(False)
+    purchase = ~refund & (t.raw_amount > 0)
+    return t.select(
+        "customer_id",
+        "ts",
+        "day",
+        "month",
+        purchase=purchase,
+        refund=refund,
+        amount=ibis.ifelse(purchase, t.raw_amount, 0.0),
+        refund_value=ibis.ifelse(refund, t.raw_amount.abs(), 0.0),
+    )
+
+
+def _score(order_by: ir.Value, *, bins: int, descending: bool) -> ir.IntegerValue:
+    """1..bins; tied values share the score of the lowest position of their group."""
+    key = order_by.desc() if descending else order_by.asc()
+    rank = ibis.rank().over(order_by=key)
+    n = order_by.count().over()
+    return ((rank * bins) / n).floor().cast("int64") + 1  # type: ignore[no-any-return]
+
+
+def _rank_share(order_by: ir.Value) -> ir.FloatingValue:
+    """Share of customers strictly ahead of this one when sorted by ``order_by`` descending."""
+    rank = ibis.rank().over(order_by=order_by.desc())
+    n = order_by.count().over()
+    return (rank / n).cast("float64")  # type: ignore[no-any-return]
+
+
+def _segment(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
+    key = r * 10 + fm
+    mapping = {
+        r_score * 10 + i + 1: str(name)
+        for r_score, row in SEGMENT_GRID.items()
+        for i, name in enumerate(row)
+    }
+    return key.substitute(mapping, else_=ibis.null("string"))  # type: ignore[no-any-return]
+
+
+def customer_summary(
+    orders: ir.Table,
+    *,
+    as_of: dt.date | dt.datetime | str,
+    settings: AnalyticsSettings | None = None,
+    columns: OrderColumns | None = None,
+    customers: ir.Table | None = None,
+    customer_columns: CustomerColumns | None = None,
+    interactions: ir.Table | None = None,
+    interaction_columns: InteractionColumns | None = None,
+    complaints: ir.Table | None = None,
+    complaint_columns: ComplaintColumns | None = None,
+    surveys: ir.Table | None = None,
+    survey_columns: SurveyColumns | None = None,
+) -> ir.Table:
+    """One row per customer with purchase history, RFM, value, activity and lifecycle.
+
+    The whole computation is an Ibis expression: it runs in the backend that holds ``orders``
+    (DuckDB, SQLite, PostgreSQL, Spark ...). Only orders on or before ``as_of`` count.
+
+    Parameters
+    ----------
+    orders : ibis.Table
+        Orders; column names given by ``columns``.
+    as_of : datetime.date
+        The date the summary describes (inclusive). Nothing reads the clock.
+    settings : AnalyticsSettings, optional
+        Windows and thresholds; defaults to ``AnalyticsSettings()``.
+    customers, interactions, complaints, surveys : ibis.Table, optional
+        Extra tables on the same backend; customers without orders become prospects.
+
+    Returns
+    -------
+    ibis.Table
+        The columns of :data:`SUMMARY_COLUMNS`. Day counts are integers; ``frequency`` is the
+        number of repeat purchase days (lifetimes convention).
+
+    Examples
+    --------
+    >>> import ibis, datetime as dt
+    >>> orders = ibis.memtable({"customer_id": [1, 1], "timestamp": ["2024-01-01", "2024-02-01"],
+    ...                         "amount": [10.0, 30.0]})
+    >>> s = customer_summary(orders, as_of=dt.date(2024, 3, 1)).to_pandas()
+    >>> int(s.frequency[0]), int(s.recency_days[0]), float(s.total_spend[0])
+    (1, 29, 40.0)
+    """
+    cfg = settings or AnalyticsSettings()
+    as_of_date = _as_date(as_of)
+    asof = day_number(as_of_date)
+    o = normalized_orders(orders, as_of=as_of_date, columns=columns)
+
+    recent_start = asof - cfg.recent_window_days  # window is (start, as_of]
+    previous_start = recent_start - cfg.recent_window_days
+    value_start = asof - cfg.value_window_days
+    activity_start = asof - cfg.activity_window_days
+
+    daily = o.group_by(["customer_id", "day"]).aggregate(
+        orders=o.purchase.cast("int64").sum(),
+        spend=o.amount.sum(),
+        refunds=o.refund_value.sum(),
+        refund_rows=o.refund.cast("int64").sum(),
+        first_ts=o.ts.min(where=o.purchase),
+        last_ts=o.ts.max(where=o.purchase),
+    )
+    bought = daily.orders > 0
+    daily = daily.mutate(
+        bought=bought,
+        first_day=ibis.ifelse(bought, daily.day, ibis.null("int64")).min().over(
+            group_by=daily.customer_id
+        ),
+    )
+    d = daily
+    net = d.spend - d.refunds
+    per = d.group_by("customer_id").aggregate(
+        first_purchase=d.first_ts.min(),
+        last_purchase=d.last_ts.max(),
+        first_day=d.first_day.min(),
+        last_day=ibis.ifelse(d.bought, d.day, ibis.null("int64")).max(),
+        order_count=d.orders.sum(),
+        purchase_days=d.bought.cast("int64").sum(),
+        gross_spend=d.spend.sum(),
+        refund_amount=d.refunds.sum(),
+        refund_count=d.refund_rows.sum(),
+        repeat_spend=ibis.ifelse(d.bought & (d.day != d.first_day), d.spend, 0.0).sum(),
+        recent_orders=ibis.ifelse(d.day > recent_start, d.orders, 0).sum(),
+        recent_spend=ibis.ifelse(d.day > recent_start, net, 0.0).sum(),
+        previous_spend=ibis.ifelse(
+            (d.day > previous_start) & (d.day <= recent_start), net, 0.0
+        ).sum(),
+        value_spend=ibis.ifelse(d.day > value_start, net, 0.0).sum(),
+        activity_orders=ibis.ifelse(d.day > activity_start, d.orders, 0).sum(),
+    )
+
+    # every customer: those with orders, plus those of the customers table (prospects)
+    ids = per.select("customer_id")
+    first_contact: ir.Value = ibis.null("timestamp")
+    if customers is not None:
+        cc = customer_columns or CustomerColumns()
+        id_type = per.customer_id.type()
+        crow = customers.select(
+            customer_id=customers[cc.customer_id].cast(id_type),
+            first_contact=(
+                _timestamp(customers[cc.first_contact])
+                if cc.first_contact is not None
+                else ibis.null("timestamp")
+            ),
+        )
+        ids = ids.union(crow.select("customer_id"), distinct=True)
+        crow = crow.group_by("customer_id").aggregate(first_contact=crow.first_contact.min())
+        base = ids.left_join(crow, "customer_id").select(ids.customer_id, crow.first_contact)
+    else:
+        base = ids.mutate(first_contact=first_contact)
+    t = base.left_join(per, "customer_id").drop("customer_id_right")
+
+    extra: dict[str, ir.Value] = {}
+    if interactions is not None:
+        ic = interaction_columns or InteractionColumns()
+        it = interactions.select(
+            customer_id=interactions[ic.customer_id].cast(per.customer_id.type()),
+            day=_days(interactions[ic.timestamp]),
+        )
+        it = it.filter(it.day <= asof, it.day > asof - cfg.interaction_window_days)
+        agg = it.group_by("customer_id").aggregate(recent_interactions=it.count())
+        t = t.left_join(agg, "customer_id").drop("customer_id_right")
+        extra["recent_interactions"] = t.recent_interactions.fill_null(0)
+    else:
+        extra["recent_interactions"] = ibis.literal(0, "int64")
+
+    if complaints is not None:
+        kc = complaint_columns or ComplaintColumns()
+        open_flag: ir.BooleanValue
+        if kc.status is not None:
+            open_flag = ~_lower_text(complaints[kc.status]).isin(
+                [s.lower() for s in kc.resolved_statuses]
+            ).fill_null(False)
+        elif kc.resolved is not None:
+            open_flag = ~complaints[kc.resolved].cast("boolean").fill_null(False)
+        else:
+            open_flag = ibis.literal(True)
+        ct = complaints.select(
+            customer_id=complaints[kc.customer_id].cast(per.customer_id.type()),
+            day=_days(complaints[kc.timestamp]),
+            open=open_flag,
+        )
+        ct = ct.filter(ct.day <= asof)
+        agg = ct.group_by("customer_id").aggregate(
+            open_complaints=ct.open.cast("int64").sum(),
+            recent_complaints=ibis.ifelse(ct.day > asof - cfg.kpi_window_days, 1, 0).sum(),
+        )
+        t = t.left_join(agg, "customer_id").drop("customer_id_right")
+        extra["open_complaints"] = t.open_complaints.fill_null(0)
+        extra["recent_complaints"] = t.recent_complaints.fill_null(0)
+    else:
+        extra["open_complaints"] = ibis.literal(0, "int64")
+        extra["recent_complaints"] = ibis.literal(0, "int64")
+
+    sc = survey_columns or SurveyColumns()
+    if surveys is not None and sc.nps is not None:
+        st = surveys.select(
+            customer_id=surveys[sc.customer_id].cast(per.customer_id.type()),
+            ts=_timestamp(surveys[sc.timestamp]),
+            day=_days(surveys[sc.timestamp]),
+            nps=surveys[sc.nps].cast("int64"),
+        )
+        st = st.filter(st.day <= asof, st.nps.notnull())
+        st = st.mutate(
+            pos=ibis.row_number().over(group_by=st.customer_id, order_by=[st.ts.desc(), st.nps])
+        )
+        latest = st.filter(st.pos == 0).select("customer_id", last_nps=st.nps)
+        t = t.left_join(latest, "customer_id").drop("customer_id_right")
+        extra["last_nps"] = t.last_nps
+    else:
+        extra["last_nps"] = ibis.null("int64")
+
+    purchased = t.first_day.notnull()
+    frequency = t.purchase_days - 1
+    total_spend = t.gross_spend.fill_null(0.0) - t.refund_amount.fill_null(0.0)
+    t = t.mutate(
+        order_count=t.order_count.fill_null(0),
+        purchase_days=t.purchase_days.fill_null(0),
+        frequency=ibis.ifelse(purchased, frequency, 0),
+        recency_days=ibis.ifelse(purchased, asof - t.last_day, ibis.null("int64")),
+        t_x_days=ibis.ifelse(purchased, t.last_day - t.first_day, ibis.null("int64")),
+        T_days=ibis.ifelse(purchased, asof - t.first_day, ibis.null("int64")),
+        avg_interpurchase_days=ibis.ifelse(
+            purchased & (frequency > 0),
+            (t.last_day - t.first_day) / frequency,
+            ibis.null("float64"),
+        ),
+        total_spend=total_spend,
+        gross_spend=t.gross_spend.fill_null(0.0),
+        refund_amount=t.refund_amount.fill_null(0.0),
+        refund_count=t.refund_count.fill_null(0),
+        avg_order_value=ibis.ifelse(
+            t.order_count > 0, total_spend / t.order_count, ibis.null("float64")
+        ),
+        monetary_value=ibis.ifelse(
+            purchased & (frequency > 0), t.repeat_spend / frequency, 0.0
+        ),
+        recent_orders=t.recent_orders.fill_null(0),
+        recent_spend=t.recent_spend.fill_null(0.0),
+        previous_spend=t.previous_spend.fill_null(0.0),
+        value_spend=t.value_spend.fill_null(0.0),
+        activity_orders=t.activity_orders.fill_null(0),
+        **extra,
+    )
+
+    # scores among purchasing customers only; prospects get nulls
+    buyers = t.filter(t.first_day.notnull())
+    bins = cfg.rfm_bins
+    buyers = buyers.mutate(
+        r_score=_score(buyers.recency_days, bins=bins, descending=True),
+        f_score=_score(buyers.order_count, bins=bins, descending=False),
+        m_score=_score(buyers.total_spend, bins=bins, descending=False),
+        value_share=_rank_share(buyers.value_spend),
+    )
+    five = 5
+    r5 = ((buyers.r_score * five + bins - 1) / bins).floor().cast("int64")
+    f5 = ((buyers.f_score * five + bins - 1) / bins).floor().cast("int64")
+    m5 = ((buyers.m_score * five + bins - 1) / bins).floor().cast("int64")
+    fm5 = ((f5 + m5 + 1) / 2).floor().cast("int64")
+    positive = buyers.value_spend > 0
+    high_value = (
+        positive & (buyers.value_spend >= cfg.high_value_min_spend)
+        if cfg.high_value_min_spend is not None
+        else positive & (buyers.value_share < cfg.high_value_share)
+    )
+    medium_value = (
+        positive & (buyers.value_spend >= cfg.medium_value_min_spend)
+        if cfg.medium_value_min_spend is not None
+        else positive & (buyers.value_share < cfg.high_value_share + cfg.medium_value_share)
+    )
+    high_activity = (buyers.activity_orders >= cfg.active_min_orders) | (
+        buyers.recency_days <= cfg.active_max_recency_days
+    )
+    buyers = buyers.mutate(
+        rfm_segment=_segment(r5, fm5),
+        value_tier=ibis.cases(
+            (high_value, str(ValueTier.HIGH)),
+            (medium_value, str(ValueTier.MEDIUM)),
+            else_=str(ValueTier.LOW),
+        ),
+        activity_level=ibis.ifelse(
+            high_activity, str(ActivityLevel.HIGH), str(ActivityLevel.LOW)
+        ),
+        quadrant=ibis.cases(
+            (high_value & high_activity, str(Quadrant.CORE)),
+            (high_value, str(Quadrant.POTENTIAL)),
+            (high_activity, str(Quadrant.BASIC)),
+            else_=str(Quadrant.WATCH),
+        ),
+        lifecycle_stage=ibis.cases(
+            (buyers.recency_days > cfg.churned_after_days, str(LifecycleStage.CHURNED)),
+            (buyers.recency_days > cfg.silent_after_days, str(LifecycleStage.SILENT)),
+            (
+                (buyers.frequency == 0) | (buyers.T_days <= cfg.new_window_days),
+                str(LifecycleStage.NEW),
+            ),
+            else_=str(LifecycleStage.RETURNING),
+        ),
+    )
+    labels = buyers.select(
+        "customer_id",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_segment",
+        "value_tier",
+        "activity_level",
+        "quadrant",
+        "lifecycle_stage",
+    )
+    t = t.left_join(labels, "customer_id").drop("customer_id_right")
+    t = t.mutate(
+        lifecycle_stage=t.lifecycle_stage.fill_null(str(LifecycleStage.PROSPECT)),
+    )
+    return t.select(*SUMMARY_COLUMNS)
