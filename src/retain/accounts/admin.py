@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from retain.accounts.models import Team, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "first_name", "last_name", "email", "role", "team", "is_active")
+    list_filter = ("role", "team", "is_active", "is_staff")
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        (_("Retain"), {"fields": ("role", "team", "language")}),
+    )
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("Retain"), {"fields": ("role", "team")}))
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "lead")
+    search_fields = ("name",)

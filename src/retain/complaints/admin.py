@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from retain.complaints.models import Complaint
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    list_display = (
+        "customer",
+        "opened_at",
+        "category",
+        "severity",
+        "status",
+        "owner",
+        "first_response_at",
+    )
+    list_filter = ("status", "severity", "channel", "owner")
+    search_fields = ("customer__code", "customer__name", "category", "description")
+    date_hierarchy = "opened_at"
+    raw_id_fields = ("customer",)
+    list_select_related = ("customer", "owner")

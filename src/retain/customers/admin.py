@@ -1,0 +1,91 @@
+from django.contrib import admin
+
+from retain.customers.models import Consent, Contact, Customer, CustomerSource
+from retain.interactions.models import Interaction
+from retain.orders.models import Order
+from retain.tags.models import CustomerTag
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ("name", "title", "phone", "email", "wechat_id", "birthday", "is_primary", "left_on")
+
+
+class ConsentInline(admin.TabularInline):
+    model = Consent
+    extra = 0
+
+
+class OrderInline(admin.TabularInline):
+    model = Order
+    extra = 0
+    fields = ("number", "ordered_at", "amount", "currency", "channel", "payment_method", "status")
+    show_change_link = True
+    ordering = ("-ordered_at",)
+
+
+class InteractionInline(admin.StackedInline):
+    model = Interaction
+    extra = 0
+    fields = (
+        ("kind", "occurred_at", "logged_at"),
+        "contact",
+        "content",
+        "feedback",
+        ("outcome", "next_step", "next_step_on"),
+        "owner",
+    )
+    autocomplete_fields = ("contact", "owner")
+    ordering = ("-occurred_at",)
+
+
+class CustomerTagInline(admin.TabularInline):
+    model = CustomerTag
+    extra = 0
+    autocomplete_fields = ("tag",)
+    readonly_fields = ("tagged_by", "automatic")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "industry",
+        "status",
+        "owner",
+        "city",
+        "first_contact_date",
+    )
+    list_filter = ("kind", "status", "source", "industry", "region", "owner")
+    search_fields = ("code", "name", "phone", "email", "contacts__name", "contacts__phone")
+    autocomplete_fields = ("owner",)
+    list_select_related = ("owner",)
+    show_full_result_count = False  # no COUNT(*) over every customer on each page
+    inlines = [ContactInline, ConsentInline, CustomerTagInline, OrderInline, InteractionInline]
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("name", "customer", "title", "phone", "email", "is_primary", "left_on")
+    list_filter = ("is_primary",)
+    search_fields = ("name", "phone", "email", "customer__name", "customer__code")
+    raw_id_fields = ("customer",)
+
+
+@admin.register(CustomerSource)
+class CustomerSourceAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "name_zh", "active")
+    list_editable = ("active",)
+    search_fields = ("code", "name", "name_zh")
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = ("customer", "channel", "status", "recorded_at", "source")
+    list_filter = ("channel", "status")
+    search_fields = ("customer__code", "customer__name")
+    raw_id_fields = ("customer",)

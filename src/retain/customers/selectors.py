@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from retain.complaints.models import Complaint
+from retain.customers.models import Customer
+from retain.feedback.models import SurveyResponse
+from retain.interactions.models import Interaction
+from retain.orders.models import Order
+
+
+def customer_list(*, search: str = "") -> QuerySet[Customer]:
+    """Customers matching ``search`` by code, name, phone or a contact's phone / name."""
+    qs = Customer.objects.select_related("owner", "source")
+    search = search.strip()
+    if not search:
+        return qs.order_by("code")
+    match = (
+        Q(code__iexact=search)
+        | Q(name__icontains=search)
+        | Q(phone=search)
+        | Q(contacts__phone=search)
+        | Q(contacts__name=search)
+    )
+    # The contact join can repeat a customer; select the ids first to keep paging exact.
+    ids = Customer.objects.filter(match).values("id")
+    return qs.filter(id__in=ids).order_by("code")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # order, interaction, complaint, survey
+    title: str
+    detail: str
+    amount: Decimal | None = None
+    status: str = ""
+
+
+def customer_timeline(*, customer: Customer, limit: int = 200) -> list[TimelineEntry]:
+    """One list, newest first, of the customer's orders, follow-ups, complaints and surveys."""
+    entries: list[TimelineEntry] = []
+    for order in Order.objects.filter(customer=customer).order_by("-ordered_at")[:limit]:
+        entries.append(
+            TimelineEntry(
+                at=order.ordered_at,
+                kind="order",
+                title=_("Order %(number)s") % {"number": order.number},
+                detail=f"{order.get_channel_display()} · {order.get_payment_method_display()}",
+                amount=order.amount,
+                status=order.get_status_display(),
+            )
+        )
+    for item in (
+        Interaction.objects.filter(customer=customer)
+        .select_related("owner", "contact")
+        .order_by("-occurred_at")[:limit]
+    ):
+        detail = item.content
+        if item.feedback:
+            detail += " — " + _("Feedback: %(text)s") % {"text": item.feedback}
+        if item.next_step:
+            detail += " — " + _("Next: %(text)s") % {"text": item.next_step}
+        entries.append(
+            TimelineEntry(
+                at=item.occurred_at,
+                kind="interaction",
+                title=item.get_kind_display(),
+                detail=detail,
+                status=str(item.owner or ""),
+            )
+        )
+    for complaint in Complaint.objects.filter(customer=customer).order_by("-opened_at")[:limit]:
+        entries.append(
+            TimelineEntry(
+                at=complaint.opened_at,
+                kind="complaint",
+                title=_("Complaint: %(category)s") % {"category": complaint.category},
+                detail=complaint.description,
+                status=complaint.get_status_display(),
+            )
+        )
+    for response in (
+        SurveyResponse.objects.filter(customer=customer)
+        .select_related("survey")
+        .order_by("-sent_at")[:limit]
+    ):
+        parts = []
+        if response.nps is not None:
+            parts.append(f"NPS {response.nps}")
+        if response.satisfaction is not None:
+            parts.append(_("satisfaction %(score)s/5") % {"score": response.satisfaction})
+        if response.comment:
+            parts.append(response.comment)
+        entries.append(
+            TimelineEntry(
+                at=response.answered_at or response.sent_at,
+                kind="survey",
+                title=response.survey.name,
+                detail=" · ".join(parts) or _("Not answered yet"),
+                status=_("answered") if response.answered_at else _("sent"),
+            )
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
