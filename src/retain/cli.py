@@ -1,0 +1,196 @@
+"""The ``retain`` command line. Thin: each command calls a service, the engine or Django."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="retain: keep the customers you have won.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _django() -> None:
+    """Configure Django once; commands import it lazily so `retain --help` stays quick."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retain.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or update the database tables."""
+    _django()
+    _migrate(verbosity=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    threads: Annotated[int, typer.Option(help="Worker threads.")] = 8,
+) -> None:
+    """Serve the web app (waitress; static files by WhiteNoise)."""
+    _django()
+    from waitress import serve as waitress_serve
+
+    from retain.wsgi import application
+
+    typer.echo(f"retain is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+    waitress_serve(application, host=host, port=port, threads=threads, ident="retain")
+
+
+@app.command()
+def createuser(
+    username: str,
+    role: Annotated[
+        str, typer.Option(help="admin, manager, sales, marketing, service or analyst.")
+    ] = "sales",
+    email: Annotated[str, typer.Option(help="Email address.")] = "",
+    password: Annotated[
+        str | None, typer.Option(help="Password; asked for when not given.", show_default=False)
+    ] = None,
+) -> None:
+    """Create a user with a role."""
+    _django()
+    from django.core.exceptions import ValidationError
+
+    from retain.accounts.models import Role
+    from retain.accounts.services import user_create
+
+    if role not in Role.values:
+        typer.echo(f"Error: role must be one of {', '.join(Role.values)}, not {role!r}", err=True)
+        raise typer.Exit(2)
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = user_create(username=username, password=password, role=role, email=email)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            typer.echo(f"Error: {field}: {' '.join(messages)}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Created {user.username} ({user.role}).")
+
+
+@app.command("demo-data")
+def demo_data(
+    customers: Annotated[int, typer.Option(help="How many customers to make.")] = 2000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed makes the same company.")
+    ] = 42,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password of the demo users; random when not given.", show_default=False),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day of the history (YYYY-MM-DD); today by default.")
+    ] = None,
+) -> None:
+    """Fill the database with a believable demo company."""
+    import datetime as dt
+
+    _django()
+    _migrate()
+    from retain.demo.generate import DemoSpec, demo_company_create
+
+    spec = DemoSpec(
+        customers=customers,
+        seed=seed,
+        as_of=dt.date.fromisoformat(as_of) if as_of else None,
+    )
+    result = demo_company_create(spec=spec, password=password, progress=True)
+    typer.echo(
+        f"Made {result.customers:,} customers, {result.contacts:,} contacts, "
+        f"{result.orders:,} orders, {result.interactions:,} follow-ups, "
+        f"{result.complaints:,} complaints and {result.survey_responses:,} survey answers "
+        f"in {result.seconds:.1f} s."
+    )
+    if result.password:
+        typer.echo(f"Demo users {', '.join(result.usernames)} have the password: {result.password}")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    customers: Annotated[int, typer.Option(help="Size of the demo company.")] = 2000,
+) -> None:
+    """Set up RETAIN_HOME with the demo company (once) and serve it."""
+    _django()
+    from django.conf import settings
+
+    from retain.demo.generate import demo_login_ensure
+
+    home: Path = settings.RETAIN_HOME
+    home.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"retain home: {home}")
+    _migrate()
+    login = demo_login_ensure(customers=customers, progress=True)
+    typer.echo("")
+    typer.echo(f"  Open http://127.0.0.1:{port}/ and log in as:")
+    typer.echo(f"    user: {login.username}   password: {login.password}")
+    typer.echo(f"  Other demo users ({', '.join(login.others)}) use the same password.")
+    typer.echo("")
+    serve(port=port)
+
+
+@app.command()
+def worker(
+    workers: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+) -> None:
+    """Run the background job worker (Huey consumer) with its periodic jobs."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=workers, worker_type="thread")
+
+
+@app.command()
+def check(
+    strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+) -> None:
+    """Run Django's system checks, with the deploy checks unless RETAIN_DEBUG is on."""
+    _django()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command(
+            "check", deploy=not settings.DEBUG, fail_level="WARNING" if strict else "ERROR"
+        )
+    except SystemCheckError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+
+
+def _register_optional() -> None:
+    """Commands whose modules are written by other parts of the project."""
+    try:
+        from retain.analytics_cli import analyze
+    except ImportError:  # pragma: no cover - the engine's CLI is not there yet
+        return
+    app.command("analyze")(analyze)
+
+
+_register_optional()
+
+
+def main() -> None:
+    app(prog_name="retain")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from retain.customers.models import Customer
+from retain.customers.selectors import customer_list, customer_timeline
+from retain.web.selectors import overview
+
+PAGE_SIZE = 50
+
+
+class RetainLoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    figures = overview()
+    chart = {
+        "months": [m for m, _n, _r in figures.monthly],
+        "orders": [n for _m, n, _r in figures.monthly],
+        "revenue": [float(r) for _m, _n, r in figures.monthly],
+    }
+    return render(
+        request,
+        "web/dashboard.html",
+        {"figures": figures, "chart": chart, "nav": "dashboard"},
+    )
+
+
+@login_required
+@require_GET
+def customer_list_view(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")
+    paginator = Paginator(customer_list(search=search), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    template = (
+        "web/_customer_rows.html" if request.headers.get("HX-Request") else "web/customer_list.html"
+    )
+    return render(request, template, {"page": page, "q": search, "nav": "customers"})
+
+
+@login_required
+@require_GET
+def customer_detail_view(request: HttpRequest, code: str) -> HttpResponse:
+    customer = get_object_or_404(Customer.objects.select_related("owner", "source"), code=code)
+    context = {
+        "customer": customer,
+        "contacts": customer.contacts.all(),
+        "tags": customer.customer_tags.select_related("tag", "tag__group", "tagged_by"),
+        "consents": customer.consents.all(),
+        "timeline": customer_timeline(customer=customer),
+        "nav": "customers",
+    }
+    return render(request, "web/customer_detail.html", context)
+
+
+UPCOMING = {
+    "tasks": (
+        _("Tasks"),
+        _("Your daily inbox of follow-ups created by playbooks and churn alerts."),
+    ),
+    "segments": (_("Segments"), _("Build segments from scores and tags and see their KPIs live.")),
+    "playbooks": (
+        _("Playbooks"),
+        _("Retention plans per segment with cadence, channel and owner."),
+    ),
+    "imports": (_("Imports"), _("Import customers, orders and follow-ups from CSV and Excel.")),
+}
+
+
+@login_required
+@require_GET
+def upcoming_view(request: HttpRequest, section: str) -> HttpResponse:
+    title, purpose = UPCOMING[section]
+    return render(
+        request, "web/upcoming.html", {"title": title, "purpose": purpose, "nav": section}
+    )
