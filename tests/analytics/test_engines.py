@@ -1,0 +1,197 @@
+"""The cross-engine suite: the same cases on DuckDB, SQLite, PostgreSQL and Spark.
+
+Every engine's result is compared with one reference: the pandas implementation in
+analytics_reference.py (summary, cohorts) and the scores computed from that reference summary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from analytics_reference import AS_OF, Loader, reference_cohorts, reference_summary
+
+from retain.analytics import (
+    SUMMARY_COLUMNS,
+    AnalyticsSettings,
+    ComplaintColumns,
+    CustomerColumns,
+    InteractionColumns,
+    OrderColumns,
+    SurveyColumns,
+    cohort_retention,
+    customer_summary,
+    kpis,
+    score_customers,
+    score_summary,
+)
+
+COLUMNS = OrderColumns(
+    customer_id="customer_id", timestamp="ordered_at", amount="total", status="status"
+)
+EXTRA = {
+    "customer_columns": CustomerColumns(customer_id="id", first_contact="first_contact"),
+    "interaction_columns": InteractionColumns(timestamp="happened_at"),
+    "complaint_columns": ComplaintColumns(timestamp="opened_at", resolved="resolved"),
+    "survey_columns": SurveyColumns(timestamp="answered_at", nps="nps", rating="rating"),
+}
+TEXT = ("rfm_segment", "value_tier", "activity_level", "quadrant", "lifecycle_stage")
+TIMES = ("first_contact", "first_purchase", "last_purchase")
+
+
+def _load_all(load: Loader, tables: dict[str, pd.DataFrame]) -> dict[str, object]:
+    return {name: load(name, frame) for name, frame in tables.items()}
+
+
+def assert_same_frame(got: pd.DataFrame, want: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    got = got.sort_values("customer_id").reset_index(drop=True)
+    want = want.sort_values("customer_id").reset_index(drop=True)
+    assert got["customer_id"].astype(np.int64).tolist() == want["customer_id"].tolist()
+    for col in columns:
+        g, w = got[col], want[col]
+        if col in TEXT or col in ("churn_risk", "risk_reasons"):
+            assert (
+                g.fillna("<null>").astype(str).tolist() == w.fillna("<null>").astype(str).tolist()
+            ), col
+        elif col in TIMES:
+            gt = pd.to_datetime(g).dt.tz_localize(None).astype("datetime64[us]")
+            wt = pd.to_datetime(w).astype("datetime64[us]")
+            pd.testing.assert_series_equal(gt, wt, check_names=False, obj=col)
+        else:
+            np.testing.assert_allclose(
+                g.to_numpy(dtype=np.float64),
+                w.to_numpy(dtype=np.float64),
+                rtol=1e-9,
+                atol=1e-9,
+                err_msg=col,
+            )
+
+
+def test_summary_matches_reference_on_every_engine(
+    engine: tuple[str, Loader], tables: dict[str, pd.DataFrame], settings: AnalyticsSettings
+) -> None:
+    # given the same tables on one engine
+    _, load = engine
+    t = _load_all(load, tables)
+    # when the summary runs inside that engine
+    got = customer_summary(
+        t["orders"],  # type: ignore[arg-type]
+        as_of=AS_OF,
+        settings=settings,
+        columns=COLUMNS,
+        customers=t["customers"],  # type: ignore[arg-type]
+        interactions=t["interactions"],  # type: ignore[arg-type]
+        complaints=t["complaints"],  # type: ignore[arg-type]
+        surveys=t["surveys"],  # type: ignore[arg-type]
+        **EXTRA,  # type: ignore[arg-type]
+    ).to_pandas()
+    # then every column equals the pandas reference
+    want = reference_summary(tables, AS_OF, settings)
+    assert list(got.columns) == list(SUMMARY_COLUMNS)
+    assert len(got) == 320
+    assert_same_frame(got, want, SUMMARY_COLUMNS[1:])
+
+
+def test_scores_match_reference_on_every_engine(
+    engine: tuple[str, Loader], tables: dict[str, pd.DataFrame], settings: AnalyticsSettings
+) -> None:
+    _, load = engine
+    t = _load_all(load, tables)
+    got = score_customers(
+        t["orders"],  # type: ignore[arg-type]
+        as_of=AS_OF,
+        settings=settings,
+        columns=COLUMNS,
+        customers=t["customers"],  # type: ignore[arg-type]
+        interactions=t["interactions"],  # type: ignore[arg-type]
+        complaints=t["complaints"],  # type: ignore[arg-type]
+        surveys=t["surveys"],  # type: ignore[arg-type]
+        **EXTRA,  # type: ignore[arg-type]
+    )
+    want = score_summary(reference_summary(tables, AS_OF, settings), settings=settings)
+    numeric = (
+        "p_alive",
+        "expected_purchases_30d",
+        "expected_purchases_90d",
+        "expected_purchases_365d",
+        "expected_avg_spend",
+        "predicted_ltv",
+    )
+    assert_same_frame(got, want, ("churn_risk", "risk_reasons"))
+    for col in numeric:
+        np.testing.assert_allclose(
+            got.sort_values("customer_id")[col].to_numpy(dtype=np.float64),
+            want[col].to_numpy(dtype=np.float64),
+            rtol=1e-6,
+            err_msg=col,
+        )
+    # every purchasing customer is scored, no prospect is
+    assert got["p_alive"].notna().sum() == want["T_days"].notna().sum() == 291
+
+
+@pytest.mark.parametrize("convention", ["exact", "cumulative"])
+def test_cohorts_match_reference_on_every_engine(
+    engine: tuple[str, Loader], tables: dict[str, pd.DataFrame], convention: str
+) -> None:
+    _, load = engine
+    orders = load("orders", tables["orders"])
+    got = cohort_retention(
+        orders,
+        as_of=AS_OF,
+        convention=convention,  # type: ignore[arg-type]
+        columns=COLUMNS,
+    )
+    want = reference_cohorts(tables["orders"], AS_OF, cumulative=convention == "cumulative")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_names=False)
+
+
+def test_kpis_match_reference_on_every_engine(
+    engine: tuple[str, Loader], tables: dict[str, pd.DataFrame], settings: AnalyticsSettings
+) -> None:
+    _, load = engine
+    t = _load_all(load, tables)
+    got = kpis(
+        t["orders"],  # type: ignore[arg-type]
+        as_of=AS_OF,
+        settings=settings,
+        columns=COLUMNS,
+        customers=t["customers"],  # type: ignore[arg-type]
+        complaints=t["complaints"],  # type: ignore[arg-type]
+        surveys=t["surveys"],  # type: ignore[arg-type]
+        customer_columns=EXTRA["customer_columns"],  # type: ignore[arg-type]
+        complaint_columns=EXTRA["complaint_columns"],  # type: ignore[arg-type]
+        survey_columns=EXTRA["survey_columns"],  # type: ignore[arg-type]
+    )
+    ref = reference_summary(tables, AS_OF, settings)
+    buyers = ref[ref["T_days"].notna()]
+    assert got.customer_count == 320
+    assert got.purchasing_customers == len(buyers)
+    assert got.repurchase_rate == pytest.approx((buyers["purchase_days"] >= 2).mean())
+    assert got.average_historical_ltv == pytest.approx(buyers["total_spend"].mean())
+    for name, q in got.quadrants.items():
+        mine = buyers[buyers["quadrant"] == name]
+        assert q.customers == len(mine)
+        assert q.revenue == pytest.approx(mine["value_spend"].sum())
+    assert sum(q.customers for q in got.quadrants.values()) == len(buyers)
+
+    # retention: customers of the previous 365-day period who bought again in the last one
+    o = tables["orders"]
+    day = (o["ordered_at"] - pd.Timestamp("1970-01-01")).dt.days
+    asof = (pd.Timestamp(AS_OF) - pd.Timestamp("1970-01-01")).days
+    ok = (o["total"] > 0) & ~o["status"].str.lower().isin(["refunded", "cancelled"])
+    before = set(o.loc[ok & (day > asof - 730) & (day <= asof - 365), "customer_id"])
+    during = set(o.loc[ok & (day > asof - 365) & (day <= asof), "customer_id"])
+    assert got.retention_rate == pytest.approx(len(before & during) / len(before))
+    assert got.churn_rate == pytest.approx(1 - len(before & during) / len(before))
+
+    sv = tables["surveys"]
+    sday = (sv["answered_at"] - pd.Timestamp("1970-01-01")).dt.days
+    sv = sv[(sday <= asof) & (sday > asof - 365)]
+    nps = 100 * ((sv["nps"] >= 9).mean() - (sv["nps"] <= 6).mean())
+    assert got.nps == pytest.approx(nps)
+    assert got.positive_review_rate == pytest.approx((sv["rating"] >= 4).mean())
+    co = tables["complaints"]
+    cday = (co["opened_at"] - pd.Timestamp("1970-01-01")).dt.days
+    n_complaints = int(((cday <= asof) & (cday > asof - 365)).sum())
+    n_orders = int((ok & (day > asof - 365) & (day <= asof)).sum())
+    assert got.complaint_rate == pytest.approx(n_complaints / n_orders)

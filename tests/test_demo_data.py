@@ -1,0 +1,113 @@
+"""The demo company: deterministic, believable, and with real buy-till-you-die structure."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, Max, Min, Sum
+
+from retain.accounts.models import Role, User
+from retain.customers.models import Contact, Customer
+from retain.demo.generate import DemoSpec, demo_company_create
+from retain.feedback.models import SurveyResponse
+from retain.interactions.models import Interaction
+from retain.orders.models import Order, OrderLine
+from retain.tags.models import CustomerTag
+from tests.conftest import AS_OF, PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fingerprint() -> list[tuple]:
+    return list(
+        Customer.objects.order_by("code").values_list(
+            "code", "kind", "name", "status", "owner__username"
+        )
+    ) + list(
+        Order.objects.order_by("number").values_list("number", "amount", "ordered_at", "status")
+    )
+
+
+def test_counts_add_up_and_every_role_has_a_user(demo_company):
+    result = demo_company
+
+    assert Customer.objects.count() == result.customers == 303  # 300 + 3 planted duplicates
+    assert Order.objects.count() == result.orders > 300
+    assert OrderLine.objects.count() == result.orders
+    assert Contact.objects.count() == result.contacts
+    assert Interaction.objects.count() == result.interactions > 0
+    assert SurveyResponse.objects.count() == result.survey_responses > 0
+    assert CustomerTag.objects.exists()
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    assert User.objects.get(username="sales1").check_password(PASSWORD)
+
+
+def test_history_ends_at_as_of_and_is_timezone_aware(demo_company):
+    span = Order.objects.aggregate(first=Min("ordered_at"), last=Max("ordered_at"))
+    end = dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+
+    assert span["last"].tzinfo is not None
+    assert span["last"] < end + dt.timedelta(hours=8)
+    assert span["first"] > end - dt.timedelta(days=3 * 365 + 60)
+
+
+def test_customers_differ_in_rate_and_some_have_dropped_out(demo_company):
+    counts = np.array(Customer.objects.annotate(n=Count("orders")).values_list("n", flat=True))
+    last = Customer.objects.annotate(last=Max("orders__ordered_at")).exclude(last=None)
+    quiet = [c.last for c in last if (AS_OF - c.last.date()).days > 365]
+
+    assert (counts == 0).sum() > 0  # prospects never bought
+    assert (counts == 1).sum() > 0  # one-time buyers
+    assert counts.max() >= 8  # heavy buyers
+    assert counts.var() > counts.mean()  # over-dispersed, as a gamma mixture of rates is
+    assert len(quiet) > 0.1 * len(last)  # lapsed customers exist
+
+
+def test_companies_spend_more_per_order_than_shoppers(demo_company):
+    avg = dict(
+        Order.objects.values_list("customer__kind")
+        .annotate(s=Sum("amount"), n=Count("id"))
+        .values_list("customer__kind", "s")
+    )
+    n = dict(
+        Order.objects.values_list("customer__kind")
+        .annotate(n=Count("id"))
+        .values_list("customer__kind", "n")
+    )
+
+    assert avg["company"] / n["company"] > 10 * avg["person"] / n["person"]
+
+
+def test_same_seed_makes_the_same_company():
+    spec = DemoSpec(customers=120, seed=11, as_of=AS_OF)
+    demo_company_create(spec=spec, password=PASSWORD)
+    first = _fingerprint()
+    call_command("flush", interactive=False, verbosity=0)
+
+    demo_company_create(spec=spec, password=PASSWORD)
+
+    assert _fingerprint() == first
+
+
+def test_a_second_run_adds_customers_without_colliding():
+    spec = DemoSpec(customers=50, seed=5, as_of=AS_OF, duplicate_share=0)
+    demo_company_create(spec=spec, password=PASSWORD)
+    demo_company_create(spec=spec, password=PASSWORD)
+
+    assert Customer.objects.count() == 100
+    assert Customer.objects.values("code").distinct().count() == 100
+    # Sequences were reset after the explicit-id bulk insert: the ORM can add rows.
+    Customer.objects.create(code="X1", kind="person", name="after")
+
+
+def test_planted_duplicates_point_at_their_original(demo_company):
+    planted = Customer.objects.filter(notes__startswith="demo: planted duplicate of ")
+
+    assert planted.count() == 3
+    for dup in planted:
+        original = Customer.objects.get(code=dup.notes.rsplit(" ", 1)[1])
+        assert original.kind == dup.kind
+        assert original.pk != dup.pk
