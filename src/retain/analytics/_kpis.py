@@ -17,7 +17,14 @@ from retain.analytics._settings import (
     OrderColumns,
     SurveyColumns,
 )
-from retain.analytics._summary import _as_date, _days, customer_summary, day_number, normalized_orders
+from retain.analytics._summary import (
+    _as_date,
+    _days,
+    _ones,
+    customer_summary,
+    day_number,
+    normalized_orders,
+)
 
 __all__ = ["KpiSnapshot", "QuadrantKpi", "kpis", "kpis_by_month", "month_ends"]
 
@@ -118,17 +125,21 @@ def kpis(
     )
     s = summary
     buyer = s.first_purchase.notnull()
-    totals = s.aggregate(
-        customers=s.count(),
-        buyers=buyer.cast("int64").sum(),
-        active=s.lifecycle_stage.isin(
-            [str(LifecycleStage.NEW), str(LifecycleStage.RETURNING)]
-        ).cast("int64").sum(),
-        new=(buyer & (s.T_days < cfg.new_window_days)).cast("int64").sum(),
-        repeaters=(s.purchase_days >= 2).cast("int64").sum(),
-        ltv=s.total_spend.mean(where=buyer),
-        revenue=s.value_spend.sum(),
-    ).to_pandas().iloc[0]
+    totals = (
+        s.aggregate(
+            customers=s.count(),
+            buyers=_ones(buyer).sum(),
+            active=_ones(
+                s.lifecycle_stage.isin([str(LifecycleStage.NEW), str(LifecycleStage.RETURNING)])
+            ).sum(),
+            new=_ones(buyer & (s.T_days < cfg.new_window_days)).sum(),
+            repeaters=_ones(s.purchase_days >= 2).sum(),
+            ltv=s.total_spend.mean(where=buyer),
+            revenue=s.value_spend.sum(),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
     sq = s.filter(s.quadrant.notnull())
     by_quadrant = (
         sq.group_by("quadrant").aggregate(n=sq.count(), revenue=sq.value_spend.sum()).to_pandas()
@@ -139,13 +150,17 @@ def kpis(
     period = cfg.retention_period_days
     window_start = asof - cfg.kpi_window_days
     flags = o.group_by("customer_id").aggregate(
-        before=((o.day > asof - 2 * period) & (o.day <= asof - period)).cast("int64").max(),
-        during=(o.day > asof - period).cast("int64").max(),
+        before=_ones((o.day > asof - 2 * period) & (o.day <= asof - period)).max(),
+        during=_ones(o.day > asof - period).max(),
     )
-    ret = flags.aggregate(
-        base=flags.before.sum(),
-        kept=(flags.before * flags.during).sum(),
-    ).to_pandas().iloc[0]
+    ret = (
+        flags.aggregate(
+            base=flags.before.sum(),
+            kept=(flags.before * flags.during).sum(),
+        )
+        .to_pandas()
+        .iloc[0]
+    )
     window_orders = o.filter(o.day > window_start).count().to_pandas()
 
     complaint_rate = None
@@ -164,16 +179,18 @@ def kpis(
         if sc.nps is not None:
             score = sv[sc.nps].cast("int64")
             aggs["answers"] = score.count()
-            aggs["promoters"] = (score >= cfg.nps_promoter_min).cast("int64").sum()
-            aggs["detractors"] = (score <= cfg.nps_detractor_max).cast("int64").sum()
+            aggs["promoters"] = _ones(score >= cfg.nps_promoter_min).sum()
+            aggs["detractors"] = _ones(score <= cfg.nps_detractor_max).sum()
         if sc.rating is not None:
             rating = sv[sc.rating].cast("float64")
             aggs["ratings"] = rating.count()
-            aggs["positive"] = (rating >= cfg.positive_rating_min).cast("int64").sum()
+            aggs["positive"] = _ones(rating >= cfg.positive_rating_min).sum()
         row = sv.aggregate(**aggs).to_pandas().iloc[0]
         if sc.nps is not None and _scalar(row["answers"]) > 0:
-            nps = 100.0 * (_scalar(row["promoters"]) - _scalar(row["detractors"])) / _scalar(
-                row["answers"]
+            nps = (
+                100.0
+                * (_scalar(row["promoters"]) - _scalar(row["detractors"]))
+                / _scalar(row["answers"])
             )
         if sc.rating is not None:
             positive = _ratio(_scalar(row["positive"]), _scalar(row["ratings"]))
@@ -244,4 +261,3 @@ def kpis_by_month(
         for end in month_ends(start, as_of_date)
     ]
     return pd.DataFrame(rows)
-

@@ -94,6 +94,11 @@ def _days(col: ir.Value) -> ir.IntegerValue:
     return (ts.epoch_seconds() // _SECONDS_PER_DAY).cast("int64")  # type: ignore[no-any-return]
 
 
+def _ones(flag: ir.BooleanValue) -> ir.IntegerValue:
+    """1 where ``flag`` is true, else 0 (PostgreSQL cannot cast boolean to bigint)."""
+    return ibis.ifelse(flag, 1, 0).cast("int64")  # type: ignore[no-any-return]
+
+
 def _lower_text(col: ir.Value) -> ir.StringValue:
     return col.cast("string").lower()  # type: ignore[no-any-return]
 
@@ -235,19 +240,19 @@ def customer_summary(
     activity_start = asof - cfg.activity_window_days
 
     daily = o.group_by(["customer_id", "day"]).aggregate(
-        orders=o.purchase.cast("int64").sum(),
+        orders=_ones(o.purchase).sum(),
         spend=o.amount.sum(),
         refunds=o.refund_value.sum(),
-        refund_rows=o.refund.cast("int64").sum(),
+        refund_rows=_ones(o.refund).sum(),
         first_ts=o.ts.min(where=o.purchase),
         last_ts=o.ts.max(where=o.purchase),
     )
     bought = daily.orders > 0
     daily = daily.mutate(
         bought=bought,
-        first_day=ibis.ifelse(bought, daily.day, ibis.null("int64")).min().over(
-            group_by=daily.customer_id
-        ),
+        first_day=ibis.ifelse(bought, daily.day, ibis.null("int64"))
+        .min()
+        .over(group_by=daily.customer_id),
     )
     d = daily
     net = d.spend - d.refunds
@@ -257,7 +262,7 @@ def customer_summary(
         first_day=d.first_day.min(),
         last_day=ibis.ifelse(d.bought, d.day, ibis.null("int64")).max(),
         order_count=d.orders.sum(),
-        purchase_days=d.bought.cast("int64").sum(),
+        purchase_days=_ones(d.bought).sum(),
         gross_spend=d.spend.sum(),
         refund_amount=d.refunds.sum(),
         refund_count=d.refund_rows.sum(),
@@ -290,9 +295,10 @@ def customer_summary(
         base = ids.left_join(crow, "customer_id").select(ids.customer_id, crow.first_contact)
     else:
         base = ids.mutate(first_contact=first_contact)
-    t = base.left_join(per, "customer_id").drop("customer_id_right")
-
-    extra: dict[str, ir.Value] = {}
+    # side tables (customer_id + value columns) joined in one flat join: SQLite's parser has a
+    # small stack, so the expression must not nest one sub-query per join
+    sides: list[ir.Table] = [per]
+    defaults: dict[str, ir.Value] = {}
     if interactions is not None:
         ic = interaction_columns or InteractionColumns()
         it = interactions.select(
@@ -301,10 +307,9 @@ def customer_summary(
         )
         it = it.filter(it.day <= asof, it.day > asof - cfg.interaction_window_days)
         agg = it.group_by("customer_id").aggregate(recent_interactions=it.count())
-        t = t.left_join(agg, "customer_id").drop("customer_id_right")
-        extra["recent_interactions"] = t.recent_interactions.fill_null(0)
+        sides.append(agg)
     else:
-        extra["recent_interactions"] = ibis.literal(0, "int64")
+        defaults["recent_interactions"] = ibis.literal(0, "int64")
 
     if complaints is not None:
         kc = complaint_columns or ComplaintColumns()
@@ -324,15 +329,13 @@ def customer_summary(
         )
         ct = ct.filter(ct.day <= asof)
         agg = ct.group_by("customer_id").aggregate(
-            open_complaints=ct.open.cast("int64").sum(),
+            open_complaints=_ones(ct.open).sum(),
             recent_complaints=ibis.ifelse(ct.day > asof - cfg.kpi_window_days, 1, 0).sum(),
         )
-        t = t.left_join(agg, "customer_id").drop("customer_id_right")
-        extra["open_complaints"] = t.open_complaints.fill_null(0)
-        extra["recent_complaints"] = t.recent_complaints.fill_null(0)
+        sides.append(agg)
     else:
-        extra["open_complaints"] = ibis.literal(0, "int64")
-        extra["recent_complaints"] = ibis.literal(0, "int64")
+        defaults["open_complaints"] = ibis.literal(0, "int64")
+        defaults["recent_complaints"] = ibis.literal(0, "int64")
 
     sc = survey_columns or SurveyColumns()
     if surveys is not None and sc.nps is not None:
@@ -347,10 +350,21 @@ def customer_summary(
             pos=ibis.row_number().over(group_by=st.customer_id, order_by=[st.ts.desc(), st.nps])
         )
         latest = st.filter(st.pos == 0).select("customer_id", last_nps=st.nps)
-        t = t.left_join(latest, "customer_id").drop("customer_id_right")
-        extra["last_nps"] = t.last_nps
+        sides.append(latest)
     else:
-        extra["last_nps"] = ibis.null("int64")
+        defaults["last_nps"] = ibis.null("int64")
+
+    joined = base
+    values: list[str] = ["customer_id", "first_contact"]
+    for i, side in enumerate(sides):
+        key = f"_key{i}"
+        joined = joined.left_join(side.rename({key: "customer_id"}), [("customer_id", key)])
+        values.extend(c for c in side.columns if c != "customer_id")
+    t = joined.select(*values).mutate(**defaults) if defaults else joined.select(*values)
+    extra: dict[str, ir.Value] = {
+        name: t[name].fill_null(0)
+        for name in ("recent_interactions", "open_complaints", "recent_complaints")
+    }
 
     purchased = t.first_day.notnull()
     frequency = t.purchase_days - 1
@@ -374,9 +388,7 @@ def customer_summary(
         avg_order_value=ibis.ifelse(
             t.order_count > 0, total_spend / t.order_count, ibis.null("float64")
         ),
-        monetary_value=ibis.ifelse(
-            purchased & (frequency > 0), t.repeat_spend / frequency, 0.0
-        ),
+        monetary_value=ibis.ifelse(purchased & (frequency > 0), t.repeat_spend / frequency, 0.0),
         recent_orders=t.recent_orders.fill_null(0),
         recent_spend=t.recent_spend.fill_null(0.0),
         previous_spend=t.previous_spend.fill_null(0.0),
@@ -420,9 +432,7 @@ def customer_summary(
             (medium_value, str(ValueTier.MEDIUM)),
             else_=str(ValueTier.LOW),
         ),
-        activity_level=ibis.ifelse(
-            high_activity, str(ActivityLevel.HIGH), str(ActivityLevel.LOW)
-        ),
+        activity_level=ibis.ifelse(high_activity, str(ActivityLevel.HIGH), str(ActivityLevel.LOW)),
         quadrant=ibis.cases(
             (high_value & high_activity, str(Quadrant.CORE)),
             (high_value, str(Quadrant.POTENTIAL)),
