@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "retain.feedback",
     "retain.campaigns",
     "retain.web",
+    "retain.audit",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,83 @@
+"""Write the audit trail. Other services call ``audit_event`` inside their transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from retain.audit.models import AuditAction, AuditEvent
+
+
+def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The concrete field values of ``obj`` as JSON-safe data (foreign keys as their id)."""
+    wanted = set(fields) if fields is not None else None
+    data: dict[str, Any] = {}
+    for field in obj._meta.concrete_fields:
+        if wanted is not None and field.name not in wanted:
+            continue
+        data[field.name] = getattr(obj, field.attname)
+    return _jsonable(data)
+
+
+def _jsonable(data: Any) -> Any:
+    if data is None:
+        return None
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _client_ip(request: Any) -> str | None:
+    if request is None:
+        return None
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy sets it.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_event(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    customer: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    request: Any = None,
+) -> AuditEvent:
+    """Record one audited action and return the saved event.
+
+    ``actor`` is the user who acted (``None`` for the system). ``obj`` is the object acted on;
+    ``customer`` defaults to ``obj`` when it is a customer, or to ``obj.customer`` when it has
+    one. ``before``/``after`` are dicts of field values (see ``snapshot``); ``request`` gives the
+    client IP address. Call it inside the service's transaction so that the trail and the
+    change are saved together or not at all.
+    """
+    from retain.customers.models import Customer
+
+    action = AuditAction(action)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None  # AnonymousUser
+    if customer is None and obj is not None:
+        if isinstance(obj, Customer):
+            customer = obj
+        elif isinstance(getattr(obj, "customer", None), Customer):
+            customer = obj.customer
+    object_type = object_id = object_repr = ""
+    if obj is not None:
+        object_type = obj._meta.label_lower
+        object_id = "" if obj.pk is None else str(obj.pk)
+        object_repr = str(obj)[:200]
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        customer=customer if customer is not None and customer.pk is not None else None,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        ip=_client_ip(request),
+    )
