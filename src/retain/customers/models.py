@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,6 +58,9 @@ class CustomerSource(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
+        # Shown in the interface language: the Chinese name where one is given.
+        if self.name_zh and get_language().startswith("zh"):
+            return self.name_zh
         return self.name
 
 

@@ -84,6 +84,8 @@ FOLLOWUP_CONTENT = [
     ("邮件发送行业白皮书", "客户表示会内部讨论", "两周后电话跟进"),
     ("微信沟通售后问题", "问题已解决，客户满意", "一个月后回访"),
     ("季度业务回顾会议", "客户希望增加培训", "制定定制培训计划"),
+]
+FOLLOWUP_CONTENT_EN = [
     (
         "Call about the next purchase round",
         "Worried about price",

@@ -16,14 +16,13 @@ import datetime as dt
 import secrets
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
@@ -31,6 +30,7 @@ from retain.accounts.models import Role, Team, User
 from retain.accounts.services import user_create
 from retain.campaigns.models import Campaign, CampaignParticipation
 from retain.complaints.models import Complaint
+from retain.core.bulk import BulkWriter, next_id, reset_sequences
 from retain.customers.models import Consent, Contact, Customer, CustomerSource
 from retain.customers.services import customer_code_next
 from retain.demo import _vocabulary as V
@@ -90,54 +90,10 @@ class DemoLogin:
 # --------------------------------------------------------------------------- writing
 
 
-class _Writer:
-    """Bulk insert of plain rows into one table: COPY on PostgreSQL, executemany elsewhere."""
-
-    def __init__(self) -> None:
-        connection.ensure_connection()
-        self.postgres = connection.vendor == "postgresql"
-
-    def ts(self, seconds: np.ndarray) -> list[str]:
-        """UTC epoch seconds to the text each database parses as a timestamp."""
-        text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-        text = np.char.replace(text, "T", " ")
-        if self.postgres:
-            text = np.char.add(text, "+00")
-        return text.tolist()
-
-    def insert(
-        self, model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
-    ) -> int:
-        table = model._meta.db_table
-        names = ", ".join(connection.ops.quote_name(c) for c in columns)
-        count = 0
-        with connection.cursor() as cursor:
-            if self.postgres:
-                raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-                with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                        count += 1
-            else:
-                rows = list(rows)
-                marks = ", ".join("?" for _ in columns)
-                connection.connection.executemany(
-                    f"INSERT INTO {table} ({names}) VALUES ({marks})", rows
-                )
-                count = len(rows)
-        return count
-
-
-def _next_id(model: type[models.Model]) -> int:
-    last = model._default_manager.aggregate(m=models.Max("id"))["m"]
-    return (last or 0) + 1
-
-
-def _reset_sequences(models_: Sequence[type[models.Model]]) -> None:
-    statements = connection.ops.sequence_reset_sql(no_style(), list(models_))
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
+# The bulk writer lives in retain.core.bulk (imports use it too).
+_Writer = BulkWriter
+_next_id = next_id
+_reset_sequences = reset_sequences
 
 
 # --------------------------------------------------------------------------- reference data
@@ -772,12 +728,13 @@ def _chunk_write(
         len(inter_owner),
         p=[0.35, 0.2, 0.15, 0.1, 0.1, 0.1],
     )
-    content_idx = rng.integers(0, len(V.FOLLOWUP_CONTENT), size=len(inter_owner))
+    content_draw = rng.random(len(inter_owner))
     next_on = _epoch_dates(occurred + 7 * DAY)
     occ_text, log_text = writer.ts(occurred), writer.ts(logged)
     inter_rows = []
     for j, c in enumerate(inter_owner):
-        content, feedback, next_step = V.FOLLOWUP_CONTENT[content_idx[j]]
+        texts = V.FOLLOWUP_CONTENT_EN if english[c] else V.FOLLOWUP_CONTENT
+        content, feedback, next_step = texts[int(content_draw[j] * len(texts))]
         inter_rows.append(
             (
                 int(ids[c]),
