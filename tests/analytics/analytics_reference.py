@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import subprocess
+import sys
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pytest
 
 from retain.analytics import AnalyticsSettings
 
@@ -45,7 +51,7 @@ def reference_summary(
     o["day"] = _days(o["ordered_at"])
     o = o[(o["day"] <= asof) & (o["status"].str.lower() != "cancelled")]
     o["refund"] = (o["total"] < 0) | (o["status"].str.lower() == "refunded")
-    o["purchase"] = ~o["refund"] & (o["total"] > 0)
+    o["purchase"] = ~o["refund"]
     rows = []
     for cid in sorted(set(tables["customers"]["id"]) | set(o["customer_id"])):
         mine = o[o["customer_id"] == cid]
@@ -173,7 +179,7 @@ def reference_summary(
 
 def reference_cohorts(orders: pd.DataFrame, as_of: dt.date, cumulative: bool) -> pd.DataFrame:
     o = orders[(orders["ordered_at"].dt.date <= as_of)]
-    o = o[(o["total"] > 0) & ~o["status"].str.lower().isin(["refunded", "cancelled"])]
+    o = o[(o["total"] >= 0) & ~o["status"].str.lower().isin(["refunded", "cancelled"])]
     month = o["ordered_at"].dt.year * 12 + o["ordered_at"].dt.month - 1
     active = pd.DataFrame({"c": o["customer_id"], "m": month}).drop_duplicates()
     cohort = active.groupby("c")["m"].min()
@@ -196,3 +202,28 @@ def reference_cohorts(orders: pd.DataFrame, as_of: dt.date, cumulative: bool) ->
     frame = pd.DataFrame.from_dict(out, orient="index")
     frame.index.name = "cohort"
     return frame
+
+
+# -- CDNOW ---------------------------------------------------------------------------------------
+CACHE = Path(os.environ.get("RETAIN_TEST_DATA", Path.home() / ".cache" / "retain-test-data"))
+
+
+def cdnow_file(name: str) -> Path:
+    """Extract ``lifetimes/datasets/<name>`` from the lifetimes 0.11.3 wheel (fetched by pip)."""
+    target = CACHE / name
+    if target.exists():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    wheels = [w for w in CACHE.glob("*.whl") if w.name.lower().startswith("lifetimes-0.11.3-")]
+    if not wheels:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+             "lifetimes==0.11.3", "-d", str(CACHE), "-q"],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        wheels = [w for w in CACHE.glob("*.whl") if w.name.lower().startswith("lifetimes-0.11.3-")]
+        if not wheels:
+            pytest.skip(f"cannot download the lifetimes wheel (no network?): {proc.stderr[-300:]}")
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        target.write_bytes(wheel.read(f"lifetimes/datasets/{name}"))
+    return target

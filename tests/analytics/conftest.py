@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,41 +199,3 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
             con.drop_table(full, force=True)  # type: ignore[attr-defined]
     if name in ("duckdb", "sqlite"):
         con.disconnect()
-
-
-# -- CDNOW ---------------------------------------------------------------------------------------
-CACHE = Path(os.environ.get("RETAIN_TEST_DATA", Path.home() / ".cache" / "retain-test-data"))
-
-
-def cdnow_file(name: str) -> Path:
-    """Extract ``lifetimes/datasets/<name>`` from the lifetimes 0.11.3 wheel (fetched by pip)."""
-    target = CACHE / name
-    if target.exists():
-        return target
-    CACHE.mkdir(parents=True, exist_ok=True)
-    wheels = list(CACHE.glob("lifetimes-0.11.3-*.whl"))
-    if not wheels:
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "lifetimes==0.11.3", "-d", str(CACHE), "-q"],
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        wheels = list(CACHE.glob("lifetimes-0.11.3-*.whl"))
-        if not wheels:
-            pytest.skip(f"cannot download the lifetimes wheel (no network?): {proc.stderr[-300:]}")
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        target.write_bytes(wheel.read(f"lifetimes/datasets/{name}"))
-    return target
-
-
-@pytest.fixture(scope="session")
-def cdnow_master() -> pd.DataFrame:
-    """CDNOW_master: customer id, date (YYYYMMDD), quantity, amount; 1997-01 .. 1998-06."""
-    frame = pd.read_csv(
-        cdnow_file("CDNOW_master.txt"),
-        sep=r"\s+",
-        header=None,
-        names=["customer_id", "date", "quantity", "amount"],
-    )
-    frame["timestamp"] = pd.to_datetime(frame["date"].astype(str), format="%Y%m%d")
-    return frame

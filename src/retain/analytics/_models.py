@@ -42,9 +42,7 @@ def _as_float(x: npt.ArrayLike) -> FloatArray:
 def _collapse(*cols: FloatArray) -> tuple[list[FloatArray], FloatArray, npt.NDArray[np.intp]]:
     """Distinct rows of the given columns, how often each occurs, and each row's distinct row."""
     stacked = np.column_stack(cols)
-    unique, inverse, counts = np.unique(
-        stacked, axis=0, return_inverse=True, return_counts=True
-    )
+    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
     columns = [np.ascontiguousarray(unique[:, i]) for i in range(unique.shape[1])]
     return columns, counts.astype(np.float64), inverse.ravel()
 
@@ -373,9 +371,7 @@ class GammaGamma:
         """(p, q, v) as an array."""
         return np.array([self.p_, self.q_, self.v_])
 
-    def predict_spend(
-        self, frequency: npt.ArrayLike, monetary_value: npt.ArrayLike
-    ) -> FloatArray:
+    def predict_spend(self, frequency: npt.ArrayLike, monetary_value: npt.ArrayLike) -> FloatArray:
         """Expected average transaction value; the population mean for customers with x = 0."""
         x, m = _as_float(frequency), _as_float(monetary_value)
         p, q, v = self.p_, self.q_, self.v_

@@ -79,7 +79,7 @@ def _join_reasons(reasons: list[tuple[np.ndarray, pd.Series]], n: int) -> np.nda
         words = words.where(mask, "")
         sep = np.where((text != "") & mask, "; ", "")
         text = text + sep + words
-    return text.to_numpy()
+    return np.asarray(text.to_numpy(), dtype=object)
 
 
 def score_summary(
@@ -155,8 +155,9 @@ def score_summary(
     pct = pd.Series(np.round(np.nan_to_num(p_alive) * 100).astype(np.int64)).astype(str)
     mult = pd.Series(np.floor(np.nan_to_num(multiple, posinf=0.0)).astype(np.int64)).astype(str)
     drop = pd.Series(
-        np.round(100 * (1 - np.divide(recent, previous, out=np.ones(n), where=previous > 0)))
-        .astype(np.int64)
+        np.round(
+            100 * (1 - np.divide(recent, previous, out=np.ones(n), where=previous > 0))
+        ).astype(np.int64)
     ).astype(str)
     reasons = [
         (churned, "churned: no purchase for " + as_int + " days"),
@@ -171,11 +172,10 @@ def score_summary(
     n_reasons = sum(mask.astype(np.int64) for mask, _ in reasons)
     high = buyer & (churned | p_high | (n_reasons >= 2))
     medium = buyer & ~high & (n_reasons >= 1)
-    out["churn_risk"] = np.select(
-        [high, medium, buyer],
-        [str(RiskLevel.HIGH), str(RiskLevel.MEDIUM), str(RiskLevel.LOW)],
-        default=None,
+    risk = np.where(
+        high, str(RiskLevel.HIGH), np.where(medium, str(RiskLevel.MEDIUM), str(RiskLevel.LOW))
     )
+    out["churn_risk"] = pd.Series(risk, dtype=object).where(buyer, None).to_numpy()
     out.loc[~buyer, "risk_reasons"] = None
     return out
 

@@ -110,8 +110,8 @@ def normalized_orders(
 
     Columns: ``customer_id``, ``ts``, ``day`` (days since 1970-01-01), ``month`` (year * 12 +
     month - 1), ``purchase`` (bool), ``refund`` (bool), ``amount`` (purchase value, 0 for refunds),
-    ``refund_value`` (positive refund value, 0 for purchases). Zero-amount rows that are not
-    refunds are kept as neither purchase nor refund.
+    ``refund_value`` (positive refund value, 0 for purchases). A zero-amount row that is not
+    a refund is a purchase worth 0 (a free order still is a visit; the CDNOW data has them).
     """
     c = columns or OrderColumns()
     missing = [
@@ -145,7 +145,7 @@ def normalized_orders(
         refunds = [s.lower() for s in c.refund_statuses]
         if refunds:
             refund = refund | status.isin(refunds).fill_null(False)
-    purchase = ~refund & (t.raw_amount > 0)
+    purchase = ~refund  # zero amounts (free orders) are purchases worth nothing
     return t.select(
         "customer_id",
         "ts",

@@ -1,0 +1,163 @@
+"""Hand-checked small cases: exact values of the summary, scores, labels and cohorts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pytest
+
+from retain.analytics import (
+    AnalyticsSettings,
+    OrderColumns,
+    RfmSegment,
+    cohort_retention,
+    customer_summary,
+    kpis_by_month,
+    score_summary,
+)
+from retain.analytics._labels import SEGMENT_GRID, segment_of
+
+AS_OF = dt.date(2024, 6, 30)
+
+
+def _orders(rows: list[tuple[int, str, float]], status: list[str] | None = None) -> ibis.Table:
+    data: dict[str, list[object]] = {
+        "customer_id": [r[0] for r in rows],
+        "timestamp": [pd.Timestamp(r[1]) for r in rows],
+        "amount": [r[2] for r in rows],
+    }
+    if status is not None:
+        data["status"] = list(status)
+    return ibis.memtable(pd.DataFrame(data))
+
+
+def _summary(table: ibis.Table, **kw: object) -> pd.DataFrame:
+    frame = customer_summary(table, as_of=AS_OF, **kw).to_pandas()  # type: ignore[arg-type]
+    return frame.set_index("customer_id").sort_index()
+
+
+def test_purchase_history_columns_have_exact_values() -> None:
+    # given customer 1 with three orders on two days, a refund and an order after as_of
+    t = _orders(
+        [
+            (1, "2024-01-10 09:00", 100.0),
+            (1, "2024-01-10 17:30", 20.0),
+            (1, "2024-05-01 12:00", 60.0),
+            (1, "2024-05-02 12:00", -15.0),
+            (1, "2024-07-01 08:00", 999.0),
+        ]
+    )
+    s = _summary(t).loc[1]
+    assert (s.order_count, s.purchase_days, s.frequency) == (3, 2, 1)
+    assert s.first_purchase == pd.Timestamp("2024-01-10 09:00")
+    assert s.last_purchase == pd.Timestamp("2024-05-01 12:00")
+    assert (s.recency_days, s.t_x_days, s.T_days) == (60, 112, 172)
+    assert s.avg_interpurchase_days == 112.0
+    assert (s.gross_spend, s.refund_amount, s.refund_count, s.total_spend) == (180, 15, 1, 165)
+    assert s.avg_order_value == 55.0
+    assert s.monetary_value == 60.0  # mean spend of repeat purchase days (day 1 excluded)
+    assert (s.recent_orders, s.recent_spend, s.value_spend) == (1, 45.0, 165.0)
+    assert s.lifecycle_stage == "returning"
+
+
+def test_status_marks_refunds_and_cancellations() -> None:
+    t = _orders(
+        [(1, "2024-06-01", 50.0), (1, "2024-06-02", 30.0), (1, "2024-06-03", 70.0),
+         (1, "2024-06-04", 0.0)],
+        status=["paid", "REFUNDED", "cancelled", "paid"],
+    )  # fmt: skip
+    s = _summary(t, columns=OrderColumns(status="status")).loc[1]
+    # the free order is a purchase worth 0; the cancelled order does not exist
+    assert (s.order_count, s.gross_spend, s.refund_amount, s.total_spend) == (2, 50.0, 30.0, 20.0)
+
+
+def test_rfm_ties_share_a_score_and_scores_are_quintiles() -> None:
+    # ten customers, spend 10..100, two of them tied at 50
+    spend = [10, 20, 30, 40, 50, 50, 70, 80, 90, 100]
+    t = _orders([(i + 1, "2024-06-01", float(v)) for i, v in enumerate(spend)])
+    s = _summary(t)
+    assert s["m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    # all bought on the same day once: one tie group each for R and F
+    assert set(s["r_score"]) == {1} and set(s["f_score"]) == {1}
+
+
+def test_segment_grid_covers_every_score_pair_with_the_eleven_names() -> None:
+    names = {segment_of(r, fm) for r in range(1, 6) for fm in range(1, 6)}
+    assert names == set(RfmSegment)
+    assert segment_of(5, 5) == "Champions" and segment_of(1, 1) == "Lost"
+    assert segment_of(1, 5) == "Cannot lose" and segment_of(5, 1) == "New"
+    assert all(len(row) == 5 for row in SEGMENT_GRID.values())
+
+
+def test_lifecycle_stages_follow_the_windows() -> None:
+    t = _orders(
+        [
+            (1, "2024-06-20", 10.0),  # one purchase 10 days ago: new
+            (2, "2023-01-01", 10.0), (2, "2024-06-01", 10.0),  # repeat, recent: returning
+            (3, "2023-06-01", 10.0), (3, "2023-12-01", 10.0),  # 212 days ago: silent
+            (4, "2023-01-01", 10.0),  # 546 days ago: churned
+        ]
+    )  # fmt: skip
+    customers = ibis.memtable({"customer_id": [1, 2, 3, 4, 5]})
+    s = _summary(t, customers=customers)
+    assert s["lifecycle_stage"].tolist() == ["new", "returning", "silent", "churned", "prospect"]
+    assert s.loc[5, "order_count"] == 0 and pd.isna(s.loc[5, "r_score"])
+
+
+def test_value_and_activity_make_the_quadrant() -> None:
+    # 10 customers; 1 and 2 are the top 20% by spend; 1 and 3 bought twice in 90 days
+    rows = [(1, "2024-05-01", 500.0), (1, "2024-06-01", 500.0), (2, "2024-01-05", 900.0)]
+    rows += [(3, "2024-04-10", 5.0), (3, "2024-04-20", 5.0)]
+    rows += [(c, "2024-02-01", 20.0) for c in range(4, 11)]
+    s = _summary(_orders(rows))
+    assert s.loc[[1, 2, 3, 4], "quadrant"].tolist() == ["core", "potential", "basic", "watch"]
+    assert s.loc[[1, 2, 3, 4], "value_tier"].tolist() == ["high", "high", "low", "medium"]
+    absolute = AnalyticsSettings(high_value_min_spend=1000.0)
+    s = _summary(_orders(rows), settings=absolute)
+    assert s.loc[[1, 2], "value_tier"].tolist() == ["high", "medium"]
+
+
+def test_risk_reasons_are_written_in_words() -> None:
+    rows = [(1, "2023-01-01", 10.0), (1, "2023-01-11", 10.0), (1, "2023-01-21", 10.0)]
+    rows += [(c, "2024-06-01", 10.0) for c in range(2, 8)] + [(2, "2024-06-20", 10.0)]
+    frame = customer_summary(_orders(rows), as_of=AS_OF).to_pandas()
+    frame["open_complaints"] = [1 if c == 3 else 0 for c in frame["customer_id"]]
+    frame["last_nps"] = [4 if c == 3 else None for c in frame["customer_id"]]
+    scored = score_summary(frame).set_index("customer_id")
+    reasons = scored.loc[1, "risk_reasons"]
+    assert "churned: no purchase for 526 days" in reasons
+    assert "no purchase for 52x the usual interval" in reasons
+    assert scored.loc[1, "churn_risk"] == "high"
+    assert scored.loc[3, "risk_reasons"] == "unresolved complaint; NPS detractor"
+    assert scored.loc[3, "churn_risk"] == "high"
+    assert scored.loc[4, "risk_reasons"] == "" and scored.loc[4, "churn_risk"] == "low"
+
+
+def test_cohort_conventions_on_a_hand_checked_case() -> None:
+    # Jan cohort: A buys in Jan, Mar; B in Jan only; Feb cohort: C in Feb, Mar
+    t = _orders(
+        [(1, "2024-01-03", 5.0), (1, "2024-03-09", 5.0), (2, "2024-01-20", 5.0),
+         (3, "2024-02-02", 5.0), (3, "2024-03-30", 5.0)]
+    )  # fmt: skip
+    exact = cohort_retention(t, as_of=dt.date(2024, 3, 31))
+    cumulative = cohort_retention(t, as_of=dt.date(2024, 3, 31), convention="cumulative")
+    assert exact.index.tolist() == ["2024-01", "2024-02", "2024-03"][:2]
+    assert exact["cohort_size"].tolist() == [2, 1]
+    assert exact.loc["2024-01", [0, 1, 2]].tolist() == [1.0, 0.0, 0.5]
+    assert cumulative.loc["2024-01", [0, 1, 2]].tolist() == [1.0, 0.5, 0.5]
+    assert exact.loc["2024-02", 1] == 1.0 and pd.isna(exact.loc["2024-02", 2])
+
+
+def test_kpis_by_month_has_one_row_per_month_end() -> None:
+    t = _orders([(1, "2024-01-03", 5.0), (1, "2024-03-09", 5.0), (2, "2024-02-20", 5.0)])
+    table = kpis_by_month(t, as_of=dt.date(2024, 3, 15))
+    assert [d.isoformat() for d in table["as_of"]] == ["2024-01-31", "2024-02-29", "2024-03-15"]
+    assert table["purchasing_customers"].tolist() == [1, 2, 2]
+    assert table["repurchase_rate"].tolist() == [0.0, 0.0, 0.5]
+
+
+def test_invalid_settings_are_rejected() -> None:
+    with pytest.raises(ValueError, match="silent_after_days"):
+        AnalyticsSettings(silent_after_days=400, churned_after_days=365)
