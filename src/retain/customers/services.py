@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from retain.audit.services import audit_event, snapshot
 from retain.customers.models import (
     CodeSequence,
     Consent,
@@ -43,27 +44,56 @@ def customer_code_next(*, year: int | None = None, count: int = 1) -> list[str]:
 
 @transaction.atomic
 def customer_create(
-    *, name: str, kind: str = CustomerKind.COMPANY, code: str = "", **fields: Any
+    *,
+    name: str,
+    kind: str = CustomerKind.COMPANY,
+    code: str = "",
+    actor: Any = None,
+    request: Any = None,
+    **fields: Any,
 ) -> Customer:
-    """Create a customer; a code like C2024001 is generated when none is given."""
+    """Create a customer; a code like C2024001 is generated when none is given.
+
+    ``actor`` is the user acting (None for the system); the creation is audited.
+    """
     customer = Customer(name=name, kind=kind, code=code or customer_code_next()[0], **fields)
     customer.full_clean()
     customer.save()
+    audit_event(
+        actor=actor, action="create", obj=customer, after=snapshot(customer), request=request
+    )
     return customer
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, **fields: Any) -> Customer:
+def customer_update(
+    *, customer: Customer, actor: Any = None, request: Any = None, **fields: Any
+) -> Customer:
+    before = snapshot(customer, fields)
     for name, value in fields.items():
         setattr(customer, name, value)
     customer.full_clean()
     customer.save(update_fields=[*fields, "updated_at"])
+    audit_event(
+        actor=actor,
+        action="update",
+        obj=customer,
+        before=before,
+        after=snapshot(customer, fields),
+        request=request,
+    )
     return customer
 
 
 @transaction.atomic
 def contact_create(
-    *, customer: Customer, name: str, is_primary: bool = False, **fields: Any
+    *,
+    customer: Customer,
+    name: str,
+    is_primary: bool = False,
+    actor: Any = None,
+    request: Any = None,
+    **fields: Any,
 ) -> Contact:
     """Add a contact; making it primary demotes the customer's previous primary contact."""
     if is_primary:
@@ -71,22 +101,40 @@ def contact_create(
     contact = Contact(customer=customer, name=name, is_primary=is_primary, **fields)
     contact.full_clean()
     contact.save()
+    audit_event(actor=actor, action="create", obj=contact, after=snapshot(contact), request=request)
     return contact
 
 
 @transaction.atomic
-def contact_mark_left(*, contact: Contact, left_on: dt.date) -> Contact:
+def contact_mark_left(*, contact: Contact, left_on: dt.date, actor: Any = None) -> Contact:
+    before = snapshot(contact, ["left_on", "is_primary"])
     contact.left_on = left_on
     contact.is_primary = False
     contact.save(update_fields=["left_on", "is_primary"])
+    audit_event(
+        actor=actor,
+        action="update",
+        obj=contact,
+        before=before,
+        after=snapshot(contact, ["left_on", "is_primary"]),
+    )
     return contact
 
 
 @transaction.atomic
 def consent_set(
-    *, customer: Customer, channel: str, granted: bool, source: str, at: dt.datetime | None = None
+    *,
+    customer: Customer,
+    channel: str,
+    granted: bool,
+    source: str,
+    at: dt.datetime | None = None,
+    actor: Any = None,
+    request: Any = None,
 ) -> Consent:
-    """Record a customer's consent (or its withdrawal) on one channel."""
+    """Record a customer's consent (or its withdrawal) on one channel; audited."""
+    previous = Consent.objects.filter(customer=customer, channel=channel).first()
+    before = snapshot(previous, CONSENT_FIELDS) if previous else None
     consent, _ = Consent.objects.update_or_create(
         customer=customer,
         channel=channel,
@@ -96,4 +144,16 @@ def consent_set(
             "source": source,
         },
     )
+    audit_event(
+        actor=actor,
+        action="consent",
+        obj=consent,
+        customer=customer,
+        before=before,
+        after=snapshot(consent, CONSENT_FIELDS),
+        request=request,
+    )
     return consent
+
+
+CONSENT_FIELDS = ("channel", "status", "recorded_at", "source")

@@ -1,0 +1,258 @@
+"""Who may see and do what: the one place that answers it.
+
+Web views, the admin, the REST API, the CLI and exports all ask this module, so a rule
+behaves the same from every door. Role permissions live on the Django groups of the same
+name (made by migrations ``accounts.0002`` and ``accounts.0003``); row-level visibility of
+customers (a sales user sees the accounts they own, a team lead those of the team) is
+decided here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from retain.customers.models import Customer
+
+# Capabilities beyond the model permissions Django makes (view/add/change/delete_<model>).
+VIEW_ALL_CUSTOMERS = "customers.view_all_customers"
+VIEW_PERSONAL_DATA = "customers.view_personal_data"
+UNMASK_PERSONAL_DATA = "customers.unmask_personal_data"
+EXPORT_CUSTOMERS = "customers.export_customers"
+IMPORT_CUSTOMERS = "customers.import_customers"
+HANDLE_PRIVACY_REQUESTS = "customers.handle_privacy_requests"
+VIEW_AUDIT = "audit.view_auditevent"
+
+CUSTOM_PERMISSIONS: dict[str, str] = {
+    "view_all_customers": "Can see every customer, not only owned ones",
+    "view_personal_data": "Can see full phone numbers and email addresses",
+    "unmask_personal_data": "Can reveal a masked phone or email (audited)",
+    "export_customers": "Can export customer data",
+    "import_customers": "Can import customer data",
+    "handle_privacy_requests": "Can export and erase one person's data",
+}
+
+
+def can(user: Any, permission: str) -> bool:
+    """Whether ``user`` holds ``permission`` ("app_label.codename") through role or superuser."""
+    return bool(user is not None and user.is_active and user.has_perm(permission))
+
+
+def require(user: Any, permission: str) -> None:
+    if not can(user, permission):
+        raise PermissionDenied(permission)
+
+
+def customers_visible_to(
+    user: Any, queryset: QuerySet[Customer] | None = None
+) -> QuerySet[Customer]:
+    """The customers ``user`` may see: all, the team's (team lead), the own ones, or none."""
+    qs = Customer.objects.all() if queryset is None else queryset
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if can(user, VIEW_ALL_CUSTOMERS):
+        return qs
+    if not can(user, "customers.view_customer"):
+        return qs.none()
+    # A team lead also sees the accounts of the teams they lead.
+    return qs.filter(Q(owner=user) | Q(owner__team__lead=user))
+
+
+def customer_is_visible(user: Any, customer: Customer) -> bool:
+    return customers_visible_to(user).filter(pk=customer.pk).exists()
+
+
+def customer_can_edit(user: Any, customer: Customer) -> bool:
+    return can(user, "customers.change_customer") and customer_is_visible(user, customer)
+
+
+def visible_to(
+    user: Any, queryset: QuerySet[Any], customer_field: str = "customer"
+) -> QuerySet[Any]:
+    """Rows of a model tied to a customer (orders, contacts, ...) whose customer is visible."""
+    if user is not None and user.is_authenticated and can(user, VIEW_ALL_CUSTOMERS):
+        return queryset
+    return queryset.filter(**{f"{customer_field}__in": customers_visible_to(user).values("pk")})
+
+
+def shows_personal_data(user: Any) -> bool:
+    """Whether full phone numbers and email addresses are shown to ``user``."""
+    return can(user, VIEW_PERSONAL_DATA)
+
+
+def mask_phone(value: str) -> str:
+    """138****1234: keep the first three and the last four digits."""
+    value = value or ""
+    if not value:
+        return ""
+    if len(value) <= 7:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:3] + "****" + value[-4:]
+
+
+def mask_email(value: str) -> str:
+    """z***@example.com: keep the first letter and the domain."""
+    value = value or ""
+    if not value:
+        return ""
+    local, at, domain = value.partition("@")
+    if not at:
+        return mask_phone(value)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_value(field: str, value: str) -> str:
+    if field == "email":
+        return mask_email(value)
+    if field in ("phone", "wechat_id"):
+        return mask_phone(value)
+    return "***" if value else ""
+
+
+#: Fields holding personal data that are masked for roles without VIEW_PERSONAL_DATA.
+MASKED_FIELDS = ("phone", "email", "wechat_id")
+
+
+def personal(user: Any, field: str, value: str) -> str:
+    """``value`` as ``user`` may see it: in full, or masked."""
+    return value if shows_personal_data(user) else mask_value(field, value)
+
+
+# --- The permission matrix --------------------------------------------------------------
+# Role -> permissions of its group. docs/access.md shows the same matrix as a table.
+# Permissions of models that do not exist yet (playbooks, targets, ...) are skipped when the
+# groups are synced, and picked up by the migration that syncs again after they exist.
+
+_CRUD = ("view", "add", "change", "delete")
+
+
+def _perms(app_model: str, actions: tuple[str, ...] = _CRUD) -> list[str]:
+    app, model = app_model.split(".")
+    return [f"{app}.{action}_{model}" for action in actions]
+
+
+_CUSTOMER_DATA = [
+    "customers.customer",
+    "customers.contact",
+    "customers.consent",
+    "orders.order",
+    "orders.orderline",
+    "orders.return",
+    "interactions.interaction",
+    "complaints.complaint",
+    "feedback.surveyresponse",
+    "tags.customertag",
+]
+_REFERENCE = [
+    "customers.customersource",
+    "orders.productcategory",
+    "tags.taggroup",
+    "tags.tag",
+    "feedback.survey",
+    "campaigns.campaign",
+    "campaigns.campaignparticipation",
+]
+_PLANNING = [  # built by the scoring/playbooks/tasks work; synced once their models exist
+    "playbooks.playbook",
+    "playbooks.target",
+    "scoring.scoringsettings",
+    "tasks.task",
+]
+_ALL_CUSTOM = [f"customers.{c}" for c in CUSTOM_PERMISSIONS]
+
+
+def _view(models: list[str]) -> list[str]:
+    return [p for m in models for p in _perms(m, ("view",))]
+
+
+def _all(models: list[str]) -> list[str]:
+    return [p for m in models for p in _perms(m)]
+
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    "admin": [*_all(_CUSTOMER_DATA), *_all(_REFERENCE), *_all(_PLANNING), *_ALL_CUSTOM, VIEW_AUDIT],
+    "manager": [
+        *_all(_CUSTOMER_DATA),
+        *_all(_REFERENCE),
+        *_all(_PLANNING),
+        *_ALL_CUSTOM,
+        VIEW_AUDIT,
+    ],
+    "sales": [
+        *_view(_CUSTOMER_DATA),
+        *_view(_REFERENCE),
+        *_view(_PLANNING),
+        *_perms("customers.customer", ("add", "change")),
+        *_perms("customers.contact", ("add", "change")),
+        *_perms("customers.consent", ("add", "change")),
+        *_perms("orders.order", ("add", "change")),
+        *_perms("orders.orderline", ("add", "change")),
+        *_perms("orders.return", ("add", "change")),
+        *_perms("interactions.interaction", ("add", "change")),
+        *_perms("complaints.complaint", ("add",)),
+        *_perms("tags.customertag", ("add", "change", "delete")),
+        *_perms("tasks.task", ("change",)),
+        VIEW_PERSONAL_DATA,  # of the accounts they see, which are their own
+        IMPORT_CUSTOMERS,
+    ],
+    "marketing": [
+        *_view(_CUSTOMER_DATA),
+        *_view(_REFERENCE),
+        *_view(_PLANNING),
+        *_all(["tags.taggroup", "tags.tag", "tags.customertag"]),
+        *_all(["campaigns.campaign", "campaigns.campaignparticipation", "feedback.survey"]),
+        *_perms("customers.consent", ("add", "change")),  # opt-outs arrive through campaigns
+        *_all(["playbooks.playbook"]),
+        VIEW_ALL_CUSTOMERS,
+    ],
+    "service": [
+        *_view(_CUSTOMER_DATA),
+        *_view(_REFERENCE),
+        *_view(["tasks.task"]),
+        *_perms("complaints.complaint", ("add", "change")),
+        *_perms("interactions.interaction", ("add", "change")),
+        *_perms("feedback.surveyresponse", ("add", "change")),
+        *_perms("customers.consent", ("add", "change")),
+        *_perms("tasks.task", ("change",)),
+        VIEW_ALL_CUSTOMERS,
+        UNMASK_PERSONAL_DATA,
+    ],
+    "analyst": [
+        *_view(_CUSTOMER_DATA),
+        *_view(_REFERENCE),
+        *_view(_PLANNING),
+        *_all(["scoring.scoringsettings"]),
+        VIEW_ALL_CUSTOMERS,
+        EXPORT_CUSTOMERS,
+    ],
+}
+
+
+def role_permissions_sync(apps: Any = None) -> None:
+    """Give each role's group exactly the permissions of ROLE_PERMISSIONS that exist.
+
+    Called by data migrations (with the historical ``apps``) and safe to call again.
+    """
+    if apps is None:
+        from django.apps import apps as live_apps
+
+        apps = live_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    customer_type, _ = ContentType.objects.get_or_create(app_label="customers", model="customer")
+    for codename, name in CUSTOM_PERMISSIONS.items():
+        Permission.objects.get_or_create(
+            content_type=customer_type, codename=codename, defaults={"name": name}
+        )
+    known = {
+        f"{app}.{codename}": pk
+        for pk, app, codename in Permission.objects.values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([known[p] for p in dict.fromkeys(wanted) if p in known])
