@@ -111,3 +111,18 @@ def test_planted_duplicates_point_at_their_original(demo_company):
         original = Customer.objects.get(code=dup.notes.rsplit(" ", 1)[1])
         assert original.kind == dup.kind
         assert original.pk != dup.pk
+
+
+def test_make_demo_login_is_made_once_and_printed_again(settings, tmp_path):
+    from retain.demo.generate import demo_login_ensure
+
+    settings.RETAIN_HOME = tmp_path
+    first = demo_login_ensure(customers=40)
+    count = Customer.objects.count()
+    second = demo_login_ensure(customers=40)
+
+    assert second == first
+    assert Customer.objects.count() == count > 0
+    assert User.objects.get(username="admin").check_password(first.password)
+    assert User.objects.get(username="sales3").check_password(first.password)
+    assert (tmp_path / "demo-login.txt").stat().st_mode & 0o077 == 0
