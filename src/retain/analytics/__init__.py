@@ -6,6 +6,7 @@ See docs/analytics.md for the definitions.
 """
 
 from retain.analytics._cohorts import cohort_retention
+from retain.analytics._io import InputError, OrderFile, read_orders
 from retain.analytics._kpis import KpiSnapshot, QuadrantKpi, kpis, kpis_by_month
 from retain.analytics._labels import (
     ActivityLevel,
@@ -22,6 +23,7 @@ from retain.analytics._models import (
     lifetime_value,
     simulate_bgnbd,
 )
+from retain.analytics._report import render_report, write_report
 from retain.analytics._scoring import (
     SCORE_COLUMNS,
     FittedModels,
@@ -49,11 +51,13 @@ __all__ = [
     "CustomerColumns",
     "FittedModels",
     "GammaGamma",
+    "InputError",
     "InteractionColumns",
     "KpiSnapshot",
     "LifecycleStage",
     "ModelNotConvergedError",
     "OrderColumns",
+    "OrderFile",
     "Quadrant",
     "QuadrantKpi",
     "RfmSegment",
@@ -66,7 +70,10 @@ __all__ = [
     "kpis",
     "kpis_by_month",
     "lifetime_value",
+    "read_orders",
+    "render_report",
     "score_customers",
     "score_summary",
     "simulate_bgnbd",
+    "write_report",
 ]

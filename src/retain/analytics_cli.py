@@ -1,0 +1,170 @@
+"""`retain analyze`: the engine on a raw order file, for analysts (no database, no Django)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+OUT_SUFFIXES = (".csv", ".parquet", ".html")
+
+
+def analyze(
+    orders: Annotated[
+        Path,
+        typer.Argument(
+            help="Order file: .csv, .tsv, .txt (whitespace-separated), .parquet or .xlsx."
+        ),
+    ],
+    customer_col: Annotated[str, typer.Option("--customer-col", help="Column of the customer id.")],
+    date_col: Annotated[str, typer.Option("--date-col", help="Column of the order date/time.")],
+    amount_col: Annotated[
+        str, typer.Option("--amount-col", help="Column of the order amount (negative = refund).")
+    ],
+    out: Annotated[
+        list[Path],
+        typer.Option(
+            "--out",
+            help="Output file(s): scores.csv, scores.parquet or report.html; repeat for several.",
+        ),
+    ],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Analysis date YYYY-MM-DD (default: the last order date)."),
+    ] = None,
+    status_col: Annotated[
+        str | None,
+        typer.Option("--status-col", help="Optional status column (refunded / cancelled rows)."),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option("--date-format", help="strptime format of the dates, e.g. %d/%m/%Y."),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter", help="Field separator of text files; 'whitespace' for runs of blanks."
+        ),
+    ] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet of an .xlsx file.")] = None,
+    horizon_months: Annotated[
+        int, typer.Option("--horizon-months", min=1, help="Lifetime-value horizon in months.")
+    ] = 12,
+    discount_rate: Annotated[
+        float,
+        typer.Option(
+            "--discount-rate", min=0.0, help="Monthly discount rate of the lifetime value."
+        ),
+    ] = 0.01,
+) -> None:
+    """Score every customer of an order file: RFM, segments, churn risk, lifetime value."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from retain.analytics import (
+        AnalyticsSettings,
+        cohort_retention,
+        customer_summary,
+        fit_models,
+        kpis,
+        score_summary,
+    )
+    from retain.analytics._io import InputError, read_orders
+    from retain.analytics._report import render_report, write_report
+
+    console = Console(stderr=True)
+
+    def fail(message: str) -> typer.Exit:
+        console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        return typer.Exit(code=2)
+
+    for path in out:
+        if path.suffix.lower() not in OUT_SUFFIXES:
+            raise fail(f"--out {path}: use a .csv, .parquet or .html file name")
+    if not orders.exists():
+        raise fail(f"{orders}: file not found")
+    as_of_date: dt.date | None = None
+    if as_of is not None:
+        try:
+            as_of_date = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise fail(f"--as-of {as_of!r}: not a date (use YYYY-MM-DD)") from None
+    settings = AnalyticsSettings(
+        ltv_horizon_months=horizon_months, monthly_discount_rate=discount_rate
+    )
+
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    ]
+    steps = 5 + len(out)
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("reading orders", total=steps)
+        try:
+            data = read_orders(
+                orders,
+                customer_col=customer_col,
+                date_col=date_col,
+                amount_col=amount_col,
+                status_col=status_col,
+                date_format=date_format,
+                delimiter=delimiter,
+                sheet=sheet,
+            )
+        except InputError as exc:
+            progress.stop()
+            raise fail(str(exc)) from None
+        last = data.frame["timestamp"].max().date()
+        first = data.frame["timestamp"].min().date()
+        when = as_of_date or last
+        if when < first:
+            progress.stop()
+            raise fail(f"--as-of {when} is before the first order ({first}): nothing to analyse")
+        progress.update(task, advance=1, description=f"summarising {data.rows:,} orders")
+        summary = customer_summary(data.table, as_of=when, settings=settings, columns=data.columns)
+        frame = summary.to_pandas().sort_values("customer_id", kind="stable").reset_index(drop=True)
+        progress.update(task, advance=1, description=f"fitting models on {len(frame):,} customers")
+        models = fit_models(frame, settings)
+        progress.update(task, advance=1, description="scoring customers")
+        scores = score_summary(frame, settings=settings, models=models)
+        progress.update(task, advance=1, description="KPIs and cohorts")
+        snapshot = kpis(data.table, as_of=when, settings=settings, columns=data.columns)
+        cohorts = cohort_retention(data.table, as_of=when, columns=data.columns)
+        progress.update(task, advance=1)
+        for path in out:
+            progress.update(task, description=f"writing {path.name}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            suffix = path.suffix.lower()
+            if suffix == ".csv":
+                scores.to_csv(path, index=False)
+            elif suffix == ".parquet":
+                scores.to_parquet(path, index=False)
+            else:
+                text = render_report(
+                    scores,
+                    as_of=when,
+                    kpis=snapshot,
+                    cohorts=cohorts,
+                    models=models,
+                    source=orders.name,
+                )
+                write_report(path, text)
+            progress.update(task, advance=1)
+        progress.update(task, description="done")
+
+    bg = models.bgnbd
+    console.print(
+        f"{len(scores):,} customers as of {when}; "
+        f"BG/NBD r={bg.r_:.3f} alpha={bg.alpha_:.3f} a={bg.a_:.3f} b={bg.b_:.3f}; "
+        f"high churn risk: {int((scores['churn_risk'] == 'high').sum()):,}",
+        highlight=False,
+    )
+    if data.skipped_rows:
+        console.print(f"[yellow]skipped {data.skipped_rows:,} row(s) without a customer id[/]")
+    for path in out:
+        console.print(f"wrote {path}", highlight=False)

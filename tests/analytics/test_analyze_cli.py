@@ -1,0 +1,117 @@
+"""`retain analyze` on files: outputs, and clear errors with exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from retain.analytics_cli import analyze
+
+app = typer.Typer()
+app.command("analyze")(analyze)
+runner = CliRunner()
+
+ORDERS = """cust,when,value,state
+A,2024-01-05,100.00,paid
+A,2024-02-10,50.00,paid
+A,2024-02-11,-20.00,paid
+B,2024-01-20,0,paid
+B,2024-03-01,30.00,refunded
+C,2024-03-02,75.50,paid
+C,2024-03-20,10.00,paid
+D,2024-03-25,12.00,cancelled
+"""
+ARGS = ["--customer-col", "cust", "--date-col", "when", "--amount-col", "value"]
+
+
+def _run(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def orders_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_text(ORDERS)
+    return path
+
+
+def test_writes_scores_csv_parquet_and_report(orders_csv: Path, tmp_path: Path) -> None:
+    out = [tmp_path / "scores.csv", tmp_path / "scores.parquet", tmp_path / "report.html"]
+    code, output = _run(
+        orders_csv, *ARGS, "--status-col", "state", "--as-of", "2024-03-31",
+        *[x for p in out for x in ("--out", p)],
+    )  # fmt: skip
+    assert code == 0, output
+    scores = pd.read_csv(out[0])
+    assert scores["customer_id"].tolist() == ["A", "B", "C"]  # D only has a cancelled order
+    a = scores.set_index("customer_id").loc["A"]
+    assert (a["order_count"], a["total_spend"], a["refund_amount"]) == (2, 130.0, 20.0)
+    b = scores.set_index("customer_id").loc["B"]
+    assert (b["order_count"], b["total_spend"]) == (1, -30.0)  # free order, then a refund
+    assert pd.read_parquet(out[1]).shape[0] == 3
+    html = out[2].read_text()
+    assert html.startswith("<!doctype html>") and "echarts" in html
+    assert "http://" not in html.split("<script>")[0]  # no external resource before the JS
+
+
+def test_missing_column_is_a_clear_error(orders_csv: Path, tmp_path: Path) -> None:
+    code, output = _run(
+        orders_csv, "--customer-col", "customer", "--date-col", "when", "--amount-col", "value",
+        "--out", tmp_path / "s.csv",
+    )  # fmt: skip
+    assert code == 2
+    assert "no column 'customer' (given by --customer-col)" in output
+    assert "cust, when, value, state" in output
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_unparseable_date_names_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("cust,when,value\nA,2024-01-05,1\nB,31/02/2024x,2\n")
+    code, output = _run(path, *ARGS, "--out", tmp_path / "s.csv")
+    assert code == 2
+    assert "cannot parse the date '31/02/2024x' in column 'when' at row 2 (line 3)" in output
+
+
+def test_bad_amount_names_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("cust,when,value\nA,2024-01-05,1\nB,2024-01-06,ten\n")
+    code, output = _run(path, *ARGS, "--out", tmp_path / "s.csv")
+    assert code == 2
+    assert "cannot read the amount 'ten' in column 'value' at row 2" in output
+
+
+@pytest.mark.parametrize("content", ["", "cust,when,value\n"])
+def test_empty_input_is_a_clear_error(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text(content)
+    code, output = _run(path, *ARGS, "--out", tmp_path / "s.csv")
+    assert code == 2
+    assert "empty" in output or "no orders" in output
+
+
+def test_reads_xlsx_and_whitespace_text_with_yyyymmdd_dates(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"cust": ["A", "A", "B"], "when": ["2024-01-05", "2024-02-05", "2024-01-07"],
+         "value": [10.0, 20.0, 5.0]}
+    )  # fmt: skip
+    frame.to_excel(tmp_path / "o.xlsx", index=False)
+    code, output = _run(tmp_path / "o.xlsx", *ARGS, "--out", tmp_path / "x.csv")
+    assert code == 0, output
+    assert pd.read_csv(tmp_path / "x.csv")["order_count"].tolist() == [2, 1]
+    (tmp_path / "o.txt").write_text(" cust when value\n 001 19970101 1.5\n 001 19970301 2.5\n")
+    code, output = _run(tmp_path / "o.txt", *ARGS, "--out", tmp_path / "t.csv")
+    assert code == 0, output
+    t = pd.read_csv(tmp_path / "t.csv")
+    assert (t["customer_id"].tolist(), t["frequency"].tolist()) == ([1], [1])
+    assert t["last_purchase"].tolist() == ["1997-03-01"]
+
+
+def test_unknown_output_type_is_rejected(orders_csv: Path, tmp_path: Path) -> None:
+    code, output = _run(orders_csv, *ARGS, "--out", tmp_path / "s.json")
+    assert code == 2 and "use a .csv, .parquet or .html" in output
