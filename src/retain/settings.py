@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "retain.campaigns",
     "retain.web",
     "retain.audit",
+    "retain.imports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Small helpers shared by several apps (bulk writing, safe exports). No models."""

@@ -1,0 +1,1043 @@
+"""Read, check and write one import file: the pipeline every door (CLI, web, tests) uses.
+
+A file is read as a stream in batches. Each row is parsed field by field (``values``),
+checked against the database in bulk per batch (customer codes, users), and written in
+bulk. The whole file is one transaction: in all-or-nothing mode a single bad row rolls
+everything back; in valid-rows mode the bad rows go to a reject file (the original
+cells plus an error column) and the rest is committed. Upserts key on the customer code,
+the order number, or a natural key per kind, so importing a file twice changes nothing
+the second time; every update of an existing row is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from retain.audit.services import audit_event
+from retain.core.bulk import BulkWriter
+from retain.core.exports import csv_write
+from retain.imports import values as V
+from retain.imports.reading import MAX_CELL, ImportFileError, open_table
+from retain.imports.schema import Field, ImportKind, Parse, choice_key, field_names, mapping_guess
+
+BATCH = 5000
+#: Row errors kept in the result (the reject file holds them all).
+ERRORS_KEPT = 1000
+ERROR_COLUMN = "错误原因 / Errors"
+
+Progress = Callable[[int, int | None], None]  # (rows read, rows expected)
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = _("row %(row)s") % {"row": self.row}
+        if self.column:
+            where += f", {self.column}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    file: str
+    encoding: str = ""
+    mapping: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    committed: bool = False
+    errors: list[RowError] = field(default_factory=list)
+    reject_path: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.committed
+
+
+@dataclass
+class Row:
+    number: int
+    cells: list[Any]
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+    def fail(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.number, column, message))
+
+
+class _Rollback(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_cell(f: Field, raw: Any, tz: dt.tzinfo) -> Any:
+    if isinstance(raw, str) and len(raw) > MAX_CELL:
+        raise V.CellError(
+            _("the cell holds %(n)s characters; the most a cell may hold is %(max)s")
+            % {"n": f"{len(raw):,}", "max": f"{MAX_CELL:,}"}
+        )
+    if f.parse == Parse.TEXT:
+        text = V.clean_text(raw) if not isinstance(raw, str) else raw.strip()
+        if f.max_length and len(text) > f.max_length:
+            raise V.CellError(
+                _("%(n)s characters is too long; the most is %(max)s")
+                % {"n": f"{len(text):,}", "max": f"{f.max_length:,}"}
+            )
+        return text
+    if f.parse == Parse.DATE:
+        return V.parse_date(raw)
+    if f.parse == Parse.DATETIME:
+        moment = V.parse_datetime_parts(raw)
+        return None if moment is None else moment.replace(tzinfo=tz)
+    if f.parse == Parse.AMOUNT:
+        return V.parse_amount(raw)
+    if f.parse == Parse.PHONE:
+        return V.parse_phone(raw)
+    if f.parse == Parse.EMAIL:
+        return V.parse_email(raw)
+    if f.parse == Parse.BOOL:
+        return V.parse_bool(raw)
+    if f.parse == Parse.NPS:
+        return V.parse_int(raw, low=0, high=10)
+    if f.parse == Parse.SATISFACTION:
+        return V.parse_int(raw, low=1, high=5)
+    if f.parse == Parse.CHOICE:
+        text = V.clean_text(raw)
+        if not text:
+            return ""
+        key = choice_key(text)
+        values = set(f.choices.values())
+        if key in values:
+            return key
+        if key in f.choices:
+            return f.choices[key]
+        allowed = "、".join(dict.fromkeys([*f.choices, *sorted(values)]))
+        raise V.CellError(
+            _("%(value)s is not one of: %(allowed)s") % {"value": text[:40], "allowed": allowed}
+        )
+    raise AssertionError(f.parse)  # pragma: no cover
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == ""
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+class Handler:
+    """How one kind of row is checked against the database and written."""
+
+    model: type[models.Model]
+    #: The key that must be unique within one file (and finds the existing row).
+    file_key_fields: tuple[str, ...] = ()
+
+    def __init__(self, *, actor: Any, mapped: set[str], tz: dt.tzinfo, now: dt.datetime) -> None:
+        self.actor = actor
+        self.mapped = mapped
+        self.tz = tz
+        self.now = now
+        self.customer_ids: dict[str, int] = {}
+
+    def file_key(self, row: Row) -> Hashable | None:
+        if not self.file_key_fields:
+            return None
+        key = tuple(row.values.get(f) for f in self.file_key_fields)
+        return None if any(_blank(k) for k in key) else key
+
+    def label(self, name: str) -> str:
+        """The column a field came from, as the user named it."""
+        if name in self.headers:
+            return self.headers[name]
+        known = field_names(self.kind)
+        return known[name].zh if name in known else name
+
+    kind: str = ""
+    headers: dict[str, str] = {}
+
+    def resolve_customers(self, rows: list[Row], column: str = "customer_code") -> None:
+        codes = {r.values[column] for r in rows if r.values.get(column)}
+        missing = codes - self.customer_ids.keys()
+        if missing:
+            from retain.customers.models import Customer
+
+            found = Customer.objects.filter(code__in=missing).values_list("code", "id")
+            self.customer_ids.update(found)
+        for row in rows:
+            code = row.values.get(column)
+            if code and code not in self.customer_ids:
+                row.fail(
+                    self.label(column),
+                    _("no customer has the code %(code)s; import the customers first")
+                    % {"code": code},
+                )
+
+    def resolve(self, rows: list[Row]) -> None:
+        self.resolve_customers(rows)
+
+    def write(self, rows: list[Row], result: ImportResult) -> None:
+        raise NotImplementedError
+
+
+def _changes(instance: models.Model, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{field: (old, new)} for the given non-blank values that differ from the instance."""
+    changed = {}
+    for name, new in values.items():
+        if _blank(new):
+            continue  # an empty cell never erases what the database knows
+        old = getattr(instance, name)
+        if old != new:
+            changed[name] = (old, new)
+    return changed
+
+
+def _audit_update(actor: Any, obj: models.Model, customer_id: int | None, changed: dict) -> None:
+    from retain.customers.models import Customer
+
+    customer = Customer(pk=customer_id) if customer_id else None
+    audit_event(
+        actor=actor,
+        action="update",
+        obj=obj,
+        customer=customer,
+        before={k: old for k, (old, _new) in changed.items()} | {"via": "import"},
+        after={k: new for k, (_old, new) in changed.items()} | {"via": "import"},
+    )
+
+
+class KeyedHandler(Handler):
+    """Upsert by a natural key with the ORM: full_clean per new row, bulk create/update."""
+
+    #: Model fields written from ``row.values`` (after resolve()).
+    fields: tuple[str, ...] = ()
+    exclude_clean: tuple[str, ...] = ("customer",)
+
+    def db_key(self, values: dict[str, Any]) -> Hashable:
+        raise NotImplementedError
+
+    def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
+        raise NotImplementedError
+
+    def model_values(self, row: Row) -> dict[str, Any]:
+        return {f: row.values.get(f) for f in self.fields if f in row.values}
+
+    def defaults(self, row: Row) -> dict[str, Any]:
+        return {}
+
+    def write(self, rows: list[Row], result: ImportResult) -> None:
+        existing = self.existing(rows)
+        new: list[models.Model] = []
+        updated: list[models.Model] = []
+        update_fields: set[str] = set()
+        for row in rows:
+            values = self.model_values(row)
+            current = existing.get(self.db_key(values))
+            if current is None:
+                data = {k: v for k, v in values.items() if not _blank(v)}
+                obj = self.model(**(self.defaults(row) | data))
+                try:
+                    obj.full_clean(
+                        exclude=list(self.exclude_clean),
+                        validate_unique=False,
+                        validate_constraints=False,
+                    )
+                except ValidationError as exc:
+                    for name, messages in exc.message_dict.items():
+                        row.fail(self.label(name), " ".join(messages))
+                    continue
+                new.append(obj)
+                existing[self.db_key(values)] = obj
+                continue
+            changed = _changes(current, values)
+            if not changed:
+                result.unchanged += 1
+                continue
+            for name, (_old, value) in changed.items():
+                setattr(current, name, value)
+            try:
+                current.full_clean(
+                    exclude=list(self.exclude_clean),
+                    validate_unique=False,
+                    validate_constraints=False,
+                )
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    row.fail(self.label(name), " ".join(messages))
+                continue
+            update_fields.update(changed)
+            if current.pk is not None and current not in updated:
+                updated.append(current)
+                _audit_update(self.actor, current, getattr(current, "customer_id", None), changed)
+        self.model.objects.bulk_create(new, batch_size=1000)
+        if updated:
+            self.model.objects.bulk_update(updated, sorted(update_fields), batch_size=1000)
+        result.created += len(new)
+        result.updated += len(updated)
+
+
+class CustomerHandler(Handler):
+    file_key_fields = ("code",)
+    fields = (
+        "name",
+        "kind",
+        "industry",
+        "first_contact_date",
+        "status",
+        "key_needs",
+        "notes",
+        "region",
+        "city",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sources: dict[str, int] = {}
+
+    def resolve(self, rows: list[Row]) -> None:
+        from retain.customers.models import CustomerSource
+
+        names = {r.values["source"] for r in rows if r.values.get("source")}
+        if names - self.sources.keys():
+            for source in CustomerSource.objects.all():
+                for label in (source.name_zh, source.name, source.code):
+                    if label:
+                        self.sources.setdefault(choice_key(label), source.pk)
+        for row in rows:
+            if row.values.get("kind") == "":
+                row.values.pop("kind")
+            if row.values.get("status") == "":
+                row.values.pop("status")
+            name = row.values.get("source")
+            if name and choice_key(name) not in self.sources:
+                code = "import-" + hashlib.sha1(name.encode()).hexdigest()[:10]
+                source, _created = CustomerSource.objects.get_or_create(
+                    code=code, defaults={"name": name, "name_zh": name}
+                )
+                self.sources[choice_key(name)] = source.pk
+            if name:
+                row.values["source_id"] = self.sources[choice_key(name)]
+
+    def write(self, rows: list[Row], result: ImportResult) -> None:
+        from retain.customers.models import Contact, Customer, CustomerKind
+        from retain.customers.services import customer_code_next
+
+        codes = [r.values["code"] for r in rows if r.values.get("code")]
+        existing = {c.code: c for c in Customer.objects.filter(code__in=codes)}
+        fresh = [r for r in rows if not r.values.get("code")]
+        for row, code in zip(
+            fresh, customer_code_next(count=len(fresh)) if fresh else [], strict=True
+        ):
+            row.values["code"] = code
+        new: list[tuple[Row, Customer]] = []
+        updates: list[Customer] = []
+        update_fields: set[str] = set()
+        for row in rows:
+            values = {f: row.values[f] for f in (*self.fields, "source_id") if f in row.values}
+            kind = values.get("kind") or CustomerKind.COMPANY
+            if kind == CustomerKind.PERSON:
+                for f in ("phone", "email"):
+                    if row.values.get(f):
+                        values[f] = row.values[f]
+            customer = existing.get(row.values["code"])
+            if customer is None:
+                customer = Customer(
+                    code=row.values["code"], **{k: v for k, v in values.items() if not _blank(v)}
+                )
+                customer.kind = kind
+                if self._clean(row, customer):
+                    new.append((row, customer))
+                continue
+            changed = _changes(customer, values)
+            if changed:
+                for name, (_old, value) in changed.items():
+                    setattr(customer, name, value)
+                if not self._clean(row, customer):
+                    continue
+                update_fields.update(changed)
+                customer.updated_at = self.now
+                updates.append(customer)
+                _audit_update(self.actor, customer, customer.pk, changed)
+            row.values["_customer"] = customer
+        Customer.objects.bulk_create([c for _r, c in new], batch_size=1000)
+        if updates:
+            Customer.objects.bulk_update(
+                updates, sorted({*update_fields, "updated_at"}), batch_size=1000
+            )
+        # bulk_create sets primary keys on PostgreSQL and SQLite (RETURNING).
+        for row, customer in new:
+            row.values["_customer"] = customer
+        new_ids = {c.pk for _r, c in new}
+        updated_ids = {c.pk for c in updates} | self._contacts(rows, Contact, new_ids)
+        result.created += len(new)
+        result.updated += len(updated_ids)
+        result.unchanged += sum(
+            1
+            for r in rows
+            if not r.errors
+            and "_customer" in r.values
+            and r.values["_customer"].pk not in new_ids | updated_ids
+        )
+
+    def _clean(self, row: Row, customer: Any) -> bool:
+        try:
+            customer.full_clean(
+                exclude=["source", "owner"], validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                row.fail(self.label(name), " ".join(messages))
+            return False
+        return True
+
+    def _contacts(self, rows: list[Row], Contact: Any, new_ids: set[int]) -> set[int]:
+        """The 联系人 column becomes the customer's primary contact (with the row's phone
+        and email when the customer is a company). Returns ids of customers whose contacts
+        changed."""
+        wanted = [r for r in rows if r.values.get("contact") and "_customer" in r.values]
+        if not wanted:
+            return set()
+        ids = [r.values["_customer"].pk for r in wanted]
+        current: dict[int, list[Any]] = {}
+        for contact in Contact.objects.filter(customer_id__in=ids):
+            current.setdefault(contact.customer_id, []).append(contact)
+        changed_customers: set[int] = set()
+        demote: list[int] = []
+        create: list[Any] = []
+        updates: list[Any] = []
+        for row in wanted:
+            customer = row.values["_customer"]
+            name = row.values["contact"]
+            extra = {}
+            if customer.kind == "company":
+                extra = {f: row.values[f] for f in ("phone", "email") if row.values.get(f)}
+            mine = current.get(customer.pk, [])
+            same = next((c for c in mine if c.name == name), None)
+            if same is None:
+                demote.extend(c.pk for c in mine if c.is_primary)
+                contact = Contact(customer=customer, name=name, is_primary=True, **extra)
+                try:
+                    contact.full_clean(
+                        exclude=["customer"], validate_unique=False, validate_constraints=False
+                    )
+                except ValidationError as exc:
+                    for field_name, messages in exc.message_dict.items():
+                        row.fail(self.label(field_name), " ".join(messages))
+                    continue
+                create.append(contact)
+                current.setdefault(customer.pk, []).append(contact)
+                if customer.pk not in new_ids:
+                    changed_customers.add(customer.pk)
+                continue
+            changed = _changes(same, extra | {"is_primary": True})
+            if changed and same.pk is not None:
+                if "is_primary" in changed:
+                    demote.extend(c.pk for c in mine if c.is_primary and c.pk != same.pk)
+                for k, (_old, new) in changed.items():
+                    setattr(same, k, new)
+                updates.append(same)
+                changed_customers.add(customer.pk)
+                _audit_update(self.actor, same, customer.pk, changed)
+        if demote:
+            Contact.objects.filter(pk__in=demote).update(is_primary=False)
+        if updates:
+            Contact.objects.bulk_update(updates, ["phone", "email", "is_primary"], batch_size=1000)
+        Contact.objects.bulk_create(create, batch_size=1000)
+        for contact in create:
+            if contact.customer_id not in new_ids:
+                audit_event(
+                    actor=self.actor,
+                    action="create",
+                    obj=contact,
+                    customer=contact.customer,
+                    after={"name": contact.name, "is_primary": True, "via": "import"},
+                )
+        return changed_customers
+
+
+class ContactHandler(KeyedHandler):
+    file_key_fields = ("customer_code", "name")
+    fields = (
+        "customer_id",
+        "name",
+        "title",
+        "phone",
+        "email",
+        "wechat_id",
+        "birthday",
+        "is_primary",
+        "left_on",
+    )
+
+    def model_values(self, row: Row) -> dict[str, Any]:
+        values = super().model_values(row)
+        values["customer_id"] = self.customer_ids[row.values["customer_code"]]
+        if values.get("is_primary") is None:
+            values.pop("is_primary", None)
+        return values
+
+    def db_key(self, values: dict[str, Any]) -> Hashable:
+        return (values["customer_id"], values["name"])
+
+    def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
+        from retain.customers.models import Contact
+
+        ids = {self.customer_ids[r.values["customer_code"]] for r in rows}
+        return {(c.customer_id, c.name): c for c in Contact.objects.filter(customer_id__in=ids)}
+
+    def write(self, rows: list[Row], result: ImportResult) -> None:
+        from retain.customers.models import Contact
+
+        # One primary contact per customer: a row that makes a contact primary demotes
+        # the others of that customer first.
+        primary = {
+            self.customer_ids[r.values["customer_code"]]: r.values["name"]
+            for r in rows
+            if r.values.get("is_primary")
+        }
+        for customer_id, name in primary.items():
+            Contact.objects.filter(customer_id=customer_id, is_primary=True).exclude(
+                name=name
+            ).update(is_primary=False)
+        super().write(rows, result)
+
+
+class OrderHandler(Handler):
+    """Orders are the big file: inserted with COPY / executemany, updated in bulk."""
+
+    file_key_fields = ("number",)
+    compared = (
+        "customer_id",
+        "ordered_at",
+        "amount",
+        "currency",
+        "channel",
+        "payment_method",
+        "status",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.writer = BulkWriter()
+
+    def resolve(self, rows: list[Row]) -> None:
+        self.resolve_customers(rows)
+        for row in rows:
+            v = row.values
+            if not v.get("channel"):
+                if "channel" in self.mapped:
+                    row.fail(self.label("channel"), _("this field is required"))
+                v["channel"] = v.get("channel") or "offline"
+            v["status"] = v.get("status") or "paid"
+            v["currency"] = (v.get("currency") or "CNY").upper()
+            v["payment_method"] = v.get("payment_method") or ""
+
+    def write(self, rows: list[Row], result: ImportResult) -> None:
+        from retain.orders.models import Order
+
+        numbers = [r.values["number"] for r in rows]
+        existing = {
+            o[0]: o
+            for o in Order.objects.filter(number__in=numbers).values_list(
+                "number", "id", *self.compared
+            )
+        }
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[Order] = []
+        changed_fields: set[str] = set()
+        for row in rows:
+            v = row.values
+            v["customer_id"] = self.customer_ids[v["customer_code"]]
+            old = existing.get(v["number"])
+            if old is None:
+                inserts.append(self._db_row(v))
+                continue
+            before = dict(zip(self.compared, old[2:], strict=True))
+            changed = {k: (before[k], v[k]) for k in self.compared if before[k] != v[k]}
+            if not changed:
+                result.unchanged += 1
+                continue
+            order = Order(pk=old[1], number=v["number"], **{k: v[k] for k in self.compared})
+            updates.append(order)
+            changed_fields.update(changed)
+            _audit_update(self.actor, order, v["customer_id"], changed)
+        if inserts:
+            self.writer.insert(Order, ["number", *self.compared], inserts)
+        if updates:
+            Order.objects.bulk_update(updates, sorted(changed_fields), batch_size=1000)
+        result.created += len(inserts)
+        result.updated += len(updates)
+
+    def _db_row(self, v: dict[str, Any]) -> tuple[Any, ...]:
+        when = v["ordered_at"]
+        amount = v["amount"]
+        if not self.writer.postgres:
+            when = when.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
+            amount = str(amount)
+        return (
+            v["number"],
+            v["customer_id"],
+            when,
+            amount,
+            v["currency"],
+            v["channel"],
+            v["payment_method"],
+            v["status"],
+        )
+
+
+class FollowupHandler(KeyedHandler):
+    fields = (
+        "customer_id",
+        "contact_id",
+        "kind",
+        "occurred_at",
+        "content",
+        "feedback",
+        "outcome",
+        "next_step",
+        "next_step_on",
+        "owner_id",
+    )
+    exclude_clean = ("customer", "contact", "owner")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.users: dict[str, int] | None = None
+
+    def resolve(self, rows: list[Row]) -> None:
+        from retain.accounts.models import User
+
+        self.resolve_customers(rows)
+        if self.users is None:
+            self.users = {}
+            for user in User.objects.filter(is_active=True):
+                for label in (
+                    user.get_full_name(),
+                    user.last_name + user.first_name,
+                    user.username,
+                ):
+                    if label.strip():
+                        self.users.setdefault(label.strip(), user.pk)
+        for row in rows:
+            owner = row.values.get("owner")
+            if owner:
+                if owner in self.users:
+                    row.values["owner_id"] = self.users[owner]
+                else:
+                    row.fail(self.label("owner"), _("no user is called %(name)s") % {"name": owner})
+            elif self.actor is not None:
+                row.values["owner_id"] = self.actor.pk
+
+    def write(self, rows: list[Row], result: ImportResult) -> None:
+        from retain.customers.models import Contact
+
+        wanted = {
+            (self.customer_ids[r.values["customer_code"]], r.values["contact"])
+            for r in rows
+            if r.values.get("contact")
+        }
+        contacts: dict[tuple[int, str], int] = {}
+        if wanted:
+            ids = {c for c, _n in wanted}
+            for c in Contact.objects.filter(customer_id__in=ids).values_list(
+                "customer_id", "name", "id"
+            ):
+                contacts[(c[0], c[1])] = c[2]
+            missing = [Contact(customer_id=c, name=n) for c, n in sorted(wanted - contacts.keys())]
+            for contact in Contact.objects.bulk_create(missing):
+                contacts[(contact.customer_id, contact.name)] = contact.pk
+        for row in rows:
+            if row.values.get("contact"):
+                row.values["contact_id"] = contacts[
+                    (self.customer_ids[row.values["customer_code"]], row.values["contact"])
+                ]
+        super().write(rows, result)
+
+    def model_values(self, row: Row) -> dict[str, Any]:
+        values = super().model_values(row)
+        values["customer_id"] = self.customer_ids[row.values["customer_code"]]
+        return values
+
+    def defaults(self, row: Row) -> dict[str, Any]:
+        return {"logged_at": self.now}
+
+    def db_key(self, values: dict[str, Any]) -> Hashable:
+        return (values["customer_id"], values["occurred_at"], values["kind"], values["content"])
+
+    def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
+        from retain.interactions.models import Interaction
+
+        ids = {self.customer_ids[r.values["customer_code"]] for r in rows}
+        times = {r.values["occurred_at"] for r in rows}
+        found = Interaction.objects.filter(customer_id__in=ids, occurred_at__in=times)
+        return {(i.customer_id, i.occurred_at, i.kind, i.content): i for i in found}
+
+
+class ComplaintHandler(KeyedHandler):
+    fields = (
+        "customer_id",
+        "opened_at",
+        "category",
+        "description",
+        "channel",
+        "severity",
+        "status",
+        "resolution",
+    )
+    exclude_clean = ("customer", "owner")
+
+    def model_values(self, row: Row) -> dict[str, Any]:
+        values = super().model_values(row)
+        values["customer_id"] = self.customer_ids[row.values["customer_code"]]
+        return values
+
+    def resolve(self, rows: list[Row]) -> None:
+        self.resolve_customers(rows)
+        for row in rows:
+            if not row.values.get("channel"):
+                row.values["channel"] = "phone"
+
+    def db_key(self, values: dict[str, Any]) -> Hashable:
+        return (values["customer_id"], values["opened_at"], values["category"])
+
+    def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
+        from retain.complaints.models import Complaint
+
+        ids = {self.customer_ids[r.values["customer_code"]] for r in rows}
+        times = {r.values["opened_at"] for r in rows}
+        found = Complaint.objects.filter(customer_id__in=ids, opened_at__in=times)
+        return {(c.customer_id, c.opened_at, c.category): c for c in found}
+
+
+class SurveyHandler(KeyedHandler):
+    fields = (
+        "customer_id",
+        "survey_id",
+        "sent_at",
+        "answered_at",
+        "nps",
+        "satisfaction",
+        "comment",
+    )
+    exclude_clean = ("customer", "survey")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.surveys: dict[str, int] = {}
+
+    def resolve(self, rows: list[Row]) -> None:
+        from retain.feedback.models import Survey
+
+        self.resolve_customers(rows)
+        for row in rows:
+            name = row.values.get("survey")
+            if name and name not in self.surveys:
+                self.surveys[name] = Survey.objects.get_or_create(name=name)[0].pk
+            if name:
+                row.values["survey_id"] = self.surveys[name]
+
+    def model_values(self, row: Row) -> dict[str, Any]:
+        values = super().model_values(row)
+        values["customer_id"] = self.customer_ids[row.values["customer_code"]]
+        return values
+
+    def db_key(self, values: dict[str, Any]) -> Hashable:
+        return (values["customer_id"], values["survey_id"], values["sent_at"])
+
+    def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
+        from retain.feedback.models import SurveyResponse
+
+        ids = {self.customer_ids[r.values["customer_code"]] for r in rows}
+        times = {r.values["sent_at"] for r in rows}
+        found = SurveyResponse.objects.filter(customer_id__in=ids, sent_at__in=times)
+        return {(s.customer_id, s.survey_id, s.sent_at): s for s in found}
+
+
+def _handler_class(kind: str) -> type[Handler]:
+    from retain.complaints.models import Complaint
+    from retain.customers.models import Contact, Customer
+    from retain.feedback.models import SurveyResponse
+    from retain.interactions.models import Interaction
+    from retain.orders.models import Order
+
+    CustomerHandler.model = Customer
+    ContactHandler.model = Contact
+    OrderHandler.model = Order
+    FollowupHandler.model = Interaction
+    ComplaintHandler.model = Complaint
+    SurveyHandler.model = SurveyResponse
+    return {
+        ImportKind.CUSTOMERS: CustomerHandler,
+        ImportKind.CONTACTS: ContactHandler,
+        ImportKind.ORDERS: OrderHandler,
+        ImportKind.FOLLOWUPS: FollowupHandler,
+        ImportKind.COMPLAINTS: ComplaintHandler,
+        ImportKind.SURVEYS: SurveyHandler,
+    }[kind]
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def mapping_check(kind: str, headers: list[str], mapping: dict[str, str], *, name: str) -> None:
+    """Raise ImportFileError when the mapping names unknown columns or fields, or leaves a
+    required field without a column."""
+    known = field_names(kind)
+    for header, target in mapping.items():
+        if header not in headers:
+            raise ImportFileError(
+                _("%(file)s has no column %(column)s (named in the mapping).")
+                % {"file": name, "column": header}
+            )
+        if target and target not in known:
+            raise ImportFileError(
+                _("%(field)s is not a field of a %(kind)s import.")
+                % {"field": target, "kind": ImportKind(kind).label}
+            )
+    targets = [t for t in mapping.values() if t]
+    doubled = {t for t in targets if targets.count(t) > 1}
+    if doubled:
+        raise ImportFileError(
+            _("%(file)s: more than one column is mapped to %(fields)s.")
+            % {"file": name, "fields": ", ".join(sorted(doubled))}
+        )
+    missing = [f for f in known.values() if f.required and f.name not in targets]
+    if missing:
+        raise ImportFileError(
+            _(
+                "%(file)s has no column for the required field(s): %(fields)s. Found columns: %(headers)s."
+            )
+            % {
+                "file": name,
+                "fields": ", ".join(f"{f.zh} / {f.en}" for f in missing),
+                "headers": ", ".join(h for h in headers if h) or "-",
+            }
+        )
+
+
+def _row_parse(row: Row, columns: list[tuple[int, str, Field]], width: int, tz: dt.tzinfo) -> None:
+    cells = row.cells
+    if len(cells) > width and any(
+        c not in (None, "") and not (isinstance(c, str) and not c.strip()) for c in cells[width:]
+    ):
+        row.fail(
+            "",
+            _("the row has %(n)s values but the header only %(m)s columns")
+            % {"n": len(cells), "m": width},
+        )
+    for index, header, f in columns:
+        raw = cells[index] if index < len(cells) else None
+        try:
+            value = _parse_cell(f, raw, tz)
+        except V.CellError as exc:
+            row.fail(header, str(exc))
+            continue
+        if f.required and _blank(value):
+            row.fail(header, _("this field is required"))
+        row.values[f.name] = value
+
+
+def import_file(
+    *,
+    path: Path,
+    kind: str,
+    mapping: dict[str, str] | None = None,
+    valid_rows: bool = False,
+    actor: Any = None,
+    name: str | None = None,
+    reject_path: Path | None = None,
+    progress: Progress | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+) -> ImportResult:
+    """Import one file of ``kind``. Raises ImportFileError when the file as a whole is
+    unusable (encoding, empty, header only, columns); row problems end in ``result.errors``
+    and, when ``reject_path`` is given, in a reject file.
+
+    ``dry_run`` checks everything against the database and rolls back (the preview).
+    """
+    import time
+
+    started = time.perf_counter()
+    name = name or path.name
+    if kind not in ImportKind.values:
+        raise ImportFileError(_("%(kind)s is not a kind of import.") % {"kind": kind})
+    table = open_table(path, name=name)
+    try:
+        result = ImportResult(kind=kind, file=name, encoding=table.encoding)
+        if mapping is None:
+            mapping = mapping_guess(kind, table.headers)
+        mapping = {h: t for h, t in mapping.items() if t}
+        mapping_check(kind, table.headers, mapping, name=name)
+        result.mapping = dict(mapping)
+        fields = field_names(kind)
+        columns = [(table.headers.index(h), h, fields[t]) for h, t in mapping.items()]
+        width = len(table.headers)
+        tz = timezone.get_current_timezone()
+        now = timezone.now()
+        handler = _handler_class(kind)(actor=actor, mapped=set(mapping.values()), tz=tz, now=now)
+        handler.kind = kind
+        handler.headers = {t: h for h, t in mapping.items()}
+        rejects: list[Row] = []
+        seen: dict[Hashable, int] = {}
+        key_label = ", ".join(handler.label(f) for f in handler.file_key_fields)
+        any_header_row = False
+        try:
+            with transaction.atomic():
+                batch: list[Row] = []
+                for number, cells in table.rows:
+                    any_header_row = True
+                    batch.append(Row(number, cells))
+                    if len(batch) >= BATCH:
+                        _batch(
+                            handler,
+                            batch,
+                            columns,
+                            width,
+                            tz,
+                            seen,
+                            key_label,
+                            result,
+                            rejects,
+                            valid_rows,
+                        )
+                        batch = []
+                        if progress:
+                            progress(result.rows, table.total_hint)
+                    if limit is not None and result.rows + len(batch) >= limit:
+                        break
+                if batch:
+                    _batch(
+                        handler,
+                        batch,
+                        columns,
+                        width,
+                        tz,
+                        seen,
+                        key_label,
+                        result,
+                        rejects,
+                        valid_rows,
+                    )
+                if progress:
+                    progress(result.rows, result.rows)
+                if not any_header_row:
+                    raise ImportFileError(
+                        _("%(file)s has a header but no rows to import.") % {"file": name}
+                    )
+                if result.rows == 0:
+                    raise ImportFileError(_("%(file)s has no rows to import.") % {"file": name})
+                result.rejected = len(rejects)
+                if dry_run or (rejects and not valid_rows):
+                    raise _Rollback
+                if result.created or result.updated:
+                    audit_event(
+                        actor=actor,
+                        action="import",
+                        after={
+                            "file": name,
+                            "kind": kind,
+                            "rows": result.rows,
+                            "created": result.created,
+                            "updated": result.updated,
+                            "rejected": result.rejected,
+                        },
+                    )
+                result.committed = True
+        except _Rollback:
+            if rejects and not valid_rows:
+                # Nothing was written: nothing counts as created or updated.
+                result.created = result.updated = result.unchanged = 0
+        if rejects and reject_path is not None:
+            reject_write(reject_path, table.headers, rejects)
+            result.reject_path = reject_path
+    finally:
+        table.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _batch(
+    handler: Handler,
+    batch: list[Row],
+    columns: list[tuple[int, str, Field]],
+    width: int,
+    tz: dt.tzinfo,
+    seen: dict[Hashable, int],
+    key_label: str,
+    result: ImportResult,
+    rejects: list[Row],
+    valid_rows: bool,
+) -> None:
+    result.rows += len(batch)
+    for row in batch:
+        _row_parse(row, columns, width, tz)
+        if row.errors:
+            continue
+        key = handler.file_key(row)
+        if key is not None:
+            first = seen.setdefault(key, row.number)
+            if first != row.number:
+                row.fail(
+                    key_label,
+                    _("%(value)s appears more than once in this file (first on row %(first)s)")
+                    % {"value": " / ".join(str(k) for k in key), "first": first},
+                )
+    good = [r for r in batch if not r.errors]
+    handler.resolve(good)
+    good = [r for r in good if not r.errors]
+    # After the first bad row an all-or-nothing import only checks: the writes would be
+    # rolled back anyway.
+    if good and (valid_rows or (not rejects and all(not r.errors for r in batch))):
+        handler.write(good, result)
+    for row in batch:
+        if row.errors:
+            rejects.append(row)
+            if len(result.errors) < ERRORS_KEPT:
+                result.errors.extend(row.errors[: ERRORS_KEPT - len(result.errors)])
+
+
+def reject_write(path: Path, headers: list[str], rows: Iterable[Row]) -> None:
+    """The rejected rows as the user sent them, plus a column that says what is wrong,
+    as UTF-8 CSV with a BOM; cells are neutralised against CSV injection."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width = len(headers)
+
+    def lines() -> Iterable[list[Any]]:
+        for row in rows:
+            cells = [_cell_text(c) for c in row.cells[:width]]
+            cells += [""] * (width - len(cells))
+            errors = "; ".join(
+                (f"{e.column}: {e.message}" if e.column else e.message) for e in row.errors
+            )
+            yield [*cells, _("row %(row)s") % {"row": row.number} + ": " + errors]
+
+    csv_write(path, [*headers, ERROR_COLUMN], lines())
+
+
+def _cell_text(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ") if value.time() != dt.time.min else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
