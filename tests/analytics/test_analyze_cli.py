@@ -115,3 +115,31 @@ def test_reads_xlsx_and_whitespace_text_with_yyyymmdd_dates(tmp_path: Path) -> N
 def test_unknown_output_type_is_rejected(orders_csv: Path, tmp_path: Path) -> None:
     code, output = _run(orders_csv, *ARGS, "--out", tmp_path / "s.json")
     assert code == 2 and "use a .csv, .parquet or .html" in output
+
+
+def test_cdnow_master_gives_scores_and_report(tmp_path: Path) -> None:
+    from analytics_reference import cdnow_file
+
+    master = cdnow_file("CDNOW_master.txt")
+    scores, report = tmp_path / "scores.csv", tmp_path / "report.html"
+    code, output = _run(
+        master, "--customer-col", "customer_id", "--date-col", "date",
+        "--amount-col", "dollar_value", "--as-of", "1998-06-30",
+        "--out", scores, "--out", report,
+    )  # fmt: skip
+    assert code == 0, output
+    frame = pd.read_csv(scores)
+    assert len(frame) == 23570 and frame["customer_id"].is_unique
+    assert frame["p_alive"].between(0, 1).all() and (frame["predicted_ltv"] >= 0).all()
+    assert report.stat().st_size > 1_000_000  # ECharts inlined: one file, works offline
+
+
+def test_engine_never_imports_django() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, retain.analytics, retain.analytics_cli; "
+        "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
