@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "ninja",  # serves its Swagger UI assets from static files, not a CDN
     "retain.accounts",
     "retain.customers",
     "retain.tags",
@@ -36,7 +37,12 @@ INSTALLED_APPS = [
     "retain.campaigns",
     "retain.web",
     "retain.audit",
+    "retain.api",
     "retain.imports",
+    "retain.scoring",
+    "retain.playbooks",
+    "retain.tasks",
+    "retain.care",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +95,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins are audited and lock a username after repeated failures (retain.accounts.login).
+AUTHENTICATION_BACKENDS = ["retain.accounts.login.AuditedLockoutBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -4,5 +4,10 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("", include("retain.audit.urls")),
+    path("", include("retain.api.urls")),
     path("", include("retain.web.urls")),
+    path("", include("retain.tasks.urls")),
+    path("", include("retain.playbooks.urls")),
+    path("", include("retain.care.urls")),
 ]

@@ -45,13 +45,15 @@ def audit_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     request: Any = None,
+    object_repr: str = "",
 ) -> AuditEvent:
     """Record one audited action and return the saved event.
 
     ``actor`` is the user who acted (``None`` for the system). ``obj`` is the object acted on;
     ``customer`` defaults to ``obj`` when it is a customer, or to ``obj.customer`` when it has
     one. ``before``/``after`` are dicts of field values (see ``snapshot``); ``request`` gives the
-    client IP address. Call it inside the service's transaction so that the trail and the
+    client IP address; ``object_repr`` names
+    the object when there is no ``obj`` (e.g. the username of a failed login). Call it inside the service's transaction so that the trail and the
     change are saved together or not at all.
     """
     from retain.customers.models import Customer
@@ -64,7 +66,7 @@ def audit_event(
             customer = obj
         elif isinstance(getattr(obj, "customer", None), Customer):
             customer = obj.customer
-    object_type = object_id = object_repr = ""
+    object_type = object_id = ""
     if obj is not None:
         object_type = obj._meta.label_lower
         object_id = "" if obj.pk is None else str(obj.pk)
@@ -81,3 +83,42 @@ def audit_event(
         after=_jsonable(after),
         ip=_client_ip(request),
     )
+
+
+def audit_events_bulk(
+    *,
+    actor: Any,
+    action: str,
+    objs: Iterable[models.Model],
+    request: Any = None,
+    batch_size: int = 1000,
+) -> int:
+    """Audit many created objects at once (bulk imports, bulk API): one row each, in bulk.
+
+    Each event records the object's values as ``after`` and links the object's customer.
+    Returns the number of events written.
+    """
+    from retain.customers.models import Customer
+
+    action = AuditAction(action)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    ip = _client_ip(request)
+    events = []
+    for obj in objs:
+        customer = obj if isinstance(obj, Customer) else getattr(obj, "customer", None)
+        events.append(
+            AuditEvent(
+                actor=actor,
+                actor_name=actor.get_username() if actor is not None else "",
+                action=action,
+                object_type=obj._meta.label_lower,
+                object_id="" if obj.pk is None else str(obj.pk),
+                object_repr=str(obj)[:200],
+                customer=customer if isinstance(customer, Customer) else None,
+                after=snapshot(obj),
+                ip=ip,
+            )
+        )
+    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    return len(events)

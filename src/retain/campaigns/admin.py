@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.campaigns.models import Campaign, CampaignParticipation
 
 
@@ -11,7 +12,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignParticipation)
-class CampaignParticipationAdmin(admin.ModelAdmin):
+class CampaignParticipationAdmin(CustomerDataAdmin):
     list_display = ("campaign", "customer", "joined_at", "converted")
     list_filter = ("campaign", "converted")
     search_fields = ("customer__code", "customer__name")

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.complaints.models import Complaint
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(CustomerDataAdmin):
     list_display = (
         "customer",
         "opened_at",

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.customers.models import Consent, Contact, Customer, CustomerSource
 from retain.interactions.models import Interaction
 from retain.orders.models import Order
@@ -48,7 +49,8 @@ class CustomerTagInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(CustomerDataAdmin):
+    customer_field = ""
     list_display = (
         "code",
         "name",
@@ -69,7 +71,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(CustomerDataAdmin):
     list_display = ("name", "customer", "title", "phone", "email", "is_primary", "left_on")
     list_filter = ("is_primary",)
     search_fields = ("name", "phone", "email", "customer__name", "customer__code")
@@ -84,7 +86,7 @@ class CustomerSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(CustomerDataAdmin):
     list_display = ("customer", "channel", "status", "recorded_at", "source")
     list_filter = ("channel", "status")
     search_fields = ("customer__code", "customer__name")

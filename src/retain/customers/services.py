@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from retain.accounts.access import customer_can_edit, customer_is_visible, require
 from retain.audit.services import audit_event, snapshot
 from retain.customers.models import (
     CodeSequence,
@@ -56,6 +58,8 @@ def customer_create(
 
     ``actor`` is the user acting (None for the system); the creation is audited.
     """
+    if actor is not None:
+        require(actor, "customers.add_customer")
     customer = Customer(name=name, kind=kind, code=code or customer_code_next()[0], **fields)
     customer.full_clean()
     customer.save()
@@ -69,6 +73,8 @@ def customer_create(
 def customer_update(
     *, customer: Customer, actor: Any = None, request: Any = None, **fields: Any
 ) -> Customer:
+    if actor is not None and not customer_can_edit(actor, customer):
+        raise PermissionDenied("customers.change_customer")
     before = snapshot(customer, fields)
     for name, value in fields.items():
         setattr(customer, name, value)
@@ -96,6 +102,8 @@ def contact_create(
     **fields: Any,
 ) -> Contact:
     """Add a contact; making it primary demotes the customer's previous primary contact."""
+    if actor is not None and not customer_can_edit(actor, customer):
+        raise PermissionDenied("customers.add_contact")
     if is_primary:
         Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
     contact = Contact(customer=customer, name=name, is_primary=is_primary, **fields)
@@ -133,6 +141,10 @@ def consent_set(
     request: Any = None,
 ) -> Consent:
     """Record a customer's consent (or its withdrawal) on one channel; audited."""
+    if actor is not None:
+        require(actor, "customers.change_consent")
+        if not customer_is_visible(actor, customer):
+            raise PermissionDenied("customers.change_consent")
     previous = Consent.objects.filter(customer=customer, channel=channel).first()
     before = snapshot(previous, CONSENT_FIELDS) if previous else None
     consent, _ = Consent.objects.update_or_create(

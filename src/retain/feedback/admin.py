@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.feedback.models import Survey, SurveyResponse
 
 
@@ -10,7 +11,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(admin.ModelAdmin):
+class SurveyResponseAdmin(CustomerDataAdmin):
     list_display = ("customer", "survey", "sent_at", "answered_at", "nps", "satisfaction")
     list_filter = ("survey", "nps", "satisfaction")
     search_fields = ("customer__code", "customer__name", "comment")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.orders.models import Order, OrderLine, ProductCategory, Return
 
 
@@ -14,7 +15,7 @@ class ReturnInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(CustomerDataAdmin):
     list_display = ("number", "customer", "ordered_at", "amount", "currency", "channel", "status")
     list_filter = ("status", "channel", "payment_method", "currency")
     search_fields = ("number", "customer__code", "customer__name")
@@ -32,7 +33,8 @@ class ProductCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Return)
-class ReturnAdmin(admin.ModelAdmin):
+class ReturnAdmin(CustomerDataAdmin):
+    customer_field = "order__customer"
     list_display = ("order", "returned_on", "amount", "reason")
     search_fields = ("order__number", "reason")
     raw_id_fields = ("order",)

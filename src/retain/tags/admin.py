@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.tags.models import CustomerTag, Tag, TagGroup
 
 
@@ -23,7 +24,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerTag)
-class CustomerTagAdmin(admin.ModelAdmin):
+class CustomerTagAdmin(CustomerDataAdmin):
     list_display = ("customer", "tag", "automatic", "tagged_by", "tagged_at")
     list_filter = ("tag", "automatic")
     search_fields = ("customer__code", "customer__name", "tag__name")

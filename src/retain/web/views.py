@@ -8,8 +8,17 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from retain.accounts.access import (
+    HANDLE_PRIVACY_REQUESTS,
+    VIEW_AUDIT,
+    can,
+    customers_visible_to,
+    shows_personal_data,
+)
+from retain.accounts.login import LockoutAuthenticationForm
 from retain.customers.models import Customer
 from retain.customers.selectors import customer_list, customer_timeline
+from retain.audit.selectors import customer_audit_trail
 from retain.web.selectors import overview
 
 PAGE_SIZE = 50
@@ -18,6 +27,7 @@ PAGE_SIZE = 50
 class RetainLoginView(auth_views.LoginView):
     template_name = "web/login.html"
     redirect_authenticated_user = True
+    authentication_form = LockoutAuthenticationForm
 
 
 @login_required
@@ -40,7 +50,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def customer_list_view(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")
-    paginator = Paginator(customer_list(search=search), PAGE_SIZE)
+    paginator = Paginator(
+        customers_visible_to(request.user, customer_list(search=search)), PAGE_SIZE
+    )
     page = paginator.get_page(request.GET.get("page"))
     template = (
         "web/_customer_rows.html" if request.headers.get("HX-Request") else "web/customer_list.html"
@@ -51,7 +63,10 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def customer_detail_view(request: HttpRequest, code: str) -> HttpResponse:
-    customer = get_object_or_404(Customer.objects.select_related("owner", "source"), code=code)
+    customer = get_object_or_404(
+        customers_visible_to(request.user, Customer.objects.select_related("owner", "source")),
+        code=code,
+    )
     context = {
         "customer": customer,
         "contacts": customer.contacts.all(),
@@ -59,6 +74,11 @@ def customer_detail_view(request: HttpRequest, code: str) -> HttpResponse:
         "consents": customer.consents.all(),
         "timeline": customer_timeline(customer=customer),
         "nav": "customers",
+        "show_personal_data": shows_personal_data(request.user),
+        "can_privacy": can(request.user, HANDLE_PRIVACY_REQUESTS),
+        "audit_events": (
+            customer_audit_trail(customer=customer)[:50] if can(request.user, VIEW_AUDIT) else None
+        ),
     }
     return render(request, "web/customer_detail.html", context)
 

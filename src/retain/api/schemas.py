@@ -1,0 +1,347 @@
+"""Request and response bodies of /api/v1."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from ninja import Field, Schema
+from pydantic import AfterValidator, AwareDatetime
+
+from retain.accounts.access import personal
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; say so instead of failing in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _sane_datetime(value: dt.datetime) -> dt.datetime:
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("year must be between 1900 and 2200")
+    return value
+
+
+def _sane_date(value: dt.date) -> dt.date:
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("year must be between 1900 and 2200")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]
+When = Annotated[AwareDatetime, AfterValidator(_sane_datetime)]
+Day = Annotated[dt.date, AfterValidator(_sane_date)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+
+
+class ErrorOut(Schema):
+    """Every error: ``detail`` is a message, or a list of field errors (with ``loc``)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
+def _request_user(context: Any) -> Any:
+    return context["request"].auth
+
+
+class CustomerOut(Schema):
+    code: str
+    kind: str
+    name: str
+    industry: str
+    status: str
+    owner: str | None
+    region: str
+    city: str
+    phone: str
+    email: str
+    first_contact_date: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_owner(obj: Any) -> str | None:
+        return obj.owner.username if obj.owner_id else None
+
+    @staticmethod
+    def resolve_phone(obj: Any, context: Any) -> str:
+        return personal(_request_user(context), "phone", obj.phone)
+
+    @staticmethod
+    def resolve_email(obj: Any, context: Any) -> str:
+        return personal(_request_user(context), "email", obj.email)
+
+
+class CustomerIn(Schema):
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    kind: Text = "company"
+    code: Annotated[Text, Field(max_length=32)] = ""
+    industry: Annotated[Text, Field(max_length=100)] = ""
+    status: Text = "prospect"
+    owner: Text | None = Field(None, description="Username of the owner; yours by default.")
+    region: Annotated[Text, Field(max_length=100)] = ""
+    city: Annotated[Text, Field(max_length=100)] = ""
+    phone: Annotated[Text, Field(max_length=40)] = ""
+    email: Annotated[Text, Field(max_length=254)] = ""
+    first_contact_date: Day | None = None
+    notes: Text = ""
+
+
+class CustomerPatch(Schema):
+    name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    industry: Annotated[Text, Field(max_length=100)] | None = None
+    status: Text | None = None
+    owner: Text | None = None
+    region: Annotated[Text, Field(max_length=100)] | None = None
+    city: Annotated[Text, Field(max_length=100)] | None = None
+    phone: Annotated[Text, Field(max_length=40)] | None = None
+    email: Annotated[Text, Field(max_length=254)] | None = None
+    notes: Text | None = None
+
+
+class ContactOut(Schema):
+    id: int
+    name: str
+    title: str
+    phone: str
+    email: str
+    wechat_id: str
+    is_primary: bool
+    left_on: dt.date | None
+
+    @staticmethod
+    def resolve_phone(obj: Any, context: Any) -> str:
+        return personal(_request_user(context), "phone", obj.phone)
+
+    @staticmethod
+    def resolve_email(obj: Any, context: Any) -> str:
+        return personal(_request_user(context), "email", obj.email)
+
+    @staticmethod
+    def resolve_wechat_id(obj: Any, context: Any) -> str:
+        return personal(_request_user(context), "wechat_id", obj.wechat_id)
+
+
+class ContactIn(Schema):
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
+    title: Annotated[Text, Field(max_length=100)] = ""
+    phone: Annotated[Text, Field(max_length=40)] = ""
+    email: Annotated[Text, Field(max_length=254)] = ""
+    wechat_id: Annotated[Text, Field(max_length=100)] = ""
+    is_primary: bool = False
+
+
+class ConsentOut(Schema):
+    channel: str
+    status: str
+    recorded_at: dt.datetime
+    source: str
+
+
+class ConsentIn(Schema):
+    granted: bool
+    source: Annotated[Text, Field(min_length=1, max_length=100)]
+
+
+class TagOut(Schema):
+    id: int
+    name: str
+    group: str
+    kind: str
+    automatic: bool
+
+    @staticmethod
+    def resolve_group(obj: Any) -> str:
+        return obj.group.name
+
+    @staticmethod
+    def resolve_kind(obj: Any) -> str:
+        return obj.group.kind
+
+
+class CustomerTagOut(Schema):
+    tag: str
+    group: str
+    automatic: bool
+    tagged_at: dt.datetime
+
+    @staticmethod
+    def resolve_tag(obj: Any) -> str:
+        return obj.tag.name
+
+    @staticmethod
+    def resolve_group(obj: Any) -> str:
+        return obj.tag.group.name
+
+
+class OrderOut(Schema):
+    number: str
+    customer: str
+    ordered_at: dt.datetime
+    amount: Decimal
+    currency: str
+    channel: str
+    payment_method: str
+    status: str
+
+    @staticmethod
+    def resolve_customer(obj: Any) -> str:
+        return obj.customer.code
+
+
+class OrderIn(Schema):
+    customer: Annotated[Text, Field(description="Customer code", max_length=32)]
+    number: Annotated[Text, Field(min_length=1, max_length=64)]
+    ordered_at: When
+    amount: Money
+    currency: Annotated[Text, Field(min_length=3, max_length=3)] = "CNY"
+    channel: Text
+    payment_method: Text = ""
+    status: Text = "paid"
+
+
+class BulkOrdersIn(Schema):
+    orders: Annotated[list[OrderIn], Field(min_length=1, max_length=1000)]
+
+
+class BulkOrdersOut(Schema):
+    created: int
+    numbers: list[str]
+
+
+class InteractionOut(Schema):
+    id: int
+    customer: str
+    kind: str
+    occurred_at: dt.datetime
+    logged_at: dt.datetime
+    content: str
+    feedback: str
+    outcome: str
+    next_step: str
+    next_step_on: dt.date | None
+    owner: str | None
+
+    @staticmethod
+    def resolve_customer(obj: Any) -> str:
+        return obj.customer.code
+
+    @staticmethod
+    def resolve_owner(obj: Any) -> str | None:
+        return obj.owner.username if obj.owner_id else None
+
+
+class InteractionIn(Schema):
+    customer: Annotated[Text, Field(max_length=32)]
+    kind: Text
+    occurred_at: When
+    content: Annotated[Text, Field(min_length=1)]
+    feedback: Text = ""
+    outcome: Annotated[Text, Field(max_length=300)] = ""
+    next_step: Annotated[Text, Field(max_length=300)] = ""
+    next_step_on: Day | None = None
+
+
+class ComplaintOut(Schema):
+    id: int
+    customer: str
+    opened_at: dt.datetime
+    channel: str
+    category: str
+    severity: str
+    description: str
+    status: str
+    first_response_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_customer(obj: Any) -> str:
+        return obj.customer.code
+
+
+class ComplaintIn(Schema):
+    customer: Annotated[Text, Field(max_length=32)]
+    opened_at: When
+    channel: Text
+    category: Annotated[Text, Field(min_length=1, max_length=100)]
+    severity: Text = "normal"
+    description: Annotated[Text, Field(min_length=1)]
+
+
+class SurveyAnswerOut(Schema):
+    id: int
+    customer: str
+    survey: str
+    sent_at: dt.datetime
+    answered_at: dt.datetime | None
+    nps: int | None
+    satisfaction: int | None
+    comment: str
+
+    @staticmethod
+    def resolve_customer(obj: Any) -> str:
+        return obj.customer.code
+
+    @staticmethod
+    def resolve_survey(obj: Any) -> str:
+        return obj.survey.name
+
+
+class AuditEventOut(Schema):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    object_repr: str
+    customer: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    ip: str | None
+
+    @staticmethod
+    def resolve_actor(obj: Any) -> str:
+        return obj.actor_name
+
+    @staticmethod
+    def resolve_customer(obj: Any) -> str | None:
+        return obj.customer.code if obj.customer_id else None
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The token itself; shown this once only.")
+
+
+class TokenIn(Schema):
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
+
+
+class KpisOut(Schema):
+    as_of: dt.date
+    customers: int
+    buyers_12m: int
+    orders_12m: int
+    revenue_12m: Decimal
+    repurchase_rate_12m: float | None = Field(
+        description="Share of the year's buyers who bought at least twice."
+    )
+    open_complaints: int
+    complaints_12m: int
+    nps_12m: float | None = Field(description="Promoters minus detractors, in percent.")
+    satisfaction_12m: float | None = Field(description="Mean satisfaction, 1 to 5.")
