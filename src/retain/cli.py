@@ -188,6 +188,19 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _register_data_commands() -> None:
+    """Data in and clean: imports, duplicates, data quality (retain.imports)."""
+    from retain.imports import cli as data_cli
+
+    app.command("import")(data_cli.import_command)
+    for name in ("duplicates", "quality"):
+        if hasattr(data_cli, name):
+            app.command(name)(getattr(data_cli, name))
+
+
+_register_data_commands()
+
+
 def main() -> None:
     app(prog_name="retain")
 

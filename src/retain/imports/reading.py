@@ -89,8 +89,14 @@ def _open_csv(path: Path, *, name: str) -> Table:
     text = head.decode(encoding, errors="ignore")
     first_line = text.splitlines()[0] if text.strip() else ""
     delimiter = max(",\t;", key=first_line.count) if first_line else ","
-    fh = path.open("r", encoding=encoding, newline="", errors="strict")
-    reader = csv.reader(fh, delimiter=delimiter)
+    if encoding == "utf-16":
+        fh: Any = path.open("r", encoding=encoding, newline="", errors="strict")
+        lines: Iterator[str] = fh
+    else:
+        # Decoded line by line, so a bad byte is reported on the row it is on.
+        fh = path.open("rb")
+        lines = _decoded_lines(fh, encoding, name)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         headers = next(reader)
     except StopIteration:
@@ -129,6 +135,17 @@ def _open_csv(path: Path, *, name: str) -> Table:
     table = Table(headers=headers, rows=rows(), encoding=encoding, total_hint=max(total_hint, 0))
     table._close = fh.close  # type: ignore[attr-defined]
     return table
+
+
+def _decoded_lines(fh: Any, encoding: str, name: str) -> Iterator[str]:
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    for number, raw in enumerate(fh, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            yield raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(_bad_text(name, number, codec)) from exc
 
 
 def _bad_text(name: str, row: int, encoding: str) -> str:
