@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated
@@ -174,6 +175,75 @@ def check(
     except SystemCheckError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
+
+
+def _as_of_option(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of must be a date like 2026-11-01, not {value!r}") from exc
+
+
+@app.command()
+def score(
+    as_of: Annotated[
+        str | None, typer.Option(help="Score as of this day (YYYY-MM-DD); today by default.")
+    ] = None,
+) -> None:
+    """Score every customer (quadrant, RFM, lifecycle, P(alive), value, risk) and tag them."""
+    _django()
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from retain.scoring.services import ScoringBusyError, ScoringOrderError, scoring_run
+    from retain.tasks.daily import daily_now
+
+    day, now = daily_now(_as_of_option(as_of))
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    ) as bar:
+        job = bar.add_task("scoring", total=None)
+        try:
+            run = scoring_run(
+                as_of=day, now=now, progress=lambda label: bar.update(job, description=label)
+            )
+        except (ScoringBusyError, ScoringOrderError) as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(
+        f"Scored {run.customers:,} customers as of {run.as_of}: {run.changes:,} segment changes, "
+        f"{run.tags_added:,} automatic tags added, {run.tags_removed:,} removed."
+    )
+
+
+@app.command()
+def daily(
+    as_of: Annotated[
+        str | None, typer.Option(help="Run the day's jobs for this day (YYYY-MM-DD); today by default.")
+    ] = None,
+) -> None:
+    """Run the daily jobs: playbook tasks, churn alerts, care messages, complaint deadlines."""
+    _django()
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from retain.tasks.daily import daily_jobs_run, daily_now
+
+    day, now = daily_now(_as_of_option(as_of))
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    ) as bar:
+        job = bar.add_task("daily", total=None)
+        result = daily_jobs_run(
+            as_of=day, now=now, progress=lambda label: bar.update(job, description=label)
+        )
+    p = result.playbooks
+    typer.echo(
+        f"{day}: {p.created:,} playbook tasks created, {p.withdrawn:,} withdrawn "
+        f"({p.without_consent:,} skipped without consent, {p.without_owner:,} without owner); "
+        f"{result.churn.created:,} win-back tasks; {result.care.prepared:,} care messages queued; "
+        f"{result.complaints.escalated:,} complaints escalated."
+    )
 
 
 def _register_optional() -> None:

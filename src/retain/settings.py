@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "retain.audit",
     "retain.api",
     "retain.imports",
+    "retain.dedup",
     "retain.scoring",
     "retain.playbooks",
     "retain.tasks",

@@ -9,8 +9,6 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("customers/", views.customer_list_view, name="customer-list"),
     path("customers/<str:code>/", views.customer_detail_view, name="customer-detail"),
-    path("tasks/", views.upcoming_view, {"section": "tasks"}, name="tasks"),
     path("segments/", views.upcoming_view, {"section": "segments"}, name="segments"),
-    path("playbooks/", views.upcoming_view, {"section": "playbooks"}, name="playbooks"),
     path("imports/", views.upcoming_view, {"section": "imports"}, name="imports"),
 ]

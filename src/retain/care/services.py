@@ -1,0 +1,307 @@
+"""Care messages: birthday and holiday greetings, sent only to contacts who consented."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.request
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Q
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import timezone
+from zhdate import ZhDate
+
+from retain.care.models import CareChannel, CareTemplate, Delivery, DeliveryStatus, Occasion
+from retain.customers.models import Consent, ConsentStatus, Contact, Customer, CustomerKind
+from retain.customers.services import consent_set
+from retain.tasks.services import quiet_until
+
+UNSUBSCRIBE_SALT = "retain.care.unsubscribe"
+#: The consent channel each care channel needs (a webhook posts to a WeChat-style bot).
+CONSENT_OF = {CareChannel.EMAIL: "email", CareChannel.WEBHOOK: "wechat"}
+
+# --------------------------------------------------------------------------- holidays
+
+#: Lunar (month, day) of the lunar holidays.
+LUNAR = {
+    Occasion.SPRING_FESTIVAL: (1, 1),
+    Occasion.LANTERN: (1, 15),
+    Occasion.DRAGON_BOAT: (5, 5),
+    Occasion.MID_AUTUMN: (8, 15),
+}
+SOLAR = {Occasion.NEW_YEAR: (1, 1), Occasion.NATIONAL_DAY: (10, 1)}
+
+
+def holiday_date(occasion: str, year: int) -> dt.date | None:
+    """The Gregorian date of a holiday in ``year`` (lunar holidays by the lunar calendar)."""
+    if occasion in LUNAR:
+        month, day = LUNAR[Occasion(occasion)]
+        return ZhDate(year, month, day).to_datetime().date()
+    if occasion in SOLAR:
+        month, day = SOLAR[Occasion(occasion)]
+        return dt.date(year, month, day)
+    return None
+
+
+def _occurs_on(template: CareTemplate, on: dt.date) -> bool:
+    if template.occasion == Occasion.BIRTHDAY:
+        return True  # per recipient
+    if template.occasion == Occasion.CUSTOM:
+        return (template.custom_month, template.custom_day) == (on.month, on.day)
+    return holiday_date(template.occasion, on.year) == on
+
+
+# --------------------------------------------------------------------------- channels
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    ok: bool
+    error: str = ""
+
+
+class Channel(Protocol):
+    def send(self, delivery: Delivery) -> DeliveryResult: ...
+
+
+class EmailChannel:
+    """Django e-mail (SMTP from RETAIN_EMAIL_HOST / PORT / FROM)."""
+
+    def send(self, delivery: Delivery) -> DeliveryResult:
+        message = EmailMessage(
+            delivery.subject, delivery.body, settings.DEFAULT_FROM_EMAIL, [delivery.address]
+        )
+        try:
+            message.send()
+        except OSError as exc:  # connection refused, timeouts, SMTP errors
+            return DeliveryResult(False, f"{type(exc).__name__}: {exc}")
+        return DeliveryResult(True)
+
+
+class WebhookChannel:
+    """POST the message as JSON to the template's URL."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+
+    def send(self, delivery: Delivery) -> DeliveryResult:
+        payload = json.dumps(
+            {
+                "to": delivery.address,
+                "subject": delivery.subject,
+                "text": delivery.body,
+                "customer": delivery.customer.code,
+            },
+            ensure_ascii=False,
+        ).encode()
+        request = urllib.request.Request(
+            delivery.template.webhook_url,
+            data=payload,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                if response.status >= 300:
+                    return DeliveryResult(False, f"HTTP {response.status}")
+        except OSError as exc:
+            return DeliveryResult(False, f"{type(exc).__name__}: {exc}")
+        return DeliveryResult(True)
+
+
+def channel_for(name: str) -> Channel:
+    return WebhookChannel() if name == CareChannel.WEBHOOK else EmailChannel()
+
+
+# --------------------------------------------------------------------------- unsubscribe
+
+
+def unsubscribe_token(*, customer_id: int, channel: str) -> str:
+    return signing.dumps({"c": customer_id, "ch": channel}, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(*, customer_id: int, channel: str) -> str:
+    base = getattr(settings, "RETAIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    token = unsubscribe_token(customer_id=customer_id, channel=channel)
+    return base + reverse("care-unsubscribe", args=[token])
+
+
+def unsubscribe_read(token: str) -> tuple[Customer, str]:
+    """The customer and channel of a token; ``signing.BadSignature`` when forged."""
+    data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    return Customer.objects.get(pk=data["c"]), str(data["ch"])
+
+
+@transaction.atomic
+def unsubscribe_confirm(*, token: str, now: dt.datetime | None = None) -> Customer:
+    """Withdraw the consent a greeting's unsubscribe link stands for."""
+    customer, channel = unsubscribe_read(token)
+    consent_set(
+        customer=customer, channel=channel, granted=False, source="unsubscribe link", at=now
+    )
+    return customer
+
+
+# --------------------------------------------------------------------------- preparing, sending
+
+
+@dataclass
+class CareResult:
+    prepared: int = 0
+    without_consent: int = 0
+
+
+def _recipients(
+    template: CareTemplate, on: dt.date
+) -> list[tuple[Customer, Contact | None, str, str]]:
+    """(customer, contact, address, name) for the greeting on ``on``; only consenting ones."""
+    consent = CONSENT_OF[CareChannel(template.channel)]
+    granted = Consent.objects.filter(channel=consent, status=ConsentStatus.GRANTED).values(
+        "customer_id"
+    )
+    birthday = template.occasion == Occasion.BIRTHDAY
+    people = Customer.objects.filter(kind=CustomerKind.PERSON).exclude(email="")
+    contacts = (
+        Contact.objects.filter(left_on__isnull=True).exclude(email="").select_related("customer")
+    )
+    if birthday:
+        people = people.filter(birthday__month=on.month, birthday__day=on.day)
+        contacts = contacts.filter(birthday__month=on.month, birthday__day=on.day)
+    else:
+        contacts = contacts.filter(is_primary=True)
+    out: list[tuple[Customer, Contact | None, str, str]] = []
+    for c in people.filter(id__in=granted).order_by("id"):
+        out.append((c, None, c.email, c.name))
+    for k in contacts.filter(customer_id__in=granted).order_by("id"):
+        out.append((k.customer, k, k.email, k.name))
+    return out
+
+
+def _consent_missing(template: CareTemplate, on: dt.date) -> int:
+    consent = CONSENT_OF[CareChannel(template.channel)]
+    granted = Consent.objects.filter(channel=consent, status=ConsentStatus.GRANTED).values(
+        "customer_id"
+    )
+    if template.occasion != Occasion.BIRTHDAY:
+        return 0
+    born = Q(birthday__month=on.month, birthday__day=on.day)
+    return (
+        Customer.objects.filter(born, kind=CustomerKind.PERSON)
+        .exclude(email="")
+        .exclude(id__in=granted)
+        .count()
+        + Contact.objects.filter(born, left_on__isnull=True)
+        .exclude(email="")
+        .exclude(customer_id__in=granted)
+        .count()
+    )
+
+
+@transaction.atomic
+def care_messages_prepare(*, on: dt.date, now: dt.datetime) -> CareResult:
+    """Render today's greetings into the delivery log (once per address and day) and queue
+    them; in quiet hours they wait until the quiet hours end."""
+    result = CareResult()
+    send_after = quiet_until(now) or now
+    new: list[Delivery] = []
+    for template in CareTemplate.objects.filter(active=True).order_by("id"):
+        if not _occurs_on(template, on):
+            continue
+        result.without_consent += _consent_missing(template, on)
+        done = set(
+            Delivery.objects.filter(template=template, on=on).values_list("address", flat=True)
+        )
+        subject_t, body_t = Template(template.subject), Template(template.body)
+        for customer, contact, address, name in _recipients(template, on):
+            if address in done:
+                continue
+            done.add(address)
+            context = Context(
+                {
+                    "name": name,
+                    "customer": customer,
+                    "unsubscribe_url": unsubscribe_url(
+                        customer_id=customer.pk, channel=CONSENT_OF[CareChannel(template.channel)]
+                    ),
+                },
+                autoescape=False,
+            )
+            new.append(
+                Delivery(
+                    template=template,
+                    customer=customer,
+                    contact=contact,
+                    on=on,
+                    address=address,
+                    subject=subject_t.render(context).strip(),
+                    body=body_t.render(context).strip(),
+                    send_after=send_after,
+                )
+            )
+    Delivery.objects.bulk_create(new)
+    result.prepared = len(new)
+    ids = list(
+        Delivery.objects.filter(on=on, status=DeliveryStatus.PENDING, attempts=0).values_list(
+            "id", flat=True
+        )
+    )
+    if ids:
+        from retain.care.tasks import delivery_send_job
+
+        eta = send_after if send_after > now else None
+
+        def enqueue() -> None:
+            for pk in ids:
+                if eta is not None:
+                    delivery_send_job.schedule(kwargs={"delivery_id": pk}, eta=eta)
+                else:
+                    delivery_send_job(delivery_id=pk)
+
+        transaction.on_commit(enqueue)
+    return result
+
+
+class DeliveryFailed(RuntimeError):
+    """Raised so that the worker retries the delivery."""
+
+
+def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> Delivery:
+    """Send one greeting and log the attempt; raises ``DeliveryFailed`` on failure."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .select_related("template", "customer")
+            .get(pk=delivery_id)
+        )
+        if delivery.status == DeliveryStatus.SENT:
+            return delivery
+        consent = CONSENT_OF[CareChannel(delivery.template.channel)]
+        still = Consent.objects.filter(
+            customer=delivery.customer, channel=consent, status=ConsentStatus.GRANTED
+        ).exists()
+        if not still:  # withdrawn since the greeting was prepared
+            delivery.status = DeliveryStatus.FAILED
+            delivery.last_error = "consent withdrawn"
+            delivery.save(update_fields=["status", "last_error"])
+            return delivery
+        outcome = channel_for(delivery.template.channel).send(delivery)
+        delivery.attempts += 1
+        if outcome.ok:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = now
+            delivery.last_error = ""
+        else:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.last_error = outcome.error[:2000]
+        delivery.save(update_fields=["status", "attempts", "sent_at", "last_error"])
+    if not outcome.ok:
+        raise DeliveryFailed(outcome.error)
+    return delivery

@@ -1,0 +1,22 @@
+"""Huey jobs of care messages: prepare today's greetings, send each (retried)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+
+@db_task(retries=3, retry_delay=300)
+def delivery_send_job(*, delivery_id: int) -> None:
+    from retain.care.services import delivery_send
+
+    delivery_send(delivery_id=delivery_id)
+
+
+@db_periodic_task(crontab(hour="9", minute="0"))
+def care_daily() -> None:
+    from retain.care.services import care_messages_prepare
+
+    now = timezone.now()
+    care_messages_prepare(on=timezone.localdate(now), now=now)

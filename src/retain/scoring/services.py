@@ -1,0 +1,290 @@
+"""The scoring run: the engine over the app's data, written back in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from retain.analytics import AnalyticsSettings, kpis, score_customers
+from retain.customers.models import Customer
+from retain.scoring.conditions import conditions_q
+from retain.scoring.models import (
+    CustomerScore,
+    Dimension,
+    KpiSnapshot,
+    RunStatus,
+    ScoringRun,
+    SegmentChange,
+    TagRule,
+)
+from retain.scoring.tables import AppTables, TableSource, app_tables, as_date
+from retain.tags.models import CustomerTag
+
+BATCH = 500
+#: A run still "running" after this long is taken to have crashed and is marked failed.
+STALE_AFTER = dt.timedelta(hours=2)
+
+Progress = Callable[[str], None]
+
+
+class ScoringBusyError(RuntimeError):
+    """Another scoring run is in progress."""
+
+
+class ScoringOrderError(ValueError):
+    """The run's as_of is older than the scores already stored."""
+
+
+def _run_start(*, as_of: dt.date, now: dt.datetime) -> ScoringRun:
+    newest = CustomerScore.objects.order_by("-as_of").values_list("as_of", flat=True).first()
+    if newest is not None and as_of < newest:
+        raise ScoringOrderError(
+            _("the stored scores are as of %(newest)s; a run as of %(as_of)s would go back in time")
+            % {"newest": newest, "as_of": as_of}
+        )
+    try:
+        with transaction.atomic():
+            ScoringRun.objects.filter(
+                status=RunStatus.RUNNING, started_at__lt=now - STALE_AFTER
+            ).update(status=RunStatus.FAILED, finished_at=now, error="abandoned (stale)")
+            return ScoringRun.objects.create(as_of=as_of, status=RunStatus.RUNNING, started_at=now)
+    except IntegrityError as exc:
+        raise ScoringBusyError(_("another scoring run is in progress")) from exc
+
+
+def _int(value: Any) -> int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return None
+    return int(value)
+
+
+def _float(value: Any) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+def _text(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def _scores_from_frame(
+    run: ScoringRun, frame: pd.DataFrame
+) -> tuple[list[CustomerScore], list[SegmentChange]]:
+    """New score rows and the changes against the state before ``run.as_of``."""
+    existing = {
+        row[0]: row
+        for row in CustomerScore.objects.values_list(
+            "customer_id",
+            "as_of",
+            "quadrant",
+            "lifecycle_stage",
+            "churn_risk",
+            "previous_as_of",
+            "previous_quadrant",
+            "previous_lifecycle_stage",
+            "previous_churn_risk",
+        )
+    }
+    known = set(Customer.objects.values_list("id", flat=True))
+    scores: list[CustomerScore] = []
+    changes: list[SegmentChange] = []
+    for rec in frame.to_dict("records"):
+        cid = int(rec["customer_id"])
+        if cid not in known:  # deleted while the engine ran
+            continue
+        old = existing.get(cid)
+        if old is None:
+            prev: tuple[Any, str, str, str] = (None, "", "", "")
+        elif old[1] == run.as_of:  # a re-run: keep what came before this as_of
+            prev = (old[5], old[6], old[7], old[8])
+        else:
+            prev = (old[1], old[2], old[3], old[4])
+        score = CustomerScore(
+            customer_id=cid,
+            run=run,
+            as_of=run.as_of,
+            quadrant=_text(rec.get("quadrant")),
+            lifecycle_stage=_text(rec.get("lifecycle_stage")),
+            rfm_segment=_text(rec.get("rfm_segment")),
+            r_score=_int(rec.get("r_score")),
+            f_score=_int(rec.get("f_score")),
+            m_score=_int(rec.get("m_score")),
+            value_tier=_text(rec.get("value_tier")),
+            activity_level=_text(rec.get("activity_level")),
+            order_count=_int(rec.get("order_count")) or 0,
+            total_spend=_float(rec.get("total_spend")) or 0.0,
+            recency_days=_int(rec.get("recency_days")),
+            last_purchase=as_date(rec.get("last_purchase")),
+            p_alive=_float(rec.get("p_alive")),
+            predicted_ltv=_float(rec.get("predicted_ltv")),
+            expected_purchases_90d=_float(rec.get("expected_purchases_90d")),
+            open_complaints=_int(rec.get("open_complaints")) or 0,
+            recent_complaints=_int(rec.get("recent_complaints")) or 0,
+            last_nps=_int(rec.get("last_nps")),
+            churn_risk=_text(rec.get("churn_risk")),
+            risk_reasons=_text(rec.get("risk_reasons")),
+            previous_as_of=prev[0],
+            previous_quadrant=prev[1],
+            previous_lifecycle_stage=prev[2],
+            previous_churn_risk=prev[3],
+        )
+        scores.append(score)
+        for dimension, before in (
+            (Dimension.QUADRANT, prev[1]),
+            (Dimension.LIFECYCLE, prev[2]),
+            (Dimension.RISK, prev[3]),
+        ):
+            after = getattr(score, dimension.value)
+            if old is None or before != after:
+                changes.append(
+                    SegmentChange(
+                        customer_id=cid,
+                        as_of=run.as_of,
+                        dimension=dimension,
+                        from_value=before,
+                        to_value=after,
+                    )
+                )
+    return scores, changes
+
+
+def tag_rules_apply(*, now: dt.datetime) -> tuple[int, int]:
+    """Recompute every automatic tag from its rule; manual tags are never touched.
+
+    Returns (added, removed). Set-based: one query per rule, bulk writes.
+    """
+    added = removed = 0
+    for rule in TagRule.objects.select_related("tag").filter(active=True):
+        matching = set(
+            Customer.objects.filter(conditions_q(rule.conditions)).values_list("id", flat=True)
+        )
+        current = dict(
+            CustomerTag.objects.filter(tag=rule.tag).values_list("customer_id", "automatic")
+        )
+        automatic = {cid for cid, auto in current.items() if auto}
+        new = sorted(matching - set(current))
+        gone = sorted(automatic - matching)
+        CustomerTag.objects.bulk_create(
+            [
+                CustomerTag(customer_id=cid, tag=rule.tag, automatic=True, tagged_at=now)
+                for cid in new
+            ],
+            batch_size=BATCH,
+        )
+        for at in range(0, len(gone), BATCH):
+            CustomerTag.objects.filter(
+                tag=rule.tag, automatic=True, customer_id__in=gone[at : at + BATCH]
+            ).delete()
+        added += len(new)
+        removed += len(gone)
+    # Rules switched off leave no automatic tags behind.
+    removed += CustomerTag.objects.filter(automatic=True, tag__rule__active=False).delete()[0]
+    return added, removed
+
+
+def _apply(run: ScoringRun, frame: pd.DataFrame, figures: dict[str, Any], now: dt.datetime) -> None:
+    """Replace the current scores, this as_of's history, the month's KPIs and the tags: all
+    or nothing."""
+    scores, changes = _scores_from_frame(run, frame)
+    with transaction.atomic():
+        CustomerScore.objects.all().delete()
+        CustomerScore.objects.bulk_create(scores, batch_size=BATCH)
+        # This as_of's history: keep the rows a re-run finds again, so their ids stay.
+        kept = {
+            (cid, dim, a, b): pk
+            for pk, cid, dim, a, b in SegmentChange.objects.filter(as_of=run.as_of).values_list(
+                "pk", "customer_id", "dimension", "from_value", "to_value"
+            )
+        }
+        fresh = []
+        for c in changes:
+            if kept.pop((c.customer_id, c.dimension, c.from_value, c.to_value), None) is None:
+                fresh.append(c)
+        stale = sorted(kept.values())
+        for at in range(0, len(stale), BATCH):
+            SegmentChange.objects.filter(pk__in=stale[at : at + BATCH]).delete()
+        SegmentChange.objects.bulk_create(fresh, batch_size=BATCH)
+        KpiSnapshot.objects.update_or_create(
+            month=run.as_of.replace(day=1), defaults={"as_of": run.as_of, "figures": figures}
+        )
+        added, removed = tag_rules_apply(now=now)
+        run.status = RunStatus.DONE
+        run.finished_at = timezone.now()
+        run.customers = len(scores)
+        run.changes = sum(1 for c in changes if c.from_value != "")
+        run.tags_added = added
+        run.tags_removed = removed
+        run.full_clean()
+        run.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "customers",
+                "changes",
+                "tags_added",
+                "tags_removed",
+            ]
+        )
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dt.date):
+            out[key] = value.isoformat()
+        elif isinstance(value, float) and math.isnan(value):
+            out[key] = None
+        elif isinstance(value, float):
+            # Parallel sums differ in the last bits between runs; 6 decimals are plenty.
+            out[key] = round(value, 6)
+        else:
+            out[key] = value
+    return out
+
+
+def scoring_run(
+    *,
+    as_of: dt.date,
+    source: TableSource = TableSource.DATABASE,
+    tables: AppTables | None = None,
+    settings: AnalyticsSettings | None = None,
+    now: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> ScoringRun:
+    """Score every customer as of ``as_of`` and store the results.
+
+    A run for the same ``as_of`` gives the same result; a failed run leaves the previous
+    scores as they were and is marked failed with its error.
+    """
+    now = now or timezone.now()
+    step = progress or (lambda _label: None)
+    run = _run_start(as_of=as_of, now=now)
+    try:
+        step(_("reading tables"))
+        tables = tables or app_tables(source=source)
+        step(_("scoring customers"))
+        frame = score_customers(
+            tables.orders, as_of=as_of, settings=settings, **tables.engine_kwargs()
+        )
+        step(_("computing KPIs"))
+        snapshot = kpis(tables.orders, as_of=as_of, settings=settings, **tables.kpi_kwargs())
+        step(_("writing scores"))
+        _apply(run, frame, _jsonable(snapshot.to_row()), now)
+    except Exception as exc:
+        ScoringRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        raise
+    return run

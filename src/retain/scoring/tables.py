@@ -1,0 +1,180 @@
+"""Where the engine's tables come from: the app's own database, or memory.
+
+``TableSource.DATABASE`` opens the app's database with Ibis (SQLite file or PostgreSQL), so
+the engine's summary runs inside the database. ``TableSource.MEMORY`` reads the rows through
+the ORM into Ibis memtables: for a database Ibis cannot open from another connection (the
+in-memory SQLite database of the tests, or rows not yet committed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from django.db import connection
+
+from retain.analytics import (
+    ComplaintColumns,
+    CustomerColumns,
+    InteractionColumns,
+    OrderColumns,
+    SurveyColumns,
+)
+
+
+class TableSource(StrEnum):
+    DATABASE = "database"
+    MEMORY = "memory"
+
+
+ORDER_COLUMNS = OrderColumns(
+    customer_id="customer_id", timestamp="ordered_at", amount="amount", status="status"
+)
+CUSTOMER_COLUMNS = CustomerColumns(customer_id="id", first_contact="first_contact_date")
+INTERACTION_COLUMNS = InteractionColumns(customer_id="customer_id", timestamp="occurred_at")
+COMPLAINT_COLUMNS = ComplaintColumns(
+    customer_id="customer_id", timestamp="opened_at", resolved=None, status="status"
+)
+SURVEY_COLUMNS = SurveyColumns(
+    customer_id="customer_id", timestamp="answered_at", nps="nps", rating="satisfaction"
+)
+
+
+@dataclass(frozen=True)
+class AppTables:
+    orders: ir.Table
+    customers: ir.Table
+    interactions: ir.Table
+    complaints: ir.Table
+    surveys: ir.Table
+
+    def engine_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``score_customers`` (tables and their column names)."""
+        return {
+            "columns": ORDER_COLUMNS,
+            "customers": self.customers,
+            "customer_columns": CUSTOMER_COLUMNS,
+            "interactions": self.interactions,
+            "interaction_columns": INTERACTION_COLUMNS,
+            "complaints": self.complaints,
+            "complaint_columns": COMPLAINT_COLUMNS,
+            "surveys": self.surveys,
+            "survey_columns": SURVEY_COLUMNS,
+        }
+
+    def kpi_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``kpis``."""
+        return {
+            "columns": ORDER_COLUMNS,
+            "customers": self.customers,
+            "customer_columns": CUSTOMER_COLUMNS,
+            "complaints": self.complaints,
+            "complaint_columns": COMPLAINT_COLUMNS,
+            "surveys": self.surveys,
+            "survey_columns": SURVEY_COLUMNS,
+        }
+
+
+def _connect() -> Any:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        if connection.is_in_memory_db():
+            raise ValueError("the database is an in-memory SQLite database; use TableSource.MEMORY")
+        return ibis.sqlite.connect(str(db["NAME"]))
+    if connection.vendor == "postgresql":
+        return ibis.postgres.connect(
+            host=db.get("HOST") or None,
+            port=int(db["PORT"]) if db.get("PORT") else None,
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            database=db["NAME"],
+        )
+    raise ValueError(f"scoring does not support the {connection.vendor} database")
+
+
+def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> ir.Table:
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for name, kind in columns.items():
+        if kind == "timestamp":
+            frame[name] = pd.to_datetime(frame[name], utc=True).dt.tz_localize(None)
+        elif kind == "date":
+            frame[name] = pd.to_datetime(frame[name])
+        elif kind == "float":
+            frame[name] = frame[name].astype("float64")
+        elif kind == "int":
+            frame[name] = frame[name].astype("Int64")
+    schema = {
+        n: {"timestamp": "timestamp", "date": "timestamp", "float": "float64", "int": "int64"}.get(
+            k, "string"
+        )
+        for n, k in columns.items()
+    }
+    return ibis.memtable(frame, schema=schema)
+
+
+def app_tables(*, source: TableSource = TableSource.DATABASE) -> AppTables:
+    """The app's orders, customers, follow-ups, complaints and answered surveys for the engine."""
+    if source == TableSource.DATABASE:
+        con = _connect()
+        surveys = con.table("feedback_surveyresponse")
+        return AppTables(
+            orders=con.table("orders_order").select(
+                "customer_id", "ordered_at", "amount", "status"
+            ),
+            customers=con.table("customers_customer").select("id", "first_contact_date"),
+            interactions=con.table("interactions_interaction").select("customer_id", "occurred_at"),
+            complaints=con.table("complaints_complaint").select(
+                "customer_id", "opened_at", "status"
+            ),
+            surveys=surveys.filter(surveys.answered_at.notnull()).select(
+                "customer_id", "answered_at", "nps", "satisfaction"
+            ),
+        )
+    from retain.complaints.models import Complaint
+    from retain.customers.models import Customer
+    from retain.feedback.models import SurveyResponse
+    from retain.interactions.models import Interaction
+    from retain.orders.models import Order
+
+    def rows(qs: Any, *names: str) -> list[dict[str, Any]]:
+        return list(qs.values(*names))
+
+    return AppTables(
+        orders=_frame(
+            rows(Order.objects.all(), "customer_id", "ordered_at", "amount", "status"),
+            {"customer_id": "int", "ordered_at": "timestamp", "amount": "float", "status": "text"},
+        ),
+        customers=_frame(
+            rows(Customer.objects.all(), "id", "first_contact_date"),
+            {"id": "int", "first_contact_date": "date"},
+        ),
+        interactions=_frame(
+            rows(Interaction.objects.all(), "customer_id", "occurred_at"),
+            {"customer_id": "int", "occurred_at": "timestamp"},
+        ),
+        complaints=_frame(
+            rows(Complaint.objects.all(), "customer_id", "opened_at", "status"),
+            {"customer_id": "int", "opened_at": "timestamp", "status": "text"},
+        ),
+        surveys=_frame(
+            rows(
+                SurveyResponse.objects.filter(answered_at__isnull=False),
+                "customer_id",
+                "answered_at",
+                "nps",
+                "satisfaction",
+            ),
+            {"customer_id": "int", "answered_at": "timestamp", "nps": "int", "satisfaction": "int"},
+        ),
+    )
+
+
+def as_date(value: Any) -> dt.date | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).date()

@@ -1,0 +1,131 @@
+"""Complaint response deadlines and detractor follow-up (PRODUCT.md sections 8 and 10)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from retain.accounts.models import Role, User
+from retain.complaints.models import Complaint, ComplaintStatus, Severity
+from retain.customers.models import Customer
+from retain.feedback.models import Survey, SurveyResponse
+from retain.tasks.models import ComplaintEscalation
+from retain.tasks.services import notification_send, service_task_open
+
+#: Minutes to the first response per severity; "a reply within 30 minutes" is the seed's
+#: example of good service. Override with the RETAIN_COMPLAINT_FIRST_RESPONSE setting.
+DEFAULT_FIRST_RESPONSE_MINUTES = {
+    Severity.URGENT: 30,
+    Severity.HIGH: 120,
+    Severity.NORMAL: 8 * 60,
+    Severity.LOW: 24 * 60,
+}
+DETRACTOR_MAX = 6
+
+
+def first_response_minutes() -> dict[str, int]:
+    configured = getattr(settings, "RETAIN_COMPLAINT_FIRST_RESPONSE", {})
+    return {**{str(k): v for k, v in DEFAULT_FIRST_RESPONSE_MINUTES.items()}, **configured}
+
+
+def complaint_deadline(complaint: Complaint) -> dt.datetime:
+    return complaint.opened_at + dt.timedelta(minutes=first_response_minutes()[complaint.severity])
+
+
+@dataclass
+class EscalationResult:
+    escalated: int = 0
+
+
+@transaction.atomic
+def complaint_deadlines_check(*, now: dt.datetime) -> EscalationResult:
+    """Escalate to the managers every open complaint whose first response is overdue."""
+    overdue = Q()
+    for severity, minutes in first_response_minutes().items():
+        overdue |= Q(severity=severity, opened_at__lt=now - dt.timedelta(minutes=minutes))
+    complaints = list(
+        Complaint.objects.select_for_update()
+        .filter(
+            overdue,
+            status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS],
+            first_response_at__isnull=True,
+            escalation__isnull=True,
+        )
+        .select_related("customer", "owner", "owner__team__lead")
+        .order_by("opened_at")
+    )
+    if not complaints:
+        return EscalationResult()
+    ComplaintEscalation.objects.bulk_create(
+        [
+            ComplaintEscalation(complaint=c, deadline=complaint_deadline(c), escalated_at=now)
+            for c in complaints
+        ]
+    )
+    managers = list(User.objects.filter(role=Role.MANAGER, is_active=True).order_by("id"))
+    for c in complaints:
+        to = list(managers)
+        lead = c.owner.team.lead if c.owner and c.owner.team else None
+        if lead is not None and lead not in to:
+            to.append(lead)
+        if not to:
+            continue
+        late = int((now - complaint_deadline(c)).total_seconds() // 60)
+        text = _(
+            "Complaint of %(customer)s (%(severity)s) has had no first response; "
+            "the deadline passed %(late)d minutes ago"
+        ) % {"customer": c.customer.name, "severity": c.get_severity_display(), "late": late}
+        notification_send(
+            users=to,
+            text=text,
+            url=reverse("customer-detail", args=[c.customer.code]),
+            now=now,
+            email_subject=_("Escalation: complaint without first response"),
+            email_body=f"{text}\n\n{c.category}: {c.description}",
+        )
+    return EscalationResult(escalated=len(complaints))
+
+
+@transaction.atomic
+def survey_response_record(
+    *,
+    customer: Customer,
+    survey: Survey,
+    sent_at: dt.datetime,
+    answered_at: dt.datetime | None = None,
+    nps: int | None = None,
+    satisfaction: int | None = None,
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> SurveyResponse:
+    """Record a survey answer; a detractor (NPS 0-6) opens a service task."""
+    now = now or timezone.now()
+    response = SurveyResponse(
+        customer=customer,
+        survey=survey,
+        sent_at=sent_at,
+        answered_at=answered_at,
+        nps=nps,
+        satisfaction=satisfaction,
+        comment=comment,
+    )
+    response.full_clean()
+    response.save()
+    if nps is not None and nps <= DETRACTOR_MAX:
+        service_task_open(
+            customer=customer,
+            key=f"survey:{response.pk}",
+            title=_("Call back a detractor: %(name)s") % {"name": customer.name},
+            reason=_("Answered %(nps)d to 'would you recommend us' in %(survey)s. %(comment)s")
+            % {"nps": nps, "survey": survey.name, "comment": comment},
+            due_on=timezone.localdate(now),
+            now=now,
+        )
+    return response

@@ -1,0 +1,444 @@
+"""Tasks: created by playbooks, churn alerts, next steps and detractor answers; completed by
+logging a follow-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from retain.accounts.models import Role, User
+from retain.audit.models import AuditAction
+from retain.audit.services import audit_event, snapshot
+from retain.customers.models import Consent, ConsentStatus, Customer
+from retain.interactions.models import LOGGING_DEADLINE, Interaction
+from retain.playbooks.models import CONSENT_CHANNELS, OwnerRule, Playbook, PlaybookAction
+from retain.playbooks.selectors import segment_members
+from retain.scoring.models import CustomerScore, Dimension, SegmentChange
+from retain.tasks.models import Notification, Task, TaskKind, TaskStatus, WinbackOutcome
+
+BATCH = 500
+#: Default quiet hours (local time): no customer is contacted from 21:00 to 08:00.
+DEFAULT_QUIET_HOURS = (dt.time(21, 0), dt.time(8, 0))
+
+
+def quiet_hours() -> tuple[dt.time, dt.time]:
+    return getattr(settings, "RETAIN_QUIET_HOURS", DEFAULT_QUIET_HOURS)
+
+
+def quiet_until(now: dt.datetime) -> dt.datetime | None:
+    """The end of the quiet hours ``now`` falls in (local time), or None outside them."""
+    start, end = quiet_hours()
+    local = timezone.localtime(now)
+    t = local.time()
+    inside = (start <= t or t < end) if start > end else (start <= t < end)
+    if not inside:
+        return None
+    day = local.date() if t < end else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, end, tzinfo=local.tzinfo)
+
+
+def _render(template: str, **context: Any) -> str:
+    return Template(template).render(Context(context, autoescape=False)).strip()
+
+
+# --------------------------------------------------------------------------- playbooks
+
+
+@dataclass
+class PlaybookTaskResult:
+    created: int = 0
+    withdrawn: int = 0
+    without_consent: int = 0
+    without_owner: int = 0
+    by_owner: dict[int, int] = field(default_factory=dict)
+
+
+def _owners_for(
+    action: PlaybookAction, customer_ids: list[int], account_owner: dict[int, int | None]
+) -> dict[int, int | None]:
+    fallback = action.playbook.owner_id
+    if action.owner_rule == OwnerRule.FIXED_USER:
+        return dict.fromkeys(customer_ids, action.fixed_user_id)
+    if action.owner_rule == OwnerRule.TEAM_ROUND_ROBIN:
+        members = list(
+            User.objects.filter(team_id=action.team_id, is_active=True)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        if not members:
+            return dict.fromkeys(customer_ids, fallback)
+        start = action.round_robin_next
+        owners = {cid: members[(start + i) % len(members)] for i, cid in enumerate(customer_ids)}
+        PlaybookAction.objects.filter(pk=action.pk).update(
+            round_robin_next=(start + len(customer_ids)) % len(members)
+        )
+        return owners
+    return {cid: account_owner.get(cid) or fallback for cid in customer_ids}
+
+
+@transaction.atomic
+def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskResult:
+    """Create the follow-up tasks the playbooks call for on ``as_of``; withdraw stale ones.
+
+    Never two open tasks for one customer and action (a partial unique constraint backs
+    this); a channel that contacts the customer needs their consent on it; a task created in
+    quiet hours is not to be done before they end. Set-based: a few queries per action.
+    """
+    result = PlaybookTaskResult()
+    granted: dict[str, set[int]] = defaultdict(set)
+    for cid, channel in Consent.objects.filter(status=ConsentStatus.GRANTED).values_list(
+        "customer_id", "channel"
+    ):
+        granted[channel].add(cid)
+    not_before = quiet_until(now)
+    by_owner: dict[int, int] = defaultdict(int)
+    for playbook in Playbook.objects.select_related("segment").prefetch_related("actions"):
+        members: dict[int, tuple[str, int | None]] = {}
+        if playbook.active:
+            members = {
+                cid: (name, owner)
+                for cid, name, owner in segment_members(segment=playbook.segment).values_list(
+                    "id", "name", "owner_id"
+                )
+            }
+        for action in playbook.actions.all():
+            action.playbook = playbook
+            key = f"action:{action.pk}"
+            open_tasks = dict(
+                Task.objects.filter(key=key, status=TaskStatus.OPEN).values_list(
+                    "customer_id", "id"
+                )
+            )
+            # customers who left the segment (or a switched-off plan): withdraw their tasks
+            live = members if action.active else {}
+            stale = [tid for cid, tid in open_tasks.items() if cid not in live]
+            for at in range(0, len(stale), BATCH):
+                result.withdrawn += Task.objects.filter(
+                    pk__in=stale[at : at + BATCH], status=TaskStatus.OPEN
+                ).update(status=TaskStatus.WITHDRAWN, closed_at=now)
+            if not live:
+                continue
+            recent = set(
+                Task.objects.filter(
+                    key=key,
+                    due_on__gt=as_of - dt.timedelta(days=action.every_days),
+                )
+                .exclude(status=TaskStatus.WITHDRAWN)
+                .values_list("customer_id", flat=True)
+            )
+            candidates = sorted(set(live) - set(open_tasks) - recent)
+            consent_channel = CONSENT_CHANNELS.get(action.channel)
+            if consent_channel is not None:
+                allowed = granted[consent_channel]
+                result.without_consent += sum(1 for cid in candidates if cid not in allowed)
+                candidates = [cid for cid in candidates if cid in allowed]
+            owners = _owners_for(action, candidates, {c: m[1] for c, m in live.items()})
+            tasks = []
+            for cid in candidates:
+                owner_id = owners.get(cid)
+                if owner_id is None:
+                    result.without_owner += 1
+                    continue
+                by_owner[owner_id] += 1
+                tasks.append(
+                    Task(
+                        customer_id=cid,
+                        kind=TaskKind.PLAYBOOK,
+                        key=key,
+                        action=action,
+                        owner_id=owner_id,
+                        title=action.name,
+                        reason=_("%(playbook)s (segment %(segment)s): %(what)s")
+                        % {
+                            "playbook": playbook.name,
+                            "segment": playbook.segment.name,
+                            "what": _render(
+                                action.template, customer={"name": live[cid][0]}, owner=""
+                            ),
+                        },
+                        channel=action.channel,
+                        due_on=as_of,
+                        not_before=not_before if consent_channel else None,
+                        created_at=now,
+                    )
+                )
+            Task.objects.bulk_create(tasks, batch_size=BATCH)
+            result.created += len(tasks)
+    result.by_owner = dict(by_owner)
+    return result
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+def notification_send(
+    *,
+    users: list[User],
+    text: str,
+    url: str = "",
+    task: Task | None = None,
+    now: dt.datetime,
+    email_subject: str = "",
+    email_body: str = "",
+) -> list[Notification]:
+    """Notify users in the app and (after commit, by the worker) by email."""
+    notes = Notification.objects.bulk_create(
+        [Notification(user=u, text=text[:300], url=url, task=task, created_at=now) for u in users]
+    )
+    if email_subject:
+        addresses = [u.email for u in users if u.email]
+        if addresses:
+            from retain.tasks.tasks import email_send
+
+            transaction.on_commit(
+                lambda: email_send(subject=email_subject, body=email_body, to=addresses)
+            )
+    return notes
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User, now: dt.datetime) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
+
+
+# --------------------------------------------------------------------------- churn alerts
+
+
+def _base_url() -> str:
+    return getattr(settings, "RETAIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+@dataclass
+class ChurnAlertResult:
+    created: int = 0
+    notified: int = 0
+
+
+@transaction.atomic
+def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult:
+    """A win-back task (with the reasons) for every customer who became high-risk, or left
+    the core quadrant, in the latest scoring run up to ``as_of``; the owner is notified in
+    the app and by email. Idempotent: one win-back task per customer and scoring date."""
+    result = ChurnAlertResult()
+    scored_on = (
+        CustomerScore.objects.filter(as_of__lte=as_of)
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    if scored_on is None:
+        return result
+    changes = (
+        SegmentChange.objects.filter(as_of=scored_on)
+        .exclude(from_value="")
+        .filter(
+            Q(dimension=Dimension.RISK, to_value="high")
+            | Q(dimension=Dimension.QUADRANT, from_value="core")
+        )
+    )
+    why: dict[int, list[str]] = defaultdict(list)
+    for cid, dimension, before, after in changes.values_list(
+        "customer_id", "dimension", "from_value", "to_value"
+    ):
+        if dimension == Dimension.RISK:
+            why[cid].append(_("churn risk rose from %(a)s to high") % {"a": before})
+        else:
+            why[cid].append(_("moved from core to %(b)s") % {"b": after or _("no quadrant")})
+    if not why:
+        return result
+    key = f"winback:{scored_on.isoformat()}"
+    done = set(
+        Task.objects.filter(key=key, customer_id__in=list(why)).values_list(
+            "customer_id", flat=True
+        )
+    )
+    customers = {
+        c.pk: c
+        for c in Customer.objects.filter(pk__in=[c for c in why if c not in done]).select_related(
+            "owner", "score"
+        )
+    }
+    tasks: list[Task] = []
+    for cid in sorted(customers):
+        customer = customers[cid]
+        owner = customer.owner
+        if owner is None:
+            continue
+        reasons = getattr(customer, "score", None)
+        text = "; ".join(why[cid])
+        if reasons is not None and reasons.risk_reasons:
+            text = f"{text}. {_('Reasons')}: {reasons.risk_reasons}"
+        tasks.append(
+            Task(
+                customer=customer,
+                kind=TaskKind.WINBACK,
+                key=key,
+                owner=owner,
+                title=_("Win back %(name)s") % {"name": customer.name},
+                reason=text,
+                due_on=as_of,
+                created_at=now,
+            )
+        )
+    Task.objects.bulk_create(tasks, batch_size=BATCH)
+    result.created = len(tasks)
+    per_owner: dict[int, list[Task]] = defaultdict(list)
+    for task in tasks:
+        per_owner[task.owner_id].append(task)
+    inbox = _base_url() + reverse("tasks")
+    for _owner_id, owned in per_owner.items():
+        owner = owned[0].owner
+        lines = [f"- {t.customer.code} {t.customer.name}: {t.reason}" for t in owned]
+        notification_send(
+            users=[owner],
+            text=_("%(n)d customers need a win-back call") % {"n": len(owned)},
+            url=reverse("tasks"),
+            now=now,
+            email_subject=_("Churn alert: %(n)d customers to win back") % {"n": len(owned)},
+            email_body="\n".join(
+                [_("These customers are at risk of leaving:"), "", *lines, "", inbox]
+            ),
+        )
+        result.notified += 1
+    return result
+
+
+# --------------------------------------------------------------------------- completing tasks
+
+
+def _may_work_on(user: User, task: Task) -> bool:
+    return task.owner_id == user.pk or user.role in {Role.ADMIN, Role.MANAGER}
+
+
+@transaction.atomic
+def task_complete(
+    *,
+    task: Task,
+    user: User,
+    method: str,
+    occurred_at: dt.datetime,
+    content: str,
+    feedback: str = "",
+    next_step: str = "",
+    next_step_on: dt.date | None = None,
+    outcome: str = "",
+    outcome_reason: str = "",
+    now: dt.datetime | None = None,
+) -> Task:
+    """Close a task by logging the follow-up it asked for (跟进记录).
+
+    The delay between the follow-up and its logging is stored; more than 24 hours is flagged.
+    A next step with a date becomes the next task. A win-back task needs its outcome.
+    """
+    now = now or timezone.now()
+    task = Task.objects.select_for_update().select_related("customer").get(pk=task.pk)
+    if not _may_work_on(user, task):
+        raise PermissionDenied(_("This task belongs to someone else."))
+    if task.status != TaskStatus.OPEN:
+        raise ValidationError(_("This task is already closed."))
+    if occurred_at > now:
+        raise ValidationError({"occurred_at": _("The follow-up cannot be in the future.")})
+    if task.kind == TaskKind.WINBACK and outcome not in WinbackOutcome.values:
+        raise ValidationError({"outcome": _("Say whether the customer was won back or lost.")})
+    if outcome and task.kind != TaskKind.WINBACK:
+        raise ValidationError({"outcome": _("Only win-back tasks have an outcome.")})
+    if next_step_on is not None and next_step_on < timezone.localdate(now):
+        raise ValidationError({"next_step_on": _("The next step cannot be in the past.")})
+    interaction = Interaction(
+        customer=task.customer,
+        kind=method,
+        occurred_at=occurred_at,
+        content=content,
+        feedback=feedback,
+        outcome=(WinbackOutcome(outcome).label if outcome else "")
+        + (f": {outcome_reason}" if outcome_reason else ""),
+        next_step=next_step,
+        next_step_on=next_step_on,
+        owner=user,
+        logged_at=now,
+    )
+    interaction.full_clean()
+    interaction.save()
+    audit_event(actor=user, action=AuditAction.CREATE, obj=interaction, after=snapshot(interaction))
+    task.status = TaskStatus.DONE
+    task.closed_at = now
+    task.interaction = interaction
+    task.logging_delay = now - occurred_at
+    task.logged_late = task.logging_delay > LOGGING_DEADLINE
+    task.outcome = outcome
+    task.outcome_reason = outcome_reason
+    task.full_clean()
+    task.save(
+        update_fields=[
+            "status",
+            "closed_at",
+            "interaction",
+            "logging_delay",
+            "logged_late",
+            "outcome",
+            "outcome_reason",
+        ]
+    )
+    if next_step_on is not None:
+        follow = Task(
+            customer=task.customer,
+            kind=TaskKind.FOLLOWUP,
+            key=f"followup:{interaction.pk}",
+            owner=user,
+            title=next_step or _("Next step"),
+            reason=_("Next step agreed in the follow-up of %(date)s: %(step)s")
+            % {"date": timezone.localdate(occurred_at).isoformat(), "step": next_step or "-"},
+            due_on=next_step_on,
+            created_at=now,
+        )
+        follow.full_clean()
+        follow.save()
+    return task
+
+
+# --------------------------------------------------------------------------- service tasks
+
+
+def service_owner() -> User | None:
+    """The customer-service user with the fewest open tasks (ties: lowest id)."""
+    return (
+        User.objects.filter(role=Role.SERVICE, is_active=True)
+        .annotate(load=Count("tasks", filter=Q(tasks__status=TaskStatus.OPEN)))
+        .order_by("load", "id")
+        .first()
+    )
+
+
+def service_task_open(
+    *, customer: Customer, key: str, title: str, reason: str, due_on: dt.date, now: dt.datetime
+) -> Task | None:
+    """Open a service task unless one with this key was ever opened for the customer."""
+    if Task.objects.filter(customer=customer, key=key).exists():
+        return None
+    owner = service_owner() or customer.owner
+    task = Task(
+        customer=customer,
+        kind=TaskKind.SERVICE,
+        key=key,
+        owner=owner,
+        title=title,
+        reason=reason,
+        due_on=due_on,
+        created_at=now,
+    )
+    task.full_clean()
+    task.save()
+    if owner is not None:
+        notification_send(users=[owner], text=title, url=reverse("tasks"), task=task, now=now)
+    return task

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from retain.tasks import views
+
+urlpatterns = [
+    path("tasks/", views.task_inbox_view, name="tasks"),
+    path("tasks/<int:pk>/complete/", views.task_complete_view, name="task-complete"),
+    path("tasks/churn-reasons/", views.churn_reasons_view, name="churn-reasons"),
+    path("notifications/", views.notification_list_view, name="notifications"),
+    path("notifications/read/", views.notifications_read_view, name="notifications-read"),
+]
