@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
 
 __all__ = ["BGNBD", "GammaGamma", "ModelNotConvergedError"]
 
@@ -66,14 +67,17 @@ def _maximise(
         grad = grad / n_obs + 2.0 * penalizer * params
         return value, grad * params  # chain rule: d/d log p = p * d/dp
 
-    result = minimize(
-        objective,
-        np.log(x0),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(_LOG_MIN, _LOG_MAX)] * x0.shape[0],
-        options={"maxiter": 2000, "ftol": tol, "gtol": tol * 1e-2, "maxcor": 20},
-    )
+    # single-threaded BLAS: the vectors are tiny, and OpenBLAS threads spinning on a busy
+    # machine made each optimiser step 10x slower
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = minimize(
+            objective,
+            np.log(x0),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(_LOG_MIN, _LOG_MAX)] * x0.shape[0],
+            options={"maxiter": 2000, "ftol": tol, "gtol": tol * 1e-2, "maxcor": 20},
+        )
     if not np.all(np.isfinite(result.x)) or (not result.success and result.nit >= 2000):
         raise ModelNotConvergedError(f"maximum likelihood did not converge: {result.message}")
     return _Fit(np.exp(result.x), -float(result.fun) * n_obs, int(result.nit))

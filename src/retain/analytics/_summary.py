@@ -158,18 +158,18 @@ def normalized_orders(
     )
 
 
-def _score(order_by: ir.Value, *, bins: int, descending: bool) -> ir.IntegerValue:
-    """1..bins; tied values share the score of the lowest position of their group."""
+def _score(order_by: ir.Value, group: ir.Value, *, bins: int, descending: bool) -> ir.IntegerValue:
+    """1..bins within ``group``; tied values share the score of the lowest position."""
     key = order_by.desc() if descending else order_by.asc()
-    rank = ibis.rank().over(order_by=key)
-    n = order_by.count().over()
+    rank = ibis.rank().over(group_by=group, order_by=key)
+    n = group.count().over(group_by=group)
     return ((rank * bins) / n).floor().cast("int64") + 1  # type: ignore[no-any-return]
 
 
-def _rank_share(order_by: ir.Value) -> ir.FloatingValue:
-    """Share of customers strictly ahead of this one when sorted by ``order_by`` descending."""
-    rank = ibis.rank().over(order_by=order_by.desc())
-    n = order_by.count().over()
+def _rank_share(order_by: ir.Value, group: ir.Value) -> ir.FloatingValue:
+    """Share of ``group`` strictly ahead of this one when sorted by ``order_by`` descending."""
+    rank = ibis.rank().over(group_by=group, order_by=order_by.desc())
+    n = group.count().over(group_by=group)
     return (rank / n).cast("float64")  # type: ignore[no-any-return]
 
 
@@ -294,10 +294,10 @@ def customer_summary(
         crow = crow.group_by("customer_id").aggregate(first_contact=crow.first_contact.min())
         base = ids.left_join(crow, "customer_id").select(ids.customer_id, crow.first_contact)
     else:
-        base = ids.mutate(first_contact=first_contact)
+        base = per.mutate(first_contact=first_contact)
     # side tables (customer_id + value columns) joined in one flat join: SQLite's parser has a
     # small stack, so the expression must not nest one sub-query per join
-    sides: list[ir.Table] = [per]
+    sides: list[ir.Table] = [per] if customers is not None else []
     defaults: dict[str, ir.Value] = {}
     if interactions is not None:
         ic = interaction_columns or InteractionColumns()
@@ -355,7 +355,9 @@ def customer_summary(
         defaults["last_nps"] = ibis.null("int64")
 
     joined = base
-    values: list[str] = ["customer_id", "first_contact"]
+    values: list[str] = (
+        list(base.columns) if customers is None else ["customer_id", "first_contact"]
+    )
     for i, side in enumerate(sides):
         key = f"_key{i}"
         joined = joined.left_join(side.rename({key: "customer_id"}), [("customer_id", key)])
@@ -397,71 +399,70 @@ def customer_summary(
         **extra,
     )
 
-    # scores among purchasing customers only; prospects get nulls
-    buyers = t.filter(t.first_day.notnull())
+    # scores among purchasing customers only: windows partitioned by "has purchased", so
+    # prospects never shift a buyer's rank and no join back is needed; prospects get nulls
+    t = t.mutate(is_buyer=t.first_day.notnull())
+    buyer = t.is_buyer
     bins = cfg.rfm_bins
-    buyers = buyers.mutate(
-        r_score=_score(buyers.recency_days, bins=bins, descending=True),
-        f_score=_score(buyers.order_count, bins=bins, descending=False),
-        m_score=_score(buyers.total_spend, bins=bins, descending=False),
-        value_share=_rank_share(buyers.value_spend),
+    t = t.mutate(
+        r_score=_score(t.recency_days, buyer, bins=bins, descending=True),
+        f_score=_score(t.order_count, buyer, bins=bins, descending=False),
+        m_score=_score(t.total_spend, buyer, bins=bins, descending=False),
+        value_share=_rank_share(t.value_spend, buyer),
     )
     five = 5
-    r5 = ((buyers.r_score * five + bins - 1) / bins).floor().cast("int64")
-    f5 = ((buyers.f_score * five + bins - 1) / bins).floor().cast("int64")
-    m5 = ((buyers.m_score * five + bins - 1) / bins).floor().cast("int64")
+    r5 = ((t.r_score * five + bins - 1) / bins).floor().cast("int64")
+    f5 = ((t.f_score * five + bins - 1) / bins).floor().cast("int64")
+    m5 = ((t.m_score * five + bins - 1) / bins).floor().cast("int64")
     fm5 = ((f5 + m5 + 1) / 2).floor().cast("int64")
-    positive = buyers.value_spend > 0
+    positive = t.value_spend > 0
     high_value = (
-        positive & (buyers.value_spend >= cfg.high_value_min_spend)
+        positive & (t.value_spend >= cfg.high_value_min_spend)
         if cfg.high_value_min_spend is not None
-        else positive & (buyers.value_share < cfg.high_value_share)
+        else positive & (t.value_share < cfg.high_value_share)
     )
     medium_value = (
-        positive & (buyers.value_spend >= cfg.medium_value_min_spend)
+        positive & (t.value_spend >= cfg.medium_value_min_spend)
         if cfg.medium_value_min_spend is not None
-        else positive & (buyers.value_share < cfg.high_value_share + cfg.medium_value_share)
+        else positive & (t.value_share < cfg.high_value_share + cfg.medium_value_share)
     )
-    high_activity = (buyers.activity_orders >= cfg.active_min_orders) | (
-        buyers.recency_days <= cfg.active_max_recency_days
+    high_activity = (t.activity_orders >= cfg.active_min_orders) | (
+        t.recency_days <= cfg.active_max_recency_days
     )
-    buyers = buyers.mutate(
-        rfm_segment=_segment(r5, fm5),
+    no_text = ibis.null("string")
+    no_int = ibis.null("int64")
+    t = t.mutate(
+        r_score=ibis.ifelse(buyer, t.r_score, no_int),
+        f_score=ibis.ifelse(buyer, t.f_score, no_int),
+        m_score=ibis.ifelse(buyer, t.m_score, no_int),
+        rfm_segment=ibis.ifelse(buyer, _segment(r5, fm5), no_text),
         value_tier=ibis.cases(
+            (~buyer, no_text),
             (high_value, str(ValueTier.HIGH)),
             (medium_value, str(ValueTier.MEDIUM)),
             else_=str(ValueTier.LOW),
         ),
-        activity_level=ibis.ifelse(high_activity, str(ActivityLevel.HIGH), str(ActivityLevel.LOW)),
+        activity_level=ibis.cases(
+            (~buyer, no_text),
+            (high_activity, str(ActivityLevel.HIGH)),
+            else_=str(ActivityLevel.LOW),
+        ),
         quadrant=ibis.cases(
+            (~buyer, no_text),
             (high_value & high_activity, str(Quadrant.CORE)),
             (high_value, str(Quadrant.POTENTIAL)),
             (high_activity, str(Quadrant.BASIC)),
             else_=str(Quadrant.WATCH),
         ),
         lifecycle_stage=ibis.cases(
-            (buyers.recency_days > cfg.churned_after_days, str(LifecycleStage.CHURNED)),
-            (buyers.recency_days > cfg.silent_after_days, str(LifecycleStage.SILENT)),
+            (~buyer, str(LifecycleStage.PROSPECT)),
+            (t.recency_days > cfg.churned_after_days, str(LifecycleStage.CHURNED)),
+            (t.recency_days > cfg.silent_after_days, str(LifecycleStage.SILENT)),
             (
-                (buyers.frequency == 0) | (buyers.T_days <= cfg.new_window_days),
+                (t.frequency == 0) | (t.T_days <= cfg.new_window_days),
                 str(LifecycleStage.NEW),
             ),
             else_=str(LifecycleStage.RETURNING),
         ),
-    )
-    labels = buyers.select(
-        "customer_id",
-        "r_score",
-        "f_score",
-        "m_score",
-        "rfm_segment",
-        "value_tier",
-        "activity_level",
-        "quadrant",
-        "lifecycle_stage",
-    )
-    t = t.left_join(labels, "customer_id").drop("customer_id_right")
-    t = t.mutate(
-        lifecycle_stage=t.lifecycle_stage.fill_null(str(LifecycleStage.PROSPECT)),
     )
     return t.select(*SUMMARY_COLUMNS)

@@ -1,0 +1,150 @@
+"""Time retain.analytics on one order file; prints one JSON object (run by analytics_vs_lifetimes).
+
+    python benchmarks/analytics_bench_engine.py --data FILE.parquet --as-of YYYY-MM-DD \
+        [--engine duckdb|spark] [--customer-col customer_id --date-col timestamp --amount-col amount]
+
+Steps: load (register the file; not compared), summary (the full per-customer summary in the
+backend, pulled into pandas), fit (BG/NBD + Gamma-Gamma), scoring (P(alive) and expected
+purchases in 30 / 90 / 365 days), ltv (12 months, 1% a month). Time unit: days, like lifetimes
+with freq="D". Peak memory is the peak RSS (VmHWM) of this process plus its children (the
+Spark JVM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+def peak_rss_mb() -> float:
+    """Sum of VmHWM (peak resident set) of this process and its descendants, in MiB."""
+    total = 0
+    for pid in _descendants(os.getpid()):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--as-of", required=True)
+    parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
+    parser.add_argument("--customer-col", default="customer_id")
+    parser.add_argument("--date-col", default="timestamp")
+    parser.add_argument("--amount-col", default="amount")
+    args = parser.parse_args()
+
+    import ibis
+    import numpy as np
+
+    from retain.analytics import AnalyticsSettings, OrderColumns, customer_summary, fit_models
+    from retain.analytics._models import lifetime_value
+
+    as_of = dt.date.fromisoformat(args.as_of)
+    settings = AnalyticsSettings(model_time_unit_days=1.0)
+    cols = OrderColumns(
+        customer_id=args.customer_col, timestamp=args.date_col, amount=args.amount_col
+    )
+    times: dict[str, float] = {}
+    spark = None
+
+    start = time.perf_counter()
+    if args.engine == "duckdb":
+        con = ibis.duckdb.connect()
+        orders = con.read_parquet(args.data)
+    else:
+        from pyspark.sql import SparkSession
+
+        spark = (
+            SparkSession.builder.master("local[2]")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.memory", "6g")
+            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .getOrCreate()
+        )
+        spark.sparkContext.setLogLevel("ERROR")
+        con = ibis.pyspark.connect(spark)
+        orders = con.read_parquet(args.data)
+    n_orders = int(orders.count().to_pandas())
+    times["load"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    summary = customer_summary(orders, as_of=as_of, settings=settings, columns=cols).to_pandas()
+    times["summary"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    models = fit_models(summary, settings)
+    times["fit"] = time.perf_counter() - start
+
+    buyers = summary[summary["T_days"].notna()]
+    x = buyers["frequency"].to_numpy(np.float64)
+    t_x = buyers["t_x_days"].to_numpy(np.float64)
+    t_obs = buyers["T_days"].to_numpy(np.float64)
+    m = buyers["monetary_value"].to_numpy(np.float64)
+    start = time.perf_counter()
+    p_alive = models.bgnbd.predict_proba_alive(x, t_x, t_obs)
+    expected = [models.bgnbd.predict_purchases(d, x, t_x, t_obs) for d in (30.0, 90.0, 365.0)]
+    times["scoring"] = time.perf_counter() - start
+
+    assert models.gamma_gamma is not None
+    start = time.perf_counter()
+    ltv = lifetime_value(
+        models.bgnbd, models.gamma_gamma, x, t_x, t_obs, m,
+        months=12, monthly_discount_rate=0.01, days_per_unit=1.0,
+    )  # fmt: skip
+    times["ltv"] = time.perf_counter() - start
+    times["end_to_end"] = sum(times[k] for k in ("summary", "fit", "scoring", "ltv"))
+    peak = peak_rss_mb()
+    if spark is not None:
+        spark.stop()
+    bg, gg = models.bgnbd, models.gamma_gamma
+    print(
+        json.dumps(
+            {
+                "tool": f"retain ({args.engine})",
+                "orders": n_orders,
+                "customers": len(buyers),
+                "times": times,
+                "peak_rss_mb": peak,
+                "bgnbd": {"r": bg.r_, "alpha": bg.alpha_, "a": bg.a_, "b": bg.b_},
+                "gamma_gamma": {"p": gg.p_, "q": gg.q_, "v": gg.v_},
+                "checks": {
+                    "p_alive_mean": float(p_alive.mean()),
+                    "expected_30d_sum": float(expected[0].sum()),
+                    "ltv_sum": float(ltv.sum()),
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

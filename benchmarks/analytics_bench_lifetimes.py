@@ -1,0 +1,104 @@
+"""Time lifetimes 0.11.3 on one order file; prints one JSON object. The baseline.
+
+Runs in its own environment (lifetimes needs pandas<2 and numpy<2), created by
+`python benchmarks/analytics_vs_lifetimes.py --setup`:
+
+    benchmarks/.venv-lifetimes/bin/python benchmarks/analytics_bench_lifetimes.py \
+        --data FILE.parquet --as-of YYYY-MM-DD
+
+Same steps and units as analytics_bench_engine.py: summary (summary_data_from_transaction_data,
+freq="D"), fit (BetaGeoFitter + GammaGammaFitter, no penalty), scoring (conditional P(alive) and
+expected purchases in 30 / 90 / 365 days), ltv (customer_lifetime_value, 12 months, 1%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+
+def peak_rss_mb() -> float:
+    for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--as-of", required=True)
+    parser.add_argument("--customer-col", default="customer_id")
+    parser.add_argument("--date-col", default="timestamp")
+    parser.add_argument("--amount-col", default="amount")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    times = {}
+    start = time.perf_counter()
+    orders = pd.read_parquet(args.data, columns=[args.customer_col, args.date_col, args.amount_col])
+    times["load"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    summary = summary_data_from_transaction_data(
+        orders,
+        args.customer_col,
+        args.date_col,
+        monetary_value_col=args.amount_col,
+        observation_period_end=pd.Timestamp(args.as_of),
+        freq="D",
+    )
+    times["summary"] = time.perf_counter() - start
+
+    f, r, t, m = summary["frequency"], summary["recency"], summary["T"], summary["monetary_value"]
+    start = time.perf_counter()
+    bgf = BetaGeoFitter(penalizer_coef=0.0).fit(f, r, t)
+    repeat = (f > 0) & (m > 0)
+    ggf = GammaGammaFitter(penalizer_coef=0.0).fit(f[repeat], m[repeat])
+    times["fit"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    p_alive = bgf.conditional_probability_alive(f, r, t)
+    expected = [
+        bgf.conditional_expected_number_of_purchases_up_to_time(d, f, r, t) for d in (30, 90, 365)
+    ]
+    times["scoring"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    ltv = ggf.customer_lifetime_value(
+        bgf, f, r, t, m.where(repeat, 0.0), time=12, discount_rate=0.01, freq="D"
+    )
+    times["ltv"] = time.perf_counter() - start
+    times["end_to_end"] = sum(times[k] for k in ("summary", "fit", "scoring", "ltv"))
+    p = bgf.params_
+    g = ggf.params_
+    print(
+        json.dumps(
+            {
+                "tool": "lifetimes 0.11.3",
+                "orders": len(orders),
+                "customers": len(summary),
+                "times": times,
+                "peak_rss_mb": peak_rss_mb(),
+                "bgnbd": {"r": p["r"], "alpha": p["alpha"], "a": p["a"], "b": p["b"]},
+                "gamma_gamma": {"p": g["p"], "q": g["q"], "v": g["v"]},
+                "checks": {
+                    "p_alive_mean": float(p_alive.mean()),
+                    "expected_30d_sum": float(expected[0].sum()),
+                    "ltv_sum": float(ltv.sum()),
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

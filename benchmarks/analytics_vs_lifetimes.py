@@ -1,0 +1,239 @@
+"""retain.analytics against lifetimes 0.11.3, side by side on the same files.
+
+    python benchmarks/analytics_vs_lifetimes.py --setup          # the lifetimes environment
+    python benchmarks/analytics_vs_lifetimes.py --cdnow --orders 100000,1000000,10000000 \
+        --spark-orders 100000,1000000 --engine-only-orders 300000,3000000
+
+Data (benchmarks/data/, gitignored): CDNOW_master from the lifetimes wheel (pip download), and
+order files simulated from a BG/NBD process (about 10 orders per customer, purchase days in
+continuous time over 1-2 years, Gamma-Gamma spend). Each run is a fresh subprocess: our engine
+(benchmarks/analytics_bench_engine.py, this environment) and the baseline
+(benchmarks/analytics_bench_lifetimes.py, benchmarks/.venv-lifetimes). Prints a markdown table
+and writes every figure to benchmarks/data/analytics-results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+LIFETIMES_VENV = HERE / ".venv-lifetimes"
+LIFETIMES_PY = LIFETIMES_VENV / "bin" / "python"
+RESULTS = DATA / "analytics-results.json"
+END = dt.date(2024, 12, 31)
+# BG/NBD (per day) and Gamma-Gamma parameters of the simulated customers
+SIM = {"r": 2.0, "alpha": 60.0, "a": 1.0, "b": 9.0, "p": 6.0, "q": 4.0, "v": 150.0}
+
+
+def setup() -> None:
+    """Create benchmarks/.venv-lifetimes with lifetimes 0.11.3 and its old pandas / numpy."""
+    if not LIFETIMES_PY.exists():
+        subprocess.run(["python3.11", "-m", "venv", str(LIFETIMES_VENV)], check=True)
+    subprocess.run(
+        [str(LIFETIMES_PY), "-m", "pip", "install", "-q", "lifetimes==0.11.3", "pandas<2",
+         "numpy<2", "scipy<1.14", "pyarrow<15"],
+        check=True,
+    )  # fmt: skip
+
+
+def cdnow() -> Path:
+    target = DATA / "cdnow_master.parquet"
+    if target.exists():
+        return target
+    DATA.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+         "lifetimes==0.11.3", "-d", str(DATA)],
+        check=True,
+    )  # fmt: skip
+    wheel = next(w for w in DATA.glob("*.whl") if w.name.lower().startswith("lifetimes-0.11.3"))
+    with zipfile.ZipFile(wheel) as z, z.open("lifetimes/datasets/CDNOW_master.txt") as raw:
+        frame = pd.read_csv(raw, sep=r"\s+")
+    out = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype("int64"),
+            "timestamp": pd.to_datetime(frame["date"].astype(str), format="%Y%m%d"),
+            "amount": frame["dollar_value"].astype("float64"),
+        }
+    )
+    out.to_parquet(target, index=False)
+    return target
+
+
+def simulate_orders(n_orders: int, seed: int = 42) -> Path:
+    """About ``n_orders`` orders of n_orders / 10 customers from a BG/NBD + Gamma-Gamma process."""
+    target = DATA / f"bgnbd_{n_orders}.parquet"
+    if target.exists():
+        return target
+    DATA.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n = max(n_orders // 10, 1)
+    horizon = rng.uniform(365.0, 730.0, n)  # days from the first purchase to END
+    lam = rng.gamma(SIM["r"], 1.0 / SIM["alpha"], n)
+    drop = rng.beta(SIM["a"], SIM["b"], n)
+    nu = rng.gamma(SIM["q"], 1.0 / SIM["v"], n)
+    ids = [np.arange(n)]
+    offsets = [np.zeros(n)]  # the first purchase, at arrival
+    now = np.zeros(n)
+    alive = rng.random(n) >= drop  # drop-out after the first purchase
+    while alive.any():  # one more purchase per customer still alive, per round
+        idx = np.flatnonzero(alive)
+        now[idx] += rng.exponential(1.0 / lam[idx])
+        inside = now[idx] <= horizon[idx]
+        hit = idx[inside]
+        ids.append(hit)
+        offsets.append(now[hit])
+        alive[idx[~inside]] = False
+        alive[hit[rng.random(hit.size) < drop[hit]]] = False
+    cid = np.concatenate(ids)
+    offset = np.concatenate(offsets)
+    first = pd.Timestamp(END) + pd.Timedelta(hours=23) - pd.to_timedelta(horizon, unit="D")
+    ts = first.to_numpy()[cid] + pd.to_timedelta(offset, unit="D").to_numpy()
+    amount = np.round(rng.gamma(SIM["p"], 1.0 / nu[cid]), 2)
+    order = np.argsort(ts, kind="stable")
+    frame = pd.DataFrame(
+        {
+            "customer_id": cid[order].astype(np.int64),
+            "timestamp": ts[order].astype("datetime64[us]"),
+            "amount": amount[order],
+        }
+    )
+    frame.to_parquet(target, index=False, row_group_size=1_000_000)
+    return target
+
+
+def run(cmd: list[str], timeout: float) -> dict[str, object]:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"not finished within {timeout:.0f} s"}
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def engine(
+    path: Path, as_of: dt.date, name: str = "duckdb", timeout: float = 3600
+) -> dict[str, object]:
+    script = HERE / "analytics_bench_engine.py"
+    cmd = [sys.executable, str(script), "--data", str(path), "--as-of", as_of.isoformat()]
+    return run([*cmd, "--engine", name], timeout)
+
+
+def baseline(path: Path, as_of: dt.date, timeout: float) -> dict[str, object]:
+    script = HERE / "analytics_bench_lifetimes.py"
+    cmd = [str(LIFETIMES_PY), str(script), "--data", str(path), "--as-of", as_of.isoformat()]
+    return run(cmd, timeout)
+
+
+def rel_diff(ours: dict[str, float], theirs: dict[str, float]) -> float:
+    return max(abs(ours[k] - theirs[k]) / abs(theirs[k]) for k in theirs)
+
+
+def table(results: list[dict[str, object]]) -> str:
+    lines = [
+        "| data | orders | customers | tool | summary s | fit s | scoring s | LTV s | end to end s | peak RSS MiB |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['data']} | | | {r['tool']} | {r['error']} | | | | | |")
+            continue
+        t = r["times"]
+        assert isinstance(t, dict)
+        lines.append(
+            f"| {r['data']} | {r['orders']:,} | {r['customers']:,} | {r['tool']} | "
+            f"{t['summary']:.2f} | {t['fit']:.2f} | {t['scoring']:.3f} | {t['ltv']:.3f} | "
+            f"{t['end_to_end']:.2f} | {r['peak_rss_mb']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def ratios(results: list[dict[str, object]]) -> str:
+    lines = [
+        "| data | summary speed-up | end-to-end speed-up | BG/NBD max rel. diff | Gamma-Gamma max rel. diff |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    by = {}
+    for r in results:
+        by.setdefault(r["data"], {})[str(r["tool"])] = r
+    for data, tools in by.items():
+        ours, theirs = tools.get("retain (duckdb)"), tools.get("lifetimes 0.11.3")
+        if not ours or not theirs or "error" in ours or "error" in theirs:
+            continue
+        to, tt = ours["times"], theirs["times"]
+        lines.append(
+            f"| {data} | {tt['summary'] / to['summary']:.0f}x | "
+            f"{tt['end_to_end'] / to['end_to_end']:.0f}x | "
+            f"{rel_diff(ours['bgnbd'], theirs['bgnbd']):.1e} | "
+            f"{rel_diff(ours['gamma_gamma'], theirs['gamma_gamma']):.1e} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--setup", action="store_true")
+    parser.add_argument("--cdnow", action="store_true")
+    parser.add_argument("--orders", default="", help="sizes run by both tools, e.g. 100000,1000000")
+    parser.add_argument("--spark-orders", default="", help="sizes also run on Spark local mode")
+    parser.add_argument("--engine-only-orders", default="", help="sizes run by retain only")
+    parser.add_argument("--lifetimes-timeout", type=float, default=3600)
+    args = parser.parse_args()
+    if args.setup:
+        setup()
+        return
+
+    def sizes(text: str) -> list[int]:
+        return [int(s) for s in text.split(",") if s]
+
+    results: list[dict[str, object]] = []
+
+    def record(data: str, result: dict[str, object], tool: str) -> None:
+        result.setdefault("tool", tool)
+        result["data"] = data
+        results.append(result)
+        print(json.dumps(result), flush=True)
+
+    if args.cdnow:
+        path, as_of = cdnow(), dt.date(1998, 6, 30)
+        record("CDNOW_master", engine(path, as_of), "retain (duckdb)")
+        record("CDNOW_master", baseline(path, as_of, args.lifetimes_timeout), "lifetimes 0.11.3")
+    spark_sizes = set(sizes(args.spark_orders))
+    both = sizes(args.orders)
+    for n in sorted(set(both) | spark_sizes | set(sizes(args.engine_only_orders))):
+        path, label = simulate_orders(n), f"BG/NBD {n:,}"
+        record(label, engine(path, END), "retain (duckdb)")
+        if n in both:
+            record(label, baseline(path, END, args.lifetimes_timeout), "lifetimes 0.11.3")
+        if n in spark_sizes:
+            record(label, engine(path, END, "spark"), "retain (spark)")
+
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    keep = [
+        r
+        for r in previous
+        if (r["data"], r["tool"]) not in {(x["data"], x["tool"]) for x in results}
+    ]
+    RESULTS.write_text(json.dumps(keep + results, indent=1))
+    everything = keep + results
+    print()
+    print(table(everything))
+    print()
+    print(ratios(everything))
+
+
+if __name__ == "__main__":
+    main()
