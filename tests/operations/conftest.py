@@ -85,3 +85,12 @@ def score(db):
         return scoring_run(as_of=as_of, source=TableSource.MEMORY, now=now)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Texts written by the jobs (task reasons, notifications) are asserted in English."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -43,7 +43,10 @@ def test_a_core_customer_gets_the_core_playbooks_tasks(core_customer):
     assert result.created == 2
     call = Task.objects.get(title="每月电话回访")
     assert call.due_on == AS_OF
-    assert call.reason == "核心客户维系计划 (segment 核心客户): 致电星河制造，了解近期需求与满意度，介绍专属优惠。"
+    assert (
+        call.reason
+        == "核心客户维系计划 (segment 核心客户): 致电星河制造，了解近期需求与满意度，介绍专属优惠。"
+    )
     assert call.not_before is None
 
 
@@ -61,7 +64,9 @@ def test_running_twice_never_makes_two_open_tasks(core_customer):
     ids = set(Task.objects.values_list("id", flat=True))
 
     again = playbook_tasks_create(as_of=AS_OF, now=NOW)
-    later = playbook_tasks_create(as_of=AS_OF + dt.timedelta(days=40), now=NOW + dt.timedelta(days=40))
+    later = playbook_tasks_create(
+        as_of=AS_OF + dt.timedelta(days=40), now=NOW + dt.timedelta(days=40)
+    )
 
     assert (again.created, later.created) == (0, 0)  # the open tasks are still open
     assert set(Task.objects.values_list("id", flat=True)) == ids
@@ -71,8 +76,12 @@ def test_the_cadence_waits_after_a_done_task(core_customer):
     playbook_tasks_create(as_of=AS_OF, now=NOW)
     Task.objects.update(status=TaskStatus.DONE, closed_at=NOW)
 
-    soon = playbook_tasks_create(as_of=AS_OF + dt.timedelta(days=29), now=NOW + dt.timedelta(days=29))
-    due = playbook_tasks_create(as_of=AS_OF + dt.timedelta(days=30), now=NOW + dt.timedelta(days=30))
+    soon = playbook_tasks_create(
+        as_of=AS_OF + dt.timedelta(days=29), now=NOW + dt.timedelta(days=29)
+    )
+    due = playbook_tasks_create(
+        as_of=AS_OF + dt.timedelta(days=30), now=NOW + dt.timedelta(days=30)
+    )
 
     assert soon.created == 0
     assert due.created == 1  # the monthly call; the quarterly visit waits
@@ -85,7 +94,9 @@ def test_leaving_the_segment_withdraws_the_tasks(core_customer):
     core_customer.score.save()
     consent_set(customer=core_customer, channel="email", granted=True, source="form", at=NOW)
 
-    result = playbook_tasks_create(as_of=AS_OF + dt.timedelta(days=1), now=NOW + dt.timedelta(days=1))
+    result = playbook_tasks_create(
+        as_of=AS_OF + dt.timedelta(days=1), now=NOW + dt.timedelta(days=1)
+    )
 
     assert result.withdrawn == 2
     assert open_tasks() == {("C1", "双周邮件", "li"), ("C1", "月度需求调研", "li")}
@@ -127,7 +138,11 @@ def test_round_robin_within_a_team():
 
     playbook_tasks_create(as_of=AS_OF, now=NOW)
 
-    assert open_tasks() == {("W1", "社群触达", "a"), ("W2", "社群触达", "b"), ("W3", "社群触达", "a")}
+    assert open_tasks() == {
+        ("W1", "社群触达", "a"),
+        ("W2", "社群触达", "b"),
+        ("W3", "社群触达", "a"),
+    }
 
 
 def test_customers_without_an_owner_go_to_the_plan_owner():

@@ -110,7 +110,11 @@ def test_segment_or_group_inside_and_group():
     a = CustomerFactory(code="A", region="华东", owner=east)
     b = CustomerFactory(code="B", region="华南", owner=east)
     c = CustomerFactory(code="C", region="华东")
-    for customer, quadrant, risk in ((a, "core", "low"), (b, "potential", "high"), (c, "core", "high")):
+    for customer, quadrant, risk in (
+        (a, "core", "low"),
+        (b, "potential", "high"),
+        (c, "core", "high"),
+    ):
         scored(customer, quadrant=quadrant, churn_risk=risk)
     segment = Segment(
         name="east1 valuable",
@@ -133,8 +137,15 @@ def test_segment_or_group_inside_and_group():
 def test_a_bad_condition_is_named_precisely():
     segment = Segment(
         name="bad",
-        conditions={"all": [{"field": "quadrant", "op": "eq", "value": "core"}, {"field": "colour", "op": "eq", "value": 1}]},
+        conditions={
+            "all": [
+                {"field": "quadrant", "op": "eq", "value": "core"},
+                {"field": "colour", "op": "eq", "value": 1},
+            ]
+        },
     )
 
-    with pytest.raises(ValidationError, match=r"conditions\.all\[1\]\.field: unknown field 'colour'"):
+    with pytest.raises(
+        ValidationError, match=r"conditions\.all\[1\]\.field: unknown field 'colour'"
+    ):
         segment.full_clean()

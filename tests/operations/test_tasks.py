@@ -71,8 +71,12 @@ def test_logging_more_than_24_hours_late_is_flagged():
     task = make_task(li)
 
     task_complete(
-        task=task, user=li, method="visit", occurred_at=NOW - dt.timedelta(hours=25),
-        content="拜访", now=NOW,
+        task=task,
+        user=li,
+        method="visit",
+        occurred_at=NOW - dt.timedelta(hours=25),
+        content="拜访",
+        now=NOW,
     )
 
     task.refresh_from_db()
@@ -104,21 +108,36 @@ def test_a_win_back_needs_its_outcome_and_feeds_the_churn_reasons_report():
         (second, "lost", "价格"),
         (third, "won_back", "给予折扣"),
     ):
-        task_complete(task=task, user=li, method="call", occurred_at=NOW, content="挽回电话",
-                      outcome=outcome, outcome_reason=reason, now=NOW)
+        task_complete(
+            task=task,
+            user=li,
+            method="call",
+            occurred_at=NOW,
+            content="挽回电话",
+            outcome=outcome,
+            outcome_reason=reason,
+            now=NOW,
+        )
 
     rows = [(r.outcome, r.reason, r.customers) for r in churn_reasons_report()]
     assert rows == [("lost", "价格", 2), ("won_back", "给予折扣", 1)]
 
 
 def _high_risk_change(customer, as_of=AS_OF):
-    scored(customer, churn_risk="high", risk_reasons="unresolved complaint; NPS detractor",
-           previous_churn_risk="low")
-    SegmentChange.objects.create(customer=customer, as_of=as_of, dimension="churn_risk",
-                                 from_value="low", to_value="high")
+    scored(
+        customer,
+        churn_risk="high",
+        risk_reasons="unresolved complaint; NPS detractor",
+        previous_churn_risk="low",
+    )
+    SegmentChange.objects.create(
+        customer=customer, as_of=as_of, dimension="churn_risk", from_value="low", to_value="high"
+    )
 
 
-def test_becoming_high_risk_sends_a_win_back_task_and_an_email_to_the_owner(smtp_server, django_capture_on_commit_callbacks):
+def test_becoming_high_risk_sends_a_win_back_task_and_an_email_to_the_owner(
+    smtp_server, django_capture_on_commit_callbacks
+):
     li = UserFactory(username="li", email="li@example.com")
     customer = CustomerFactory(code="C7", name="星河制造", owner=li)
     _high_risk_change(customer)
@@ -127,8 +146,16 @@ def test_becoming_high_risk_sends_a_win_back_task_and_an_email_to_the_owner(smtp
         result = churn_alerts_create(as_of=AS_OF, now=NOW)
 
     task = Task.objects.get(kind=TaskKind.WINBACK)
-    assert (result.created, task.owner, task.customer, task.key) == (1, li, customer, "winback:2026-11-01")
-    assert task.reason == "churn risk rose from low to high. Reasons: unresolved complaint; NPS detractor"
+    assert (result.created, task.owner, task.customer, task.key) == (
+        1,
+        li,
+        customer,
+        "winback:2026-11-01",
+    )
+    assert (
+        task.reason
+        == "churn risk rose from low to high. Reasons: unresolved complaint; NPS detractor"
+    )
     assert Notification.objects.get(user=li).text == "1 customers need a win-back call"
     mail = smtp_server.wait_for(1)
     assert len(mail) == 1
@@ -136,12 +163,19 @@ def test_becoming_high_risk_sends_a_win_back_task_and_an_email_to_the_owner(smtp
     assert "C7 星河制造" in mail[0].get_payload(decode=True).decode()
 
 
-def test_dropping_out_of_core_is_an_alert_too_and_alerts_are_not_repeated(smtp_server, django_capture_on_commit_callbacks):
+def test_dropping_out_of_core_is_an_alert_too_and_alerts_are_not_repeated(
+    smtp_server, django_capture_on_commit_callbacks
+):
     li = UserFactory(username="li", email="li@example.com")
     customer = CustomerFactory(code="C8", owner=li)
     scored(customer, quadrant="potential", previous_quadrant="core")
-    SegmentChange.objects.create(customer=customer, as_of=AS_OF, dimension="quadrant",
-                                 from_value="core", to_value="potential")
+    SegmentChange.objects.create(
+        customer=customer,
+        as_of=AS_OF,
+        dimension="quadrant",
+        from_value="core",
+        to_value="potential",
+    )
     with django_capture_on_commit_callbacks(execute=True):
         churn_alerts_create(as_of=AS_OF, now=NOW)
     Task.objects.update(status=TaskStatus.DONE, outcome="won_back")
