@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "retain.api",
     "retain.imports",
     "retain.dedup",
+    "retain.dedup",
     "retain.scoring",
     "retain.playbooks",
     "retain.tasks",

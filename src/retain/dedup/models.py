@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PairStatus(models.TextChoices):
+    OPEN = "open", _("To review")
+    DISMISSED = "dismissed", _("Not a duplicate")
+
+
+class DuplicatePair(models.Model):
+    """Two customers that may be one, with the score and the evidence the matcher saw."""
+
+    left = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    right = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("possible duplicate"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    score = models.FloatField(_("match probability"))
+    evidence = models.JSONField(_("evidence"), default=list, blank=True)
+    found_at = models.DateTimeField(_("found at"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=PairStatus.choices, default=PairStatus.OPEN
+    )
+
+    class Meta:
+        verbose_name = _("duplicate candidate")
+        verbose_name_plural = _("duplicate candidates")
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["left", "right"], name="duplicate_pair_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.left_id}~{self.right_id} {self.score:.2f}"
+
+
+class MergeRecord(models.Model):
+    """A merge of ``loser`` into ``survivor``, with all it takes to undo it."""
+
+    survivor = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("surviving customer"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    loser_id = models.BigIntegerField(_("merged customer id"))
+    loser_code = models.CharField(_("merged customer code"), max_length=32)
+    loser_name = models.CharField(_("merged customer name"), max_length=200)
+    # Every field of the merged customer as it was, to recreate it on undo.
+    loser_snapshot = models.JSONField(_("merged customer"))
+    # The survivor's values of the fields the merge changed.
+    survivor_before = models.JSONField(_("survivor before"), default=dict, blank=True)
+    # {"app_label.model": [ids]} of rows moved from the loser to the survivor.
+    moved = models.JSONField(_("moved rows"), default=dict, blank=True)
+    # {"app_label.model": [row snapshots]} of rows deleted because the survivor had one already.
+    dropped = models.JSONField(_("dropped rows"), default=dict, blank=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    merged_at = models.DateTimeField(_("merged at"))
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.loser_code} → {self.survivor_id}"

@@ -1,0 +1,274 @@
+"""Duplicate candidates and customer merges (with undo for 30 days)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from retain.audit.services import audit_event, snapshot
+from retain.customers.models import Customer
+from retain.dedup.matching import THRESHOLD, customer_frame, find_candidates
+from retain.dedup.models import DuplicatePair, MergeRecord, PairStatus
+
+UNDO_WINDOW = dt.timedelta(days=30)
+#: Key in MergeRecord.moved of the loser's primary contacts demoted by the merge.
+DEMOTED = "customers.contact:demoted"
+#: Customer fields a merge may take from either side.
+MERGE_FIELDS = (
+    "name",
+    "kind",
+    "industry",
+    "source",
+    "first_contact_date",
+    "status",
+    "key_needs",
+    "notes",
+    "owner",
+    "region",
+    "city",
+    "birthday",
+    "gender",
+    "age_band",
+    "occupation",
+    "phone",
+    "email",
+)
+
+
+def duplicates_refresh(
+    *,
+    customer_ids: set[int] | None = None,
+    threshold: float = THRESHOLD,
+    now: dt.datetime | None = None,
+) -> int:
+    """Run the matcher over all customers and store the candidate pairs found (open pairs
+    are replaced; pairs dismissed as not duplicates stay dismissed). With
+    ``customer_ids`` only pairs involving those customers are stored (after an import).
+    Returns the number of open candidate pairs stored by this run."""
+    now = now or timezone.now()
+    candidates = find_candidates(customer_frame(), threshold=threshold)
+    if customer_ids is not None:
+        candidates = [
+            c for c in candidates if c.left_id in customer_ids or c.right_id in customer_ids
+        ]
+    with transaction.atomic():
+        decided = set(
+            DuplicatePair.objects.exclude(status=PairStatus.OPEN).values_list("left_id", "right_id")
+        )
+        stale = DuplicatePair.objects.filter(status=PairStatus.OPEN)
+        if customer_ids is not None:
+            stale = stale.filter(
+                models.Q(left_id__in=customer_ids) | models.Q(right_id__in=customer_ids)
+            )
+        stale.delete()
+        rows = [
+            DuplicatePair(
+                left_id=c.left_id,
+                right_id=c.right_id,
+                score=c.score,
+                evidence=list(c.evidence),
+                found_at=now,
+            )
+            for c in candidates
+            if (c.left_id, c.right_id) not in decided
+        ]
+        DuplicatePair.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+@transaction.atomic
+def duplicate_dismiss(*, pair: DuplicatePair, actor: Any) -> DuplicatePair:
+    pair.status = PairStatus.DISMISSED
+    pair.save(update_fields=["status"])
+    return pair
+
+
+def _customer_relations() -> list[models.ForeignKey]:
+    """Every foreign key to Customer from another model (orders, contacts, tags, ...),
+    found at run time so models added later are moved too."""
+    fields = []
+    for rel in Customer._meta.related_objects:
+        field = rel.field
+        if rel.related_model in (DuplicatePair, MergeRecord) or not isinstance(
+            field, models.ForeignKey
+        ):
+            continue
+        fields.append(field)
+    return fields
+
+
+@transaction.atomic
+def customer_merge(
+    *,
+    survivor: Customer,
+    loser: Customer,
+    actor: Any,
+    take_from_loser: set[str] | frozenset[str] = frozenset(),
+    now: dt.datetime | None = None,
+    request: Any = None,
+) -> MergeRecord:
+    """Merge ``loser`` into ``survivor``: the fields named in ``take_from_loser`` take the
+    loser's value, every row pointing at the loser (orders, contacts, follow-ups,
+    complaints, tags, ...) moves to the survivor, the loser is deleted, and a MergeRecord
+    keeps what is needed to undo it. Rows the survivor already has (a tag, a consent per
+    channel) are dropped and kept in the record."""
+    now = now or timezone.now()
+    if survivor.pk == loser.pk:
+        raise ValidationError(_("A customer cannot be merged with itself."))
+    unknown = set(take_from_loser) - set(MERGE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
+    survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
+    loser = Customer.objects.select_for_update().get(pk=loser.pk)
+    loser_snapshot = snapshot(loser)
+    survivor_before = snapshot(survivor, take_from_loser)
+    for name in take_from_loser:
+        field = Customer._meta.get_field(name)
+        setattr(survivor, field.attname, getattr(loser, field.attname))
+    survivor.updated_at = now
+    survivor.full_clean(validate_unique=False)
+    moved: dict[str, list[int]] = {}
+    dropped: dict[str, list[dict[str, Any]]] = {}
+    # One primary contact per customer: the survivor's stays primary, the loser's is
+    # demoted before it moves (and promoted again on undo).
+    from retain.customers.models import Contact
+
+    if Contact.objects.filter(customer=survivor, is_primary=True).exists():
+        demoted = list(
+            Contact.objects.filter(customer=loser, is_primary=True).values_list("pk", flat=True)
+        )
+        if demoted:
+            Contact.objects.filter(pk__in=demoted).update(is_primary=False)
+            moved[DEMOTED] = demoted
+    for field in _customer_relations():
+        model = field.model
+        label = model._meta.label_lower
+        rows = model._default_manager.filter(**{field.attname: loser.pk})
+        ids = list(rows.values_list("pk", flat=True))
+        if not ids:
+            continue
+        try:
+            with transaction.atomic():
+                rows.update(**{field.attname: survivor.pk})
+            moved.setdefault(label, []).extend(ids)
+        except IntegrityError:
+            # A unique constraint (one tag per customer, one consent per channel): move
+            # row by row, drop the ones the survivor already has.
+            for obj in model._default_manager.filter(pk__in=ids):
+                try:
+                    with transaction.atomic():
+                        model._default_manager.filter(pk=obj.pk).update(
+                            **{field.attname: survivor.pk}
+                        )
+                    moved.setdefault(label, []).append(obj.pk)
+                except IntegrityError:
+                    dropped.setdefault(label, []).append(snapshot(obj))
+                    obj.delete()
+    # Candidate pairs of the loser go with it (deleted by cascade); the merge record stays.
+    loser.delete()
+    survivor.save(
+        update_fields=[*(Customer._meta.get_field(n).name for n in take_from_loser), "updated_at"]
+    )
+    record = MergeRecord(
+        survivor=survivor,
+        loser_id=loser_snapshot["id"],
+        loser_code=loser_snapshot["code"],
+        loser_name=loser_snapshot["name"],
+        loser_snapshot=loser_snapshot,
+        survivor_before=survivor_before,
+        moved=moved,
+        dropped=dropped,
+        merged_by=actor if getattr(actor, "is_authenticated", False) else None,
+        merged_at=now,
+    )
+    record.full_clean()
+    record.save()
+    audit_event(
+        actor=actor,
+        action="merge",
+        obj=survivor,
+        customer=survivor,
+        before={"survivor": survivor_before, "merged": loser_snapshot},
+        after={
+            "survivor": snapshot(survivor, take_from_loser),
+            "moved": {k: len(v) for k, v in moved.items() if k != DEMOTED},
+            "dropped": {k: len(v) for k, v in dropped.items()},
+            "merge_record": record.pk,
+        },
+        request=request,
+    )
+    return record
+
+
+@transaction.atomic
+def customer_merge_undo(
+    *, record: MergeRecord, actor: Any, now: dt.datetime | None = None, request: Any = None
+) -> Customer:
+    """Undo a merge within 30 days: recreate the merged customer with its code and values,
+    move its rows back, restore the survivor's fields and the dropped rows."""
+    now = now or timezone.now()
+    record = MergeRecord.objects.select_for_update().get(pk=record.pk)
+    if record.undone_at is not None:
+        raise ValidationError(_("This merge was undone already."))
+    if now - record.merged_at > UNDO_WINDOW:
+        raise ValidationError(
+            _("A merge can be undone for %(days)s days; this one is older.")
+            % {"days": UNDO_WINDOW.days}
+        )
+    if Customer.objects.filter(code=record.loser_code).exists():
+        raise ValidationError(
+            _("The code %(code)s is in use again; the merge cannot be undone.")
+            % {"code": record.loser_code}
+        )
+    survivor = Customer.objects.select_for_update().get(pk=record.survivor_id)
+    loser = _instance(Customer, record.loser_snapshot)
+    loser.save(force_insert=True)
+    for name, value in record.survivor_before.items():
+        field = Customer._meta.get_field(name)
+        setattr(survivor, field.attname, field.to_python(value) if value is not None else None)
+    survivor.updated_at = now
+    survivor.save(update_fields=[*record.survivor_before, "updated_at"])
+    relations = {f.model._meta.label_lower: f for f in _customer_relations()}
+    for label, ids in record.moved.items():
+        if label == DEMOTED:
+            continue
+        field = relations[label]
+        field.model._default_manager.filter(pk__in=ids).update(**{field.attname: loser.pk})
+    if record.moved.get(DEMOTED):
+        from retain.customers.models import Contact
+
+        Contact.objects.filter(pk__in=record.moved[DEMOTED]).update(is_primary=True)
+    for label, rows in record.dropped.items():
+        model = relations[label].model
+        for data in rows:
+            _instance(model, data).save(force_insert=True)
+    record.undone_at = now
+    record.undone_by = actor if getattr(actor, "is_authenticated", False) else None
+    record.save(update_fields=["undone_at", "undone_by"])
+    audit_event(
+        actor=actor,
+        action="merge",
+        obj=loser,
+        customer=loser,
+        before={"merge_record": record.pk, "undo": True},
+        after={"restored": record.loser_code, "survivor": survivor.code},
+        request=request,
+    )
+    return loser
+
+
+def _instance(model: type[models.Model], data: dict[str, Any]) -> models.Model:
+    values = {}
+    for field in model._meta.concrete_fields:
+        if field.name not in data:
+            continue
+        raw = data[field.name]
+        values[field.attname] = None if raw is None else field.to_python(raw)
+    return model(**values)
