@@ -30,3 +30,14 @@ def complaint_deadlines() -> None:
     from retain.tasks.service_desk import complaint_deadlines_check
 
     complaint_deadlines_check(now=timezone.now())
+
+
+@db_task()
+def daily_job(as_of: str) -> None:
+    """The daily jobs for a given day (YYYY-MM-DD), queued by hand or by ``retain daily``."""
+    import datetime as dt
+
+    from retain.tasks.daily import daily_jobs_run, daily_now
+
+    day, now = daily_now(dt.date.fromisoformat(as_of))
+    daily_jobs_run(as_of=day, now=now)
