@@ -1,7 +1,6 @@
 """The REST API, /api/v1 (Django Ninja). Thin: every endpoint asks retain.accounts.access
 who may see what and calls the same services and selectors as the web pages."""
 
-
 import datetime as dt
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Path, Query, Router
+from ninja import Field, NinjaAPI, Path, Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer, django_auth
 
@@ -175,7 +174,7 @@ def customers_create(request: HttpRequest, payload: s.CustomerIn) -> Any:
             raise PermissionDenied("owner")
         owner = user
     customer = customer_create(actor=user, request=request, owner=owner, **data)
-    return 201, customer
+    return Status(201, customer)
 
 
 @customers.get("/{code}", response={200: s.CustomerOut, **s.ERRORS})
@@ -209,7 +208,7 @@ def customers_contact_add(request: HttpRequest, code: Code, payload: s.ContactIn
     contact = contact_create(
         customer=customer, actor=_user(request), request=request, **payload.dict()
     )
-    return 201, contact
+    return Status(201, contact)
 
 
 @customers.get("/{code}/consents", response={200: list[s.ConsentOut], **s.ERRORS})
@@ -297,7 +296,7 @@ def _order_fields(
 def orders_create(request: HttpRequest, payload: s.OrderIn) -> Any:
     customer = _customer(request, payload.customer)
     fields = _order_fields(request, payload, {customer.code: customer})
-    return 201, order_create(actor=_user(request), request=request, **fields)
+    return Status(201, order_create(actor=_user(request), request=request, **fields))
 
 
 @orders.post("/bulk", response={201: s.BulkOrdersOut, **s.ERRORS})
@@ -310,7 +309,7 @@ def orders_bulk(request: HttpRequest, payload: s.BulkOrdersIn) -> Any:
         raise ValidationError({"customer": [f"unknown customer: {', '.join(missing[:20])}"]})
     rows = [_order_fields(request, row, found) for row in payload.orders]
     created = orders_bulk_create(rows=rows, actor=_user(request), request=request)
-    return 201, {"created": len(created), "numbers": [o.number for o in created]}
+    return Status(201, {"created": len(created), "numbers": [o.number for o in created]})
 
 
 @orders.get("/{number}", response={200: s.OrderOut, **s.ERRORS})
@@ -346,7 +345,9 @@ def interactions_list(
 def interactions_create(request: HttpRequest, payload: s.InteractionIn) -> Any:
     data = payload.dict()
     customer = _customer(request, data.pop("customer"))
-    return 201, interaction_log(customer=customer, actor=_user(request), request=request, **data)
+    return Status(
+        201, interaction_log(customer=customer, actor=_user(request), request=request, **data)
+    )
 
 
 complaints = Router(tags=["complaints"])
@@ -371,7 +372,9 @@ def complaints_list(
 def complaints_create(request: HttpRequest, payload: s.ComplaintIn) -> Any:
     data = payload.dict()
     customer = _customer(request, data.pop("customer"))
-    return 201, complaint_open(customer=customer, actor=_user(request), request=request, **data)
+    return Status(
+        201, complaint_open(customer=customer, actor=_user(request), request=request, **data)
+    )
 
 
 survey_answers = Router(tags=["survey answers"])
@@ -450,7 +453,7 @@ def tokens_list(request: HttpRequest) -> Any:
 @tokens.post("", response={201: s.TokenCreatedOut, **s.ERRORS})
 def tokens_create(request: HttpRequest, payload: s.TokenIn) -> Any:
     token, raw = api_token_create(user=_user(request), name=payload.name, request=request)
-    return 201, {**s.TokenOut.from_orm(token).dict(), "token": raw}
+    return Status(201, {**s.TokenOut.from_orm(token).dict(), "token": raw})
 
 
 @tokens.delete("/{token_id}", response={200: s.TokenOut, **s.ERRORS})

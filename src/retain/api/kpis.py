@@ -57,7 +57,7 @@ def kpis_of(*, customers: QuerySet[Customer], as_of: dt.date) -> Kpis:
         customers=customers.count(),
         buyers_12m=buyers,
         orders_12m=totals["n"] or 0,
-        revenue_12m=totals["revenue"] or Decimal(0),
+        revenue_12m=(totals["revenue"] or Decimal(0)).quantize(Decimal("0.01")),
         repurchase_rate_12m=round(repeat / buyers, 4) if buyers else None,
         open_complaints=complaints.filter(
             status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS]
