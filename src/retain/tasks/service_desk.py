@@ -51,7 +51,7 @@ def complaint_deadlines_check(*, now: dt.datetime) -> EscalationResult:
     for severity, minutes in first_response_minutes().items():
         overdue |= Q(severity=severity, opened_at__lt=now - dt.timedelta(minutes=minutes))
     complaints = list(
-        Complaint.objects.select_for_update()
+        Complaint.objects.select_for_update(of=("self",))
         .filter(
             overdue,
             status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS],
