@@ -278,7 +278,10 @@ def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult
         reasons = getattr(customer, "score", None)
         text = "; ".join(why[cid])
         if reasons is not None and reasons.risk_reasons:
-            text = f"{text}. {_('Reasons')}: {reasons.risk_reasons}"
+            text = _("%(why)s. Reasons: %(reasons)s") % {
+                "why": text,
+                "reasons": reasons.risk_reasons,
+            }
         tasks.append(
             Task(
                 customer=customer,
