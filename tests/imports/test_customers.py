@@ -18,12 +18,19 @@ def _assert_seed_imported():
     first = Customer.objects.select_related("source").get(code="C2024001")
     second = Customer.objects.select_related("source").get(code="C2024002")
     assert (first.name, first.kind, first.industry, first.status) == (
-        "*科技有限公司", "company", "IT服务", "prospect",
+        "*科技有限公司",
+        "company",
+        "IT服务",
+        "prospect",
     )
     assert first.first_contact_date == dt.date(2024, 1, 15)
     assert (first.key_needs, first.notes) == ("云存储解决方案", "计划Q3采购预算50万")
     assert first.source.name_zh == "行业展会"
-    assert (second.name, second.status, second.source.name_zh) == ("*制造集团", "core", "客户转介绍")
+    assert (second.name, second.status, second.source.name_zh) == (
+        "*制造集团",
+        "core",
+        "客户转介绍",
+    )
     assert second.first_contact_date == dt.date(2023, 11, 20)
     assert list(first.contacts.values_list("name", "is_primary")) == [("张*", True)]
     assert list(second.contacts.values_list("name", "is_primary")) == [("李*", True)]
@@ -60,7 +67,10 @@ def test_an_existing_source_is_reused_and_a_missing_one_made_once(tmp_path, impo
 
     import_file(path=path, kind="customers", actor=importer)
 
-    assert sorted(CustomerSource.objects.values_list("name_zh", flat=True)) == ["客户转介绍", "行业展会"]
+    assert sorted(CustomerSource.objects.values_list("name_zh", flat=True)) == [
+        "客户转介绍",
+        "行业展会",
+    ]
     assert Customer.objects.get(code="C2024001").source.code == "trade_show"
 
 
@@ -101,7 +111,17 @@ def test_a_changed_row_updates_the_customer_and_is_audited(tmp_path, importer):
 
 
 def test_english_headers_are_recognised(tmp_path, importer):
-    header = ["Customer code", "Customer name", "Contact", "Industry", "Source", "First contact date", "Current status", "Key needs", "Notes"]
+    header = [
+        "Customer code",
+        "Customer name",
+        "Contact",
+        "Industry",
+        "Source",
+        "First contact date",
+        "Current status",
+        "Key needs",
+        "Notes",
+    ]
     rows = [["C9", "Acme Ltd", "Ann", "Retail", "Trade show", "2024/1/15", "core", "", ""]]
     path = write_csv(tmp_path / "c.csv", header, rows)
 
@@ -109,7 +129,11 @@ def test_english_headers_are_recognised(tmp_path, importer):
 
     assert (result.created, result.errors) == (1, [])
     acme = Customer.objects.get(code="C9")
-    assert (acme.name, acme.status, acme.first_contact_date) == ("Acme Ltd", "core", dt.date(2024, 1, 15))
+    assert (acme.name, acme.status, acme.first_contact_date) == (
+        "Acme Ltd",
+        "core",
+        dt.date(2024, 1, 15),
+    )
 
 
 def test_a_row_without_a_code_gets_a_generated_one(tmp_path, importer):

@@ -36,21 +36,33 @@ def test_orders_upsert_by_number_and_audit_the_change(tmp_path, importer):
         ["SO1", "C1", "2024-03-01 10:30", "￥1,000.00", "线上", "支付宝", "已支付"],
         ["SO2", "C1", "2024-03-02", "200", "offline", "cash", "paid"],
     ]
-    first = import_file(path=write_csv(tmp_path / "o.csv", ORDER_HEADER, rows, "gbk"), kind="orders", actor=importer)
+    first = import_file(
+        path=write_csv(tmp_path / "o.csv", ORDER_HEADER, rows, "gbk"), kind="orders", actor=importer
+    )
     rows[1][6] = "已退款"
-    again = import_file(path=write_csv(tmp_path / "o2.csv", ORDER_HEADER, rows, "gbk"), kind="orders", actor=importer)
+    again = import_file(
+        path=write_csv(tmp_path / "o2.csv", ORDER_HEADER, rows, "gbk"),
+        kind="orders",
+        actor=importer,
+    )
 
     assert (first.created, first.updated) == (2, 0)
     assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
     so1 = Order.objects.get(number="SO1")
     assert (so1.customer, so1.amount, so1.channel, so1.payment_method, so1.status) == (
-        customer, Decimal("1000.00"), "online", "alipay", "paid",
+        customer,
+        Decimal("1000.00"),
+        "online",
+        "alipay",
+        "paid",
     )
     assert so1.ordered_at == dt.datetime(2024, 3, 1, 10, 30, tzinfo=_tz())
     assert Order.objects.get(number="SO2").status == "refunded"
     event = AuditEvent.objects.get(action="update", object_type="orders.order")
     assert (event.before, event.after, event.customer_id) == (
-        {"status": "paid", "via": "import"}, {"status": "refunded", "via": "import"}, customer.pk,
+        {"status": "paid", "via": "import"},
+        {"status": "refunded", "via": "import"},
+        customer.pk,
     )
 
 
@@ -62,7 +74,9 @@ def test_a_messy_file_gives_a_reject_file_that_imports_once_fixed(tmp_path, impo
     path = write_csv(tmp_path / "messy.csv", SEED_HEADER, rows, "gbk")
     reject = tmp_path / "messy.rejects.csv"
 
-    result = import_file(path=path, kind="customers", actor=importer, valid_rows=True, reject_path=reject)
+    result = import_file(
+        path=path, kind="customers", actor=importer, valid_rows=True, reject_path=reject
+    )
 
     assert (result.committed, result.created, result.rejected) == (True, 2, 2)
     with reject.open(encoding="utf-8-sig", newline="") as fh:
@@ -93,10 +107,14 @@ def test_contacts_upsert_by_customer_and_name(tmp_path, importer):
         ["C1", "李四", "总经理", "", "li@example.com", "是", ""],
     ]
 
-    result = import_file(path=write_csv(tmp_path / "c.csv", header, rows), kind="contacts", actor=importer)
+    result = import_file(
+        path=write_csv(tmp_path / "c.csv", header, rows), kind="contacts", actor=importer
+    )
 
     assert (result.created, result.updated, result.errors) == (1, 1, [])
-    assert list(Contact.objects.order_by("name").values_list("name", "phone", "is_primary", "left_on")) == [
+    assert list(
+        Contact.objects.order_by("name").values_list("name", "phone", "is_primary", "left_on")
+    ) == [
         ("张三", "13900000000", False, dt.date(2026, 10, 1)),
         ("李四", "", True, None),
     ]
@@ -104,8 +122,34 @@ def test_contacts_upsert_by_customer_and_name(tmp_path, importer):
 
 def test_the_follow_up_sheet_imports_and_is_idempotent(tmp_path, importer):
     customer = CustomerFactory(code="C1")
-    header = ["客户编号", "客户名称", "联系人", "跟进时间", "跟进方式", "跟进内容", "客户反馈", "跟进结果", "下一步计划", "下次跟进时间", "跟进人"]
-    rows = [["C1", "某公司", "张*", "2026/10/8 14:00", "电话沟通", "介绍新品", "对价格有顾虑", "待跟进", "下周提供分期方案", "2026-10-15", "importer"]]
+    header = [
+        "客户编号",
+        "客户名称",
+        "联系人",
+        "跟进时间",
+        "跟进方式",
+        "跟进内容",
+        "客户反馈",
+        "跟进结果",
+        "下一步计划",
+        "下次跟进时间",
+        "跟进人",
+    ]
+    rows = [
+        [
+            "C1",
+            "某公司",
+            "张*",
+            "2026/10/8 14:00",
+            "电话沟通",
+            "介绍新品",
+            "对价格有顾虑",
+            "待跟进",
+            "下周提供分期方案",
+            "2026-10-15",
+            "importer",
+        ]
+    ]
     path = write_xlsx(tmp_path / "跟进记录表.xlsx", header, rows)
 
     first = import_file(path=path, kind="followups", actor=importer)
@@ -115,10 +159,15 @@ def test_the_follow_up_sheet_imports_and_is_idempotent(tmp_path, importer):
     assert (again.created, again.unchanged) == (0, 1)
     followup = Interaction.objects.get()
     assert (followup.customer, followup.kind, followup.feedback, followup.next_step) == (
-        customer, "call", "对价格有顾虑", "下周提供分期方案",
+        customer,
+        "call",
+        "对价格有顾虑",
+        "下周提供分期方案",
     )
     assert (followup.next_step_on, followup.owner, followup.contact.name) == (
-        dt.date(2026, 10, 15), importer, "张*",
+        dt.date(2026, 10, 15),
+        importer,
+        "张*",
     )
     assert followup.occurred_at == dt.datetime(2026, 10, 8, 14, tzinfo=_tz())
 
@@ -147,7 +196,10 @@ def test_complaints_and_survey_answers_import(tmp_path, importer):
     surveys = write_csv(
         tmp_path / "s.csv",
         ["客户编号", "问卷名称", "发送时间", "回答时间", "推荐值", "满意度", "意见建议"],
-        [["C1", "NPS 年度调研", "2026-09-01", "2026-09-02", "９", "5", "很好"], ["C1", "NPS 年度调研", "2026-10-01", "", "11", "", ""]],
+        [
+            ["C1", "NPS 年度调研", "2026-09-01", "2026-09-02", "９", "5", "很好"],
+            ["C1", "NPS 年度调研", "2026-10-01", "", "11", "", ""],
+        ],
     )
 
     c = import_file(path=complaints, kind="complaints", actor=importer)
@@ -156,12 +208,18 @@ def test_complaints_and_survey_answers_import(tmp_path, importer):
     assert (c.created, c.errors) == (1, [])
     complaint = Complaint.objects.get()
     assert (complaint.category, complaint.channel, complaint.severity, complaint.status) == (
-        "物流", "phone", "high", "in_progress",
+        "物流",
+        "phone",
+        "high",
+        "in_progress",
     )
     assert [str(e) for e in s.errors] == ["row 3, 推荐值: 11 must be a whole number from 0 to 10"]
     answer = SurveyResponse.objects.get()
     assert (answer.survey, answer.nps, answer.satisfaction, answer.comment) == (
-        Survey.objects.get(name="NPS 年度调研"), 9, 5, "很好",
+        Survey.objects.get(name="NPS 年度调研"),
+        9,
+        5,
+        "很好",
     )
 
 

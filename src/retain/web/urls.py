@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from retain.web import views
 
@@ -10,5 +10,5 @@ urlpatterns = [
     path("customers/", views.customer_list_view, name="customer-list"),
     path("customers/<str:code>/", views.customer_detail_view, name="customer-detail"),
     path("segments/", views.upcoming_view, {"section": "segments"}, name="segments"),
-    path("imports/", views.upcoming_view, {"section": "imports"}, name="imports"),
+    path("imports/", include("retain.imports.urls")),
 ]

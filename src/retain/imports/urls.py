@@ -1,0 +1,20 @@
+from django.urls import path
+
+from retain.imports import views
+
+urlpatterns = [
+    path("", views.import_start, name="imports"),
+    path("<int:pk>/mapping/", views.import_mapping, name="import-mapping"),
+    path("<int:pk>/", views.import_job, name="import-job"),
+    path("<int:pk>/rejects.csv", views.import_reject, name="import-reject"),
+    path(
+        "templates/<str:kind>-<str:language>.<str:fmt>",
+        views.import_template,
+        name="import-template",
+    ),
+    path("duplicates/", views.duplicate_list, name="duplicates"),
+    path("duplicates/<int:pk>/merge/", views.duplicate_merge, name="duplicate-merge"),
+    path("duplicates/<int:pk>/dismiss/", views.duplicate_dismiss_view, name="duplicate-dismiss"),
+    path("merges/<int:pk>/undo/", views.merge_undo, name="merge-undo"),
+    path("quality/", views.quality_view, name="quality"),
+]

@@ -1,0 +1,366 @@
+"""Import wizard, duplicates and data-quality pages. Thin: they call services and selectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from retain.imports.engine import import_file
+from retain.imports.models import ImportJob, ImportMode, ImportStatus
+from retain.imports.permissions import can_import, can_merge
+from retain.imports.reading import ImportFileError, sample
+from retain.imports.schema import ImportKind, fields_of, kind_guess, mapping_guess
+from retain.imports.services import (
+    import_job_create,
+    import_job_progress,
+    import_job_queue,
+    import_job_update,
+    template_file,
+)
+
+MAX_UPLOAD = 200 * 2**20
+PREVIEW_ROWS = 20
+
+
+def _require_import(request: HttpRequest) -> None:
+    if not can_import(request.user):
+        raise PermissionDenied
+
+
+def _require_merge(request: HttpRequest) -> None:
+    if not can_merge(request.user):
+        raise PermissionDenied
+
+
+def _job_for(request: HttpRequest, pk: int) -> ImportJob:
+    _require_import(request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    if job.created_by_id != request.user.pk and not can_merge(request.user):
+        raise Http404
+    return job
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_start(request: HttpRequest) -> HttpResponse:
+    _require_import(request)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a CSV or XLSX file to import."))
+        elif upload.size and upload.size > MAX_UPLOAD:
+            messages.error(request, _("The file is larger than 200 MB."))
+        else:
+            kind = request.POST.get("kind", "")
+            job = import_job_create(
+                kind=kind if kind in ImportKind.values else ImportKind.CUSTOMERS,
+                upload=upload,
+                user=request.user,
+            )
+            try:
+                headers, _rows, _encoding = sample(
+                    Path(job.file.path), name=job.original_name, limit=1
+                )
+            except ImportFileError as exc:
+                job.status = ImportStatus.FAILED
+                job.error_summary = str(exc)
+                job.save(update_fields=["status", "error_summary"])
+                messages.error(request, str(exc))
+                return redirect("imports")
+            if kind not in ImportKind.values:
+                kind = kind_guess(headers) or ImportKind.CUSTOMERS
+            import_job_update(
+                job=job, kind=kind, mapping=mapping_guess(kind, headers), mode=job.mode
+            )
+            return redirect("import-mapping", pk=job.pk)
+    jobs = ImportJob.objects.select_related("created_by")
+    if not can_merge(request.user):
+        jobs = jobs.filter(created_by=request.user)
+    context = {
+        "nav": "imports",
+        "kinds": ImportKind.choices,
+        "jobs": jobs[:20],
+        "can_merge": can_merge(request.user),
+    }
+    return render(request, "imports/start.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    if job.status not in (ImportStatus.UPLOADED, ImportStatus.FAILED) or job.committed:
+        return redirect("import-job", pk=job.pk)
+    path = Path(job.file.path)
+    try:
+        headers, rows, encoding = sample(path, name=job.original_name, limit=PREVIEW_ROWS)
+    except ImportFileError as exc:
+        messages.error(request, str(exc))
+        return redirect("imports")
+    kind, mapping, mode = job.kind, dict(job.mapping), job.mode
+    if request.method == "POST":
+        posted_kind = request.POST.get("kind", kind)
+        if posted_kind in ImportKind.values and posted_kind != kind:
+            kind, mapping = posted_kind, mapping_guess(posted_kind, headers)
+        else:
+            known = {f.name for f in fields_of(kind)}
+            mapping = {}
+            for i, header in enumerate(headers):
+                target = request.POST.get(f"col-{i}", "")
+                if target in known:
+                    mapping[header] = target
+        posted_mode = request.POST.get("mode", mode)
+        mode = posted_mode if posted_mode in ImportMode.values else mode
+        job = import_job_update(job=job, kind=kind, mapping=mapping, mode=mode)
+        if request.POST.get("action") == "commit":
+            try:
+                _check_mapping(job, path)
+            except ImportFileError as exc:
+                messages.error(request, str(exc))
+            else:
+                import_job_queue(job=job)
+                return redirect("import-job", pk=job.pk)
+    preview, problem = _preview(job, path)
+    by_row: dict[int, list[Any]] = {}
+    for error in preview.errors if preview else []:
+        by_row.setdefault(error.row, []).append(error)
+    columns = [
+        {"index": i, "header": h, "target": mapping.get(h, "")} for i, h in enumerate(headers)
+    ]
+    context = {
+        "nav": "imports",
+        "job": job,
+        "kinds": ImportKind.choices,
+        "modes": ImportMode.choices,
+        "fields": fields_of(kind),
+        "columns": columns,
+        "rows": [(n, cells[: len(headers)], by_row.get(n, [])) for n, cells in rows],
+        "encoding": encoding,
+        "preview": preview,
+        "problem": problem,
+    }
+    return render(request, "imports/mapping.html", context)
+
+
+def _check_mapping(job: ImportJob, path: Path) -> None:
+    from retain.imports.engine import mapping_check
+
+    headers, _rows, _enc = sample(path, name=job.original_name, limit=1)
+    mapping_check(job.kind, headers, job.mapping, name=job.original_name)
+
+
+def _preview(job: ImportJob, path: Path) -> tuple[Any, str]:
+    """The first rows checked against the database, written nowhere (rolled back)."""
+    try:
+        result = import_file(
+            path=path,
+            kind=job.kind,
+            mapping=job.mapping,
+            name=job.original_name,
+            dry_run=True,
+            limit=PREVIEW_ROWS,
+            valid_rows=True,
+        )
+    except ImportFileError as exc:
+        return None, str(exc)
+    return result, ""
+
+
+@login_required
+@require_GET
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    done, total = import_job_progress(job)
+    context = {"nav": "imports", "job": job, "done": done, "total": total}
+    if request.headers.get("HX-Request"):
+        return render(request, "imports/_progress.html", context)
+    return render(request, "imports/job.html", context)
+
+
+@login_required
+@require_GET
+def import_reject(request: HttpRequest, pk: int) -> FileResponse:
+    job = _job_for(request, pk)
+    if not job.reject_file:
+        raise Http404
+    name = f"{Path(job.original_name).stem}.rejects.csv"
+    return FileResponse(job.reject_file.open("rb"), as_attachment=True, filename=name)
+
+
+@login_required
+@require_GET
+def import_template(request: HttpRequest, kind: str, language: str, fmt: str) -> HttpResponse:
+    _require_import(request)
+    if kind not in ImportKind.values or language not in ("zh", "en") or fmt not in ("csv", "xlsx"):
+        raise Http404
+    name, content, content_type = template_file(kind=kind, language=language, fmt=fmt)
+    response = HttpResponse(content, content_type=content_type)
+    from urllib.parse import quote
+
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def duplicate_list(request: HttpRequest) -> HttpResponse:
+    _require_merge(request)
+    from retain.dedup.selectors import duplicate_pairs_open, merges_recent
+    from retain.dedup.services import duplicates_refresh
+
+    if request.method == "POST":
+        found = duplicates_refresh()
+        messages.success(request, _("%(n)s possible duplicate pair(s) found.") % {"n": found})
+        return redirect("duplicates")
+    context = {
+        "nav": "imports",
+        "pairs": duplicate_pairs_open()[:200],
+        "merges": merges_recent(now=timezone.now()),
+    }
+    return render(request, "imports/duplicates.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def duplicate_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_merge(request)
+    from retain.dedup.models import DuplicatePair
+    from retain.dedup.services import MERGE_FIELDS, customer_merge
+
+    pair = get_object_or_404(DuplicatePair.objects.select_related("left", "right"), pk=pk)
+    # The older record (smaller id) survives unless the user swaps them.
+    survivor, loser = pair.left, pair.right
+    if request.GET.get("swap") or request.POST.get("swap"):
+        survivor, loser = loser, survivor
+    if request.method == "POST":
+        take = {f for f in MERGE_FIELDS if request.POST.get(f"field-{f}") == "loser"}
+        try:
+            record = customer_merge(
+                survivor=survivor,
+                loser=loser,
+                actor=request.user,
+                take_from_loser=take,
+                request=request,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("%(loser)s was merged into %(survivor)s. You can undo this for 30 days.")
+                % {"loser": record.loser_code, "survivor": survivor.code},
+            )
+            return redirect("duplicates")
+    rows = []
+    for name in MERGE_FIELDS:
+        field = survivor._meta.get_field(name)
+        left, right = _display(survivor, name), _display(loser, name)
+        rows.append(
+            {
+                "name": name,
+                "label": field.verbose_name,
+                "survivor": left,
+                "loser": right,
+                "differs": left != right,
+                "prefer_loser": left in ("", "-") and right not in ("", "-"),
+            }
+        )
+    counts = {
+        "survivor": _counts(survivor),
+        "loser": _counts(loser),
+    }
+    context = {
+        "nav": "imports",
+        "pair": pair,
+        "survivor": survivor,
+        "loser": loser,
+        "rows": rows,
+        "counts": counts,
+        "swapped": survivor.pk != pair.left_id,
+    }
+    return render(request, "imports/merge.html", context)
+
+
+def _display(customer: Any, name: str) -> str:
+    display = getattr(customer, f"get_{name}_display", None)
+    value = display() if display else getattr(customer, name)
+    return "" if value in (None, "") else str(value)
+
+
+def _counts(customer: Any) -> dict[str, int]:
+    return {
+        "orders": customer.orders.count(),
+        "contacts": customer.contacts.count(),
+        "interactions": customer.interactions.count(),
+        "tags": customer.customer_tags.count(),
+    }
+
+
+@login_required
+@require_POST
+def duplicate_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_merge(request)
+    from retain.dedup.models import DuplicatePair
+    from retain.dedup.services import duplicate_dismiss
+
+    duplicate_dismiss(pair=get_object_or_404(DuplicatePair, pk=pk), actor=request.user)
+    return redirect("duplicates")
+
+
+@login_required
+@require_POST
+def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_merge(request)
+    from retain.dedup.models import MergeRecord
+    from retain.dedup.services import customer_merge_undo
+
+    record = get_object_or_404(MergeRecord, pk=pk)
+    try:
+        restored = customer_merge_undo(record=record, actor=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("The merge was undone: %(code)s is back.") % {"code": restored.code}
+        )
+    return redirect("duplicates")
+
+
+# --------------------------------------------------------------------------- quality
+
+
+@login_required
+@require_GET
+def quality_view(request: HttpRequest) -> HttpResponse:
+    _require_merge(request)
+    from retain.dedup.selectors import data_quality
+
+    try:
+        months = max(1, min(60, int(request.GET.get("months", 12))))
+    except ValueError:
+        months = 12
+    report = data_quality(as_of=timezone.localdate(), stale_months=months)
+    if request.GET.get("format") == "csv":
+        from retain.core.exports import csv_bytes
+
+        content = csv_bytes(
+            [_("customer code"), _("where"), _("field"), _("value"), _("reason")],
+            ([b.customer_code, b.where, b.field, b.value, b.reason] for b in report.invalid),
+        )
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="data-quality.csv"'
+        return response
+    context = {"nav": "imports", "report": report, "months": months}
+    return render(request, "imports/quality.html", context)
