@@ -1,0 +1,93 @@
+"""The playbooks pages and the notifications bell."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from retain.playbooks.models import Playbook, PlaybookAction
+from retain.tasks.models import Notification
+from tests.factories import UserFactory
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_playbooks_page_lists_the_default_plans_with_their_actions(client):
+    client.force_login(UserFactory(username="li"))
+
+    html = client.get(reverse("playbooks")).content.decode()
+
+    for name in (
+        "核心客户维系计划",
+        "潜力客户激活计划",
+        "基础客户提升计划",
+        "待观察客户低成本触达",
+        "普通客户年度关怀",
+    ):
+        assert name in html
+    assert "每季度上门拜访" in html
+    assert reverse("playbook-edit", args=[1]) not in html  # sales cannot edit
+
+
+def test_marketing_edits_a_playbook_and_its_actions(client):
+    client.force_login(UserFactory(username="mk", role="marketing"))
+    playbook = Playbook.objects.get(name="核心客户维系计划")
+    url = reverse("playbook-edit", args=[playbook.pk])
+    form = client.get(url).context["actions"]
+    data = {
+        "name": playbook.name,
+        "description": "更新",
+        "segment": playbook.segment_id,
+        "owner": "",
+        "active": "on",
+        "actions-TOTAL_FORMS": str(form.initial_form_count()),  # no new action
+        "actions-INITIAL_FORMS": str(form.initial_form_count()),
+        "actions-MIN_NUM_FORMS": "0",
+        "actions-MAX_NUM_FORMS": "1000",
+    }
+    for i, sub in enumerate(form.forms):
+        action = sub.instance
+        if action.pk is None:
+            continue
+        data.update(
+            {
+                f"actions-{i}-id": str(action.pk),
+                f"actions-{i}-playbook": str(playbook.pk),
+                f"actions-{i}-name": action.name,
+                f"actions-{i}-every_days": "21"
+                if action.name == "每月电话回访"
+                else str(action.every_days),
+                f"actions-{i}-channel": action.channel,
+                f"actions-{i}-template": action.template,
+                f"actions-{i}-owner_rule": action.owner_rule,
+                f"actions-{i}-active": "on",
+            }
+        )
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["actions"].errors
+    assert PlaybookAction.objects.get(name="每月电话回访").every_days == 21
+    assert Playbook.objects.get(pk=playbook.pk).description == "更新"
+
+
+def test_sales_cannot_open_the_playbook_editor(client):
+    client.force_login(UserFactory(username="li"))
+    playbook = Playbook.objects.first()
+
+    assert client.get(reverse("playbook-edit", args=[playbook.pk])).status_code == 403
+
+
+def test_the_bell_counts_unread_notifications_and_reading_clears_it(client):
+    li = UserFactory(username="li")
+    Notification.objects.create(user=li, text="2 customers need a win-back call", created_at=NOW)
+    client.force_login(li)
+
+    before = client.get(reverse("tasks")).content.decode()
+    client.post(reverse("notifications-read"))
+    after = client.get(reverse("tasks")).content.decode()
+
+    assert '<span class="count">1</span>' in before
+    assert 'class="count"' not in after
