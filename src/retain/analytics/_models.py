@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits
@@ -42,10 +43,31 @@ def _as_float(x: npt.ArrayLike) -> FloatArray:
 
 def _collapse(*cols: FloatArray) -> tuple[list[FloatArray], FloatArray, npt.NDArray[np.intp]]:
     """Distinct rows of the given columns, how often each occurs, and each row's distinct row."""
-    stacked = np.column_stack(cols)
-    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    columns = [np.ascontiguousarray(unique[:, i]) for i in range(unique.shape[1])]
-    return columns, counts.astype(np.float64), inverse.ravel()
+    codes, uniques = pd.MultiIndex.from_arrays(list(cols)).factorize()
+    columns = [
+        np.ascontiguousarray(uniques.get_level_values(i), dtype=np.float64)
+        for i in range(len(cols))
+    ]
+    counts = np.bincount(codes, minlength=len(uniques)).astype(np.float64)
+    return columns, counts, np.asarray(codes, dtype=np.intp)
+
+
+class _Levels:
+    """Distinct values of a column and where each row's value sits among them.
+
+    Frequencies and day counts take few distinct values, so special functions are evaluated
+    once per value and gathered, instead of once per customer.
+    """
+
+    __slots__ = ("index", "values")
+
+    def __init__(self, column: FloatArray) -> None:
+        values, index = np.unique(column, return_inverse=True)
+        self.values: FloatArray = values
+        self.index: npt.NDArray[np.intp] = index.ravel()
+
+    def __call__(self, per_value: FloatArray) -> FloatArray:
+        return per_value[self.index]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,31 +143,7 @@ class BGNBD:
         params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         """Per-row log-likelihood and its gradient w.r.t. (r, alpha, a, b), shape (n, 4)."""
-        r, alpha, a, b = (float(p) for p in params)
-        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        a2 = betaln(a, b + x) - betaln(a, b)
-        log_at = np.log(alpha + T)
-        log_atx = np.log(alpha + t_x)
-        a3 = -(r + x) * log_at
-        repeat = x > 0
-        bx1 = np.where(repeat, b + x - 1.0, 1.0)
-        a4 = np.where(repeat, np.log(a) - np.log(bx1) - (r + x) * log_atx, -np.inf)
-        top = np.maximum(a3, a4)
-        e3 = np.exp(a3 - top)
-        e4 = np.exp(a4 - top)
-        total = e3 + e4
-        ll = a1 + a2 + top + np.log(total)
-        w3 = e3 / total
-        w4 = e4 / total
-
-        dig_ab = digamma(a + b)
-        dig_abx = digamma(a + b + x)
-        grad = np.empty((x.shape[0], 4))
-        grad[:, 0] = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
-        grad[:, 1] = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
-        grad[:, 2] = dig_ab - dig_abx + w4 / a
-        grad[:, 3] = dig_ab + digamma(b + x) - digamma(b) - dig_abx - w4 / bx1
-        return ll, grad
+        return _bgnbd_terms(params, x, _Levels(x), _Levels(t_x), _Levels(T))
 
     def fit(
         self,
@@ -179,8 +177,10 @@ class BGNBD:
         weights = counts * uw
         n_obs = float(weights.sum())
 
+        x_levels, tx_levels, t_levels = _Levels(ux), _Levels(utx), _Levels(uT)
+
         def neg(params: FloatArray) -> tuple[float, FloatArray]:
-            ll, grad = self.log_likelihood_terms(params, ux, utx, uT)
+            ll, grad = _bgnbd_terms(params, ux, x_levels, tx_levels, t_levels)
             return -float(weights @ ll), -(weights @ grad)
 
         fit = _maximise(
@@ -192,7 +192,7 @@ class BGNBD:
         self.a_ = float(a)
         self.b_ = float(b)
         self.log_likelihood_ = float(
-            w_in @ self.log_likelihood_terms(self.params_, x, t_x, t_obs)[0]
+            weights @ self.log_likelihood_terms(self.params_, ux, utx / scale, uT / scale)[0]
         )
         self.n_iter_ = fit.n_iter
         self.n_distinct_ = int(ux.shape[0])
@@ -223,12 +223,18 @@ class BGNBD:
     ) -> FloatArray:
         """Expected number of purchases in the next ``t`` time units, per customer."""
         x, t_x, t_obs = _as_float(frequency), _as_float(recency), _as_float(T)
+        # everything but P(alive) depends on (x, T) only: evaluate hyp2f1 once per pair
+        (px, pT), _, pair = _collapse(x, t_obs)
+        alive = 1.0 / (1.0 + self._odds_dead(x, t_x, t_obs))
+        return np.asarray(self._purchases_if_alive(t, px, pT)[pair] * alive, dtype=np.float64)
+
+    def _purchases_if_alive(self, t: float, x: FloatArray, T: FloatArray) -> FloatArray:
         r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
-        z = t / (alpha + t_obs + t)
+        z = t / (alpha + T + t)
         hyp = hyp2f1(r + x, b + x, a + b + x - 1.0, z)
         first = (a + b + x - 1.0) / (a - 1.0)
-        second = 1.0 - np.exp((r + x) * np.log((alpha + t_obs) / (alpha + t_obs + t))) * hyp
-        return np.asarray(first * second / (1.0 + self._odds_dead(x, t_x, t_obs)), dtype=np.float64)
+        second = 1.0 - np.exp((r + x) * np.log((alpha + T) / (alpha + T + t))) * hyp
+        return np.asarray(first * second, dtype=np.float64)
 
     def expected_purchases_new_customer(self, t: float) -> float:
         """Expected purchases in ``t`` time units of a customer who just arrived."""
@@ -246,6 +252,41 @@ class BGNBD:
         return simulate_bgnbd(
             n, self.r_, self.alpha_, self.a_, self.b_, T, random_state=random_state
         )
+
+
+def _bgnbd_terms(
+    params: FloatArray, x: FloatArray, xl: _Levels, txl: _Levels, tl: _Levels
+) -> tuple[FloatArray, FloatArray]:
+    """BG/NBD log-likelihood and gradient per row; special functions evaluated per level."""
+    r, alpha, a, b = (float(p) for p in params)
+    xv = xl.values
+    a1 = xl(gammaln(r + xv) + betaln(a, b + xv)) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+    log_at = tl(np.log(alpha + tl.values))
+    log_atx = txl(np.log(alpha + txl.values))
+    inv_at = tl(1.0 / (alpha + tl.values))
+    inv_atx = txl(1.0 / (alpha + txl.values))
+    rx = r + x
+    a3 = -rx * log_at
+    repeat = x > 0
+    log_bx1 = xl(np.log(np.where(xv > 0, b + xv - 1.0, 1.0)))
+    a4 = np.where(repeat, np.log(a) - log_bx1 - rx * log_atx, -np.inf)
+    top = np.maximum(a3, a4)
+    e3 = np.exp(a3 - top)
+    e4 = np.exp(a4 - top)
+    total = e3 + e4
+    ll = a1 + top + np.log(total)
+    w3 = e3 / total
+    w4 = e4 / total
+
+    dig_ab = digamma(a + b)
+    dig_abx = digamma(a + b + xv)
+    grad = np.empty((x.shape[0], 4))
+    grad[:, 0] = xl(digamma(r + xv)) - digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
+    grad[:, 1] = r / alpha - rx * (w3 * inv_at + w4 * inv_atx)
+    grad[:, 2] = xl(dig_ab - dig_abx) + w4 / a
+    inv_bx1 = xl(1.0 / np.where(xv > 0, b + xv - 1.0, 1.0))
+    grad[:, 3] = xl(dig_ab + digamma(b + xv) - digamma(b) - dig_abx) - w4 * inv_bx1
+    return ll, grad
 
 
 def simulate_bgnbd(
@@ -318,24 +359,7 @@ class GammaGamma:
         params: FloatArray, x: FloatArray, m: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         """Per-row log-likelihood and its gradient w.r.t. (p, q, v), shape (n, 3)."""
-        p, q, v = (float(z) for z in params)
-        px = p * x
-        log_xmv = np.log(x * m + v)
-        ll = (
-            gammaln(px + q)
-            - gammaln(px)
-            - gammaln(q)
-            + q * np.log(v)
-            + (px - 1.0) * np.log(m)
-            + px * np.log(x)
-            - (px + q) * log_xmv
-        )
-        dig_pxq = digamma(px + q)
-        grad = np.empty((x.shape[0], 3))
-        grad[:, 0] = x * (dig_pxq - digamma(px) + np.log(m) + np.log(x) - log_xmv)
-        grad[:, 1] = dig_pxq - digamma(q) + np.log(v) - log_xmv
-        grad[:, 2] = q / v - (px + q) / (x * m + v)
-        return ll, grad
+        return _gamma_gamma_terms(params, x, _Levels(x), np.log(m), np.log(x))
 
     def fit(
         self,
@@ -355,8 +379,10 @@ class GammaGamma:
         weights = counts * uw
         n_obs = float(weights.sum())
 
+        x_levels, log_m, log_x = _Levels(ux), np.log(um), np.log(ux)
+
         def neg(params: FloatArray) -> tuple[float, FloatArray]:
-            ll, grad = self.log_likelihood_terms(params, ux, um)
+            ll, grad = _gamma_gamma_terms(params, ux, x_levels, log_m, log_x)
             return -float(weights @ ll), -(weights @ grad)
 
         fit = _maximise(
@@ -383,6 +409,31 @@ class GammaGamma:
         return np.asarray((p * (v + x * m)) / (p * x + q - 1.0), dtype=np.float64)
 
 
+def _gamma_gamma_terms(
+    params: FloatArray, x: FloatArray, xl: _Levels, log_m: FloatArray, log_x: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Gamma-Gamma log-likelihood and gradient per row; special functions per level of x."""
+    p, q, v = (float(z) for z in params)
+    pxv = p * xl.values
+    px = p * x
+    xm_v = x * np.exp(log_m) + v
+    log_xmv = np.log(xm_v)
+    ll = (
+        xl(gammaln(pxv + q) - gammaln(pxv))
+        - gammaln(q)
+        + q * np.log(v)
+        + (px - 1.0) * log_m
+        + px * log_x
+        - (px + q) * log_xmv
+    )
+    dig_pxq = xl(digamma(pxv + q))
+    grad = np.empty((x.shape[0], 3))
+    grad[:, 0] = x * (dig_pxq - xl(digamma(pxv)) + log_m + log_x - log_xmv)
+    grad[:, 1] = dig_pxq - digamma(q) + np.log(v) - log_xmv
+    grad[:, 2] = q / v - (px + q) / xm_v
+    return ll, grad
+
+
 def lifetime_value(
     bgnbd: BGNBD,
     gamma_gamma: GammaGamma,
@@ -403,11 +454,12 @@ def lifetime_value(
     """
     x, t_x, t_obs = _as_float(frequency), _as_float(recency), _as_float(T)
     spend = gamma_gamma.predict_spend(x, monetary_value)
-    (ux, utx, uT), _, inverse = _collapse(x, t_x, t_obs)
-    value = np.zeros(ux.shape[0])
-    previous = np.zeros(ux.shape[0])
+    alive = bgnbd.predict_proba_alive(x, t_x, t_obs)
+    (px, pT), _, pair = _collapse(x, t_obs)  # the rest depends on (x, T) only
+    value = np.zeros(px.shape[0])
+    previous = np.zeros(px.shape[0])
     for i in range(1, months + 1):  # loop over months, vectorised over customers
-        cumulative = bgnbd.predict_purchases(i * 30.0 / days_per_unit, ux, utx, uT)
+        cumulative = bgnbd._purchases_if_alive(i * 30.0 / days_per_unit, px, pT)
         value += (cumulative - previous) / (1.0 + monthly_discount_rate) ** i
         previous = cumulative
-    return np.asarray(value[inverse] * spend, dtype=np.float64)
+    return np.asarray(value[pair] * alive * spend, dtype=np.float64)

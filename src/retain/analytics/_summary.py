@@ -401,15 +401,23 @@ def customer_summary(
 
     # scores among purchasing customers only: windows partitioned by "has purchased", so
     # prospects never shift a buyer's rank and no join back is needed; prospects get nulls
+    # the rank windows sort a narrow projection (sorting every wide row was the most expensive
+    # step of the summary), then join back by customer id
     t = t.mutate(is_buyer=t.first_day.notnull())
-    buyer = t.is_buyer
     bins = cfg.rfm_bins
-    t = t.mutate(
-        r_score=_score(t.recency_days, buyer, bins=bins, descending=True),
-        f_score=_score(t.order_count, buyer, bins=bins, descending=False),
-        m_score=_score(t.total_spend, buyer, bins=bins, descending=False),
-        value_share=_rank_share(t.value_spend, buyer),
+    keys = t.select(
+        "customer_id", "is_buyer", "recency_days", "order_count", "total_spend", "value_spend"
     )
+    kb = keys.is_buyer
+    ranks = keys.select(
+        rank_key="customer_id",
+        r_score=_score(keys.recency_days, kb, bins=bins, descending=True),
+        f_score=_score(keys.order_count, kb, bins=bins, descending=False),
+        m_score=_score(keys.total_spend, kb, bins=bins, descending=False),
+        value_share=_rank_share(keys.value_spend, kb),
+    )
+    t = t.join(ranks, [("customer_id", "rank_key")]).drop("rank_key")
+    buyer = t.is_buyer
     five = 5
     r5 = ((t.r_score * five + bins - 1) / bins).floor().cast("int64")
     f5 = ((t.f_score * five + bins - 1) / bins).floor().cast("int64")
