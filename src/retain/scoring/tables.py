@@ -83,7 +83,7 @@ class AppTables:
 def _connect() -> Any:
     db = connection.settings_dict
     if connection.vendor == "sqlite":
-        if connection.is_in_memory_db():
+        if connection.is_in_memory_db():  # type: ignore[attr-defined]
             raise ValueError("the database is an in-memory SQLite database; use TableSource.MEMORY")
         return ibis.sqlite.connect(str(db["NAME"]))
     if connection.vendor == "postgresql":

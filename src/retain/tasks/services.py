@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,7 +22,13 @@ from retain.audit.models import AuditAction
 from retain.audit.services import audit_event, snapshot
 from retain.customers.models import Consent, ConsentStatus, Customer
 from retain.interactions.models import LOGGING_DEADLINE, Interaction
-from retain.playbooks.models import CONSENT_CHANNELS, OwnerRule, Playbook, PlaybookAction
+from retain.playbooks.models import (
+    CONSENT_CHANNELS,
+    ActionChannel,
+    OwnerRule,
+    Playbook,
+    PlaybookAction,
+)
 from retain.playbooks.selectors import segment_members
 from retain.scoring.models import CustomerScore, Dimension, SegmentChange
 from retain.tasks.models import Notification, Task, TaskKind, TaskStatus, WinbackOutcome
@@ -70,7 +76,7 @@ def _owners_for(
     fallback = action.playbook.owner_id
     if action.owner_rule == OwnerRule.FIXED_USER:
         return dict.fromkeys(customer_ids, action.fixed_user_id)
-    if action.owner_rule == OwnerRule.TEAM_ROUND_ROBIN:
+    if action.owner_rule == OwnerRule.TEAM_ROUND_ROBIN and action.team_id is not None:
         members = list(
             User.objects.filter(team_id=action.team_id, is_active=True)
             .order_by("id")
@@ -79,7 +85,9 @@ def _owners_for(
         if not members:
             return dict.fromkeys(customer_ids, fallback)
         start = action.round_robin_next
-        owners = {cid: members[(start + i) % len(members)] for i, cid in enumerate(customer_ids)}
+        owners: dict[int, int | None] = {
+            cid: members[(start + i) % len(members)] for i, cid in enumerate(customer_ids)
+        }
         PlaybookAction.objects.filter(pk=action.pk).update(
             round_robin_next=(start + len(customer_ids)) % len(members)
         )
@@ -138,7 +146,7 @@ def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskRe
                 .values_list("customer_id", flat=True)
             )
             candidates = sorted(set(live) - set(open_tasks) - recent)
-            consent_channel = CONSENT_CHANNELS.get(action.channel)
+            consent_channel = CONSENT_CHANNELS.get(ActionChannel(action.channel))
             if consent_channel is not None:
                 allowed = granted[consent_channel]
                 result.without_consent += sum(1 for cid in candidates if cid not in allowed)
@@ -298,10 +306,11 @@ def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult
     result.created = len(tasks)
     per_owner: dict[int, list[Task]] = defaultdict(list)
     for task in tasks:
-        per_owner[task.owner_id].append(task)
+        if task.owner_id is not None:
+            per_owner[task.owner_id].append(task)
     inbox = _base_url() + reverse("tasks")
     for _owner_id, owned in per_owner.items():
-        owner = owned[0].owner
+        owner = cast(User, owned[0].owner)
         lines = [f"- {t.customer.code} {t.customer.name}: {t.reason}" for t in owned]
         notification_send(
             users=[owner],
