@@ -126,6 +126,12 @@ def import_command(
     )
     if result.reject_path is not None:
         typer.echo(f"Rejected rows with the reason: {result.reject_path}")
+    if not dry_run:
+        from retain.imports.services import duplicates_after_import
+
+        found = duplicates_after_import(result)
+        if found:
+            typer.echo(f"{found} possible duplicate pair(s) found: see `retain duplicates`.")
     if dry_run:
         typer.echo("Dry run: nothing was written.")
     elif not result.committed:

@@ -51,6 +51,7 @@ class ImportJob(models.Model):
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
     committed = models.BooleanField(_("committed"), default=False)
+    duplicates_found = models.PositiveIntegerField(_("possible duplicates found"), default=0)
     error_summary = models.TextField(_("error"), blank=True)
     errors = models.JSONField(_("row errors"), default=list, blank=True)
     reject_file = models.FileField(_("reject file"), upload_to="imports/rejects/", blank=True)

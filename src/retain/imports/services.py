@@ -136,12 +136,24 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         raise
     else:
         fields.update(_result_fields(result))
+        fields["duplicates_found"] = duplicates_after_import(result)
         if result.reject_path is not None:
             fields["reject_file"] = f"imports/rejects/{result.reject_path.name}"
     _finish(job, fields)
     path.unlink(missing_ok=True)
     job.refresh_from_db()
     return job
+
+
+def duplicates_after_import(result: ImportResult) -> int:
+    """After customers came in, look for duplicates among them (PRODUCT.md: at import)."""
+    if result.kind != ImportKind.CUSTOMERS or not result.committed:
+        return 0
+    if not (result.created or result.updated):
+        return 0
+    from retain.dedup.services import duplicates_refresh
+
+    return duplicates_refresh()
 
 
 def _result_fields(result: ImportResult) -> dict[str, Any]:
