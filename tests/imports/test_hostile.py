@@ -262,3 +262,20 @@ def test_amounts_with_yuan_sign_separators_and_full_width_digits(tmp_path, impor
     assert timezone.localtime(Order.objects.get(number="SO3").ordered_at) == dt.datetime(
         2024, 3, 1, tzinfo=timezone.get_current_timezone()
     )
+
+
+def test_row_errors_are_given_in_chinese_for_chinese_users(tmp_path, importer):
+    from django.utils import translation
+
+    rows = [list(SEED_ROWS[0])]
+    rows[0][5] = "去年"
+    path = write_csv(tmp_path / "bad.csv", SEED_HEADER, rows, encoding="gbk")
+
+    with translation.override("zh-hans"):
+        result = import_file(path=path, kind="customers", actor=importer)
+        message = str(result.errors[0])
+
+    assert message == (
+        "第 2 行, 首次接触时间: 去年 不是日期;请使用 2024-01-15、2024/1/15 或 2024年1月15日 这样的格式"
+    )
+    _nothing_written()

@@ -25,7 +25,11 @@ def _env(home: Path) -> dict[str, str]:
 
 def _run(args: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "retain.cli", *args], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "retain.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
 
@@ -73,7 +77,9 @@ def test_a_queued_import_runs_in_the_worker_with_progress_and_result(tmp_path):
         text=True,
     )
     try:
-        status = _wait(db, "select status from imports_importjob", lambda v: v in ("done", "failed"))
+        status = _wait(
+            db, "select status from imports_importjob", lambda v: v in ("done", "failed")
+        )
     finally:
         worker.terminate()
         worker.wait(timeout=30)
