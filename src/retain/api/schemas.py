@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import AfterValidator, AwareDatetime
 
 from retain.accounts.access import personal
+from retain.complaints.models import ComplaintChannel, Severity
+from retain.customers.models import CustomerKind, CustomerStatus
+from retain.interactions.models import InteractionKind
+from retain.orders.models import OrderStatus, PaymentMethod, SalesChannel
 
 
 def _text(value: str) -> str:
@@ -34,6 +38,15 @@ def _sane_date(value: dt.date) -> dt.date:
 Text = Annotated[str, AfterValidator(_text)]
 When = Annotated[AwareDatetime, AfterValidator(_sane_datetime)]
 Day = Annotated[dt.date, AfterValidator(_sane_date)]
+# The choices of the models, so that the schema lists them (and clients can too).
+Kind = Literal[tuple(CustomerKind.values)]  # type: ignore[valid-type]
+Status = Literal[tuple(CustomerStatus.values)]  # type: ignore[valid-type]
+SaleChannel = Literal[tuple(SalesChannel.values)]  # type: ignore[valid-type]
+Payment = Literal[("", *PaymentMethod.values)]  # type: ignore[valid-type]
+OrderState = Literal[tuple(OrderStatus.values)]  # type: ignore[valid-type]
+FollowUpKind = Literal[tuple(InteractionKind.values)]  # type: ignore[valid-type]
+ComplaintVia = Literal[tuple(ComplaintChannel.values)]  # type: ignore[valid-type]
+Level = Literal[tuple(Severity.values)]  # type: ignore[valid-type]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
 
 
@@ -80,10 +93,10 @@ class CustomerOut(Schema):
 
 class CustomerIn(Schema):
     name: Annotated[Text, Field(min_length=1, max_length=200)]
-    kind: Text = "company"
+    kind: Kind = "company"
     code: Annotated[Text, Field(max_length=32)] = ""
     industry: Annotated[Text, Field(max_length=100)] = ""
-    status: Text = "prospect"
+    status: Status = "prospect"
     owner: Text | None = Field(None, description="Username of the owner; yours by default.")
     region: Annotated[Text, Field(max_length=100)] = ""
     city: Annotated[Text, Field(max_length=100)] = ""
@@ -96,7 +109,7 @@ class CustomerIn(Schema):
 class CustomerPatch(Schema):
     name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     industry: Annotated[Text, Field(max_length=100)] | None = None
-    status: Text | None = None
+    status: Status | None = None
     owner: Text | None = None
     region: Annotated[Text, Field(max_length=100)] | None = None
     city: Annotated[Text, Field(max_length=100)] | None = None
@@ -201,9 +214,9 @@ class OrderIn(Schema):
     ordered_at: When
     amount: Money
     currency: Annotated[Text, Field(min_length=3, max_length=3)] = "CNY"
-    channel: Text
-    payment_method: Text = ""
-    status: Text = "paid"
+    channel: SaleChannel
+    payment_method: Payment = ""
+    status: OrderState = "paid"
 
 
 class BulkOrdersIn(Schema):
@@ -239,7 +252,7 @@ class InteractionOut(Schema):
 
 class InteractionIn(Schema):
     customer: Annotated[Text, Field(max_length=32)]
-    kind: Text
+    kind: FollowUpKind
     occurred_at: When
     content: Annotated[Text, Field(min_length=1)]
     feedback: Text = ""
@@ -268,9 +281,9 @@ class ComplaintOut(Schema):
 class ComplaintIn(Schema):
     customer: Annotated[Text, Field(max_length=32)]
     opened_at: When
-    channel: Text
+    channel: ComplaintVia
     category: Annotated[Text, Field(min_length=1, max_length=100)]
-    severity: Text = "normal"
+    severity: Level = "normal"
     description: Annotated[Text, Field(min_length=1)]
 
 
