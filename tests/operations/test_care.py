@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from retain.audit.models import AuditEvent
 from retain.care.models import CareTemplate, Delivery, DeliveryStatus
 from retain.care.services import DeliveryFailed, care_messages_prepare, delivery_send, holiday_date
 from retain.customers.models import Consent
@@ -100,6 +101,12 @@ def test_the_unsubscribe_link_withdraws_consent(
 
     assert page.status_code == confirmed.status_code == 200
     assert Consent.objects.get(customer=customer, channel="email").status == "withdrawn"
+    event = AuditEvent.objects.filter(customer=customer, action="consent").latest("at")
+    assert (event.actor, event.after["status"], event.after["source"]) == (
+        None,
+        "withdrawn",
+        "unsubscribe link",
+    )
     # and next year's greeting is not prepared
     assert care_messages_prepare(on=dt.date(2027, 11, 1), now=NOW).prepared == 0
 

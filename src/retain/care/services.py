@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import urllib.request
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core import signing
@@ -140,11 +140,18 @@ def unsubscribe_read(token: str) -> tuple[Customer, str]:
 
 
 @transaction.atomic
-def unsubscribe_confirm(*, token: str, now: dt.datetime | None = None) -> Customer:
-    """Withdraw the consent a greeting's unsubscribe link stands for."""
+def unsubscribe_confirm(
+    *, token: str, now: dt.datetime | None = None, request: Any = None
+) -> Customer:
+    """Withdraw the consent a greeting's unsubscribe link stands for (audited, no actor)."""
     customer, channel = unsubscribe_read(token)
     consent_set(
-        customer=customer, channel=channel, granted=False, source="unsubscribe link", at=now
+        customer=customer,
+        channel=channel,
+        granted=False,
+        source="unsubscribe link",
+        at=now,
+        request=request,
     )
     return customer
 

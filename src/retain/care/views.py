@@ -18,7 +18,7 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "care/unsubscribe.html", {"invalid": True}, status=400)
     done = False
     if request.method == "POST":
-        unsubscribe_confirm(token=token)
+        unsubscribe_confirm(token=token, request=request)
         done = True
     return render(
         request,

@@ -65,10 +65,11 @@ def _int(value: Any) -> int | None:
     return int(value)
 
 
-def _float(value: Any) -> float | None:
+def _float(value: Any, digits: int = 6) -> float | None:
+    # Rounded: sums in the database differ in the last bits between runs and backends.
     if value is None or pd.isna(value):
         return None
-    return float(value)
+    return round(float(value), digits)
 
 
 def _text(value: Any) -> str:
@@ -122,11 +123,11 @@ def _scores_from_frame(
             value_tier=_text(rec.get("value_tier")),
             activity_level=_text(rec.get("activity_level")),
             order_count=_int(rec.get("order_count")) or 0,
-            total_spend=_float(rec.get("total_spend")) or 0.0,
+            total_spend=_float(rec.get("total_spend"), 2) or 0.0,
             recency_days=_int(rec.get("recency_days")),
             last_purchase=as_date(rec.get("last_purchase")),
             p_alive=_float(rec.get("p_alive")),
-            predicted_ltv=_float(rec.get("predicted_ltv")),
+            predicted_ltv=_float(rec.get("predicted_ltv"), 2),
             expected_purchases_90d=_float(rec.get("expected_purchases_90d")),
             open_complaints=_int(rec.get("open_complaints")) or 0,
             recent_complaints=_int(rec.get("recent_complaints")) or 0,
