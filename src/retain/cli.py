@@ -246,6 +246,31 @@ def daily(
     )
 
 
+@app.command("export-customers")
+def export_customers(
+    user: Annotated[str, typer.Option("--as", help="Export as this user, with their permissions.")],
+    out: Annotated[Path, typer.Option(help="CSV file to write.", dir_okay=False)],
+    search: Annotated[str, typer.Option(help="Only customers matching this search.")] = "",
+) -> None:
+    """Export the customers a user may see to CSV (masked as for that user; audited)."""
+    _django()
+    from django.core.exceptions import PermissionDenied
+
+    from retain.accounts.models import User
+    from retain.customers.export import customers_export
+
+    actor = User.objects.filter(username=user, is_active=True).first()
+    if actor is None:
+        typer.echo(f"Error: no active user {user!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        count = customers_export(actor=actor, target=out, search=search)
+    except PermissionDenied as exc:
+        typer.echo(f"Error: {user} ({actor.role}) may not export customers", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Exported {count:,} customers to {out}")
+
+
 def _register_optional() -> None:
     """Commands whose modules are written by other parts of the project."""
     try:

@@ -23,6 +23,7 @@ UNMASK_PERSONAL_DATA = "customers.unmask_personal_data"
 EXPORT_CUSTOMERS = "customers.export_customers"
 IMPORT_CUSTOMERS = "customers.import_customers"
 HANDLE_PRIVACY_REQUESTS = "customers.handle_privacy_requests"
+MERGE_CUSTOMERS = "customers.merge_customers"
 VIEW_AUDIT = "audit.view_auditevent"
 
 CUSTOM_PERMISSIONS: dict[str, str] = {
@@ -32,6 +33,7 @@ CUSTOM_PERMISSIONS: dict[str, str] = {
     "export_customers": "Can export customer data",
     "import_customers": "Can import customer data",
     "handle_privacy_requests": "Can export and erase one person's data",
+    "merge_customers": "Can merge duplicate customers",
 }
 
 
