@@ -91,3 +91,36 @@ def test_the_bell_counts_unread_notifications_and_reading_clears_it(client):
 
     assert '<span class="count">1</span>' in before
     assert 'class="count"' not in after
+
+
+def test_the_customer_page_shows_scores_and_segment_history(client, admin_user):
+    from retain.scoring.models import SegmentChange
+    from tests.factories import CustomerFactory
+
+    from .helpers import AS_OF, scored
+
+    customer = CustomerFactory(code="C1")
+    scored(
+        customer,
+        quadrant="potential",
+        p_alive=0.42,
+        risk_reasons="silent: no purchase for 200 days",
+    )
+    SegmentChange.objects.create(
+        customer=customer,
+        as_of=AS_OF,
+        dimension="quadrant",
+        from_value="core",
+        to_value="potential",
+    )
+    SegmentChange.objects.create(
+        customer=customer, as_of=AS_OF, dimension="churn_risk", from_value="", to_value="low"
+    )
+    client.force_login(admin_user)
+
+    html = client.get(reverse("customer-detail", args=["C1"])).content.decode()
+
+    assert "42%" in html
+    assert "silent: no purchase for 200 days" in html
+    assert "2026-11-01 · 价值象限: 核心客户 → 潜力客户" in html
+    assert html.count("<li>2026-11-01 · ") == 1  # starting points are not moves
