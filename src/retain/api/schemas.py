@@ -38,15 +38,8 @@ def _sane_date(value: dt.date) -> dt.date:
 Text = Annotated[str, AfterValidator(_text)]
 When = Annotated[AwareDatetime, AfterValidator(_sane_datetime)]
 Day = Annotated[dt.date, AfterValidator(_sane_date)]
-# The choices of the models, so that the schema lists them (and clients can too).
-Kind = Literal[tuple(CustomerKind.values)]  # type: ignore[valid-type]
-Status = Literal[tuple(CustomerStatus.values)]  # type: ignore[valid-type]
-SaleChannel = Literal[tuple(SalesChannel.values)]  # type: ignore[valid-type]
-Payment = Literal[("", *PaymentMethod.values)]  # type: ignore[valid-type]
-OrderState = Literal[tuple(OrderStatus.values)]  # type: ignore[valid-type]
-FollowUpKind = Literal[tuple(InteractionKind.values)]  # type: ignore[valid-type]
-ComplaintVia = Literal[tuple(ComplaintChannel.values)]  # type: ignore[valid-type]
-Level = Literal[tuple(Severity.values)]  # type: ignore[valid-type]
+# The models' choices as enums, so that the schema lists them (and clients can too).
+Payment = PaymentMethod | Literal[""]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
 
 
@@ -93,10 +86,10 @@ class CustomerOut(Schema):
 
 class CustomerIn(Schema):
     name: Annotated[Text, Field(min_length=1, max_length=200)]
-    kind: Kind = "company"
+    kind: CustomerKind = CustomerKind.COMPANY
     code: Annotated[Text, Field(max_length=32)] = ""
     industry: Annotated[Text, Field(max_length=100)] = ""
-    status: Status = "prospect"
+    status: CustomerStatus = CustomerStatus.PROSPECT
     owner: Text | None = Field(None, description="Username of the owner; yours by default.")
     region: Annotated[Text, Field(max_length=100)] = ""
     city: Annotated[Text, Field(max_length=100)] = ""
@@ -109,7 +102,7 @@ class CustomerIn(Schema):
 class CustomerPatch(Schema):
     name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     industry: Annotated[Text, Field(max_length=100)] | None = None
-    status: Status | None = None
+    status: CustomerStatus | None = None
     owner: Text | None = None
     region: Annotated[Text, Field(max_length=100)] | None = None
     city: Annotated[Text, Field(max_length=100)] | None = None
@@ -214,9 +207,9 @@ class OrderIn(Schema):
     ordered_at: When
     amount: Money
     currency: Annotated[Text, Field(min_length=3, max_length=3)] = "CNY"
-    channel: SaleChannel
+    channel: SalesChannel
     payment_method: Payment = ""
-    status: OrderState = "paid"
+    status: OrderStatus = OrderStatus.PAID
 
 
 class BulkOrdersIn(Schema):
@@ -252,7 +245,7 @@ class InteractionOut(Schema):
 
 class InteractionIn(Schema):
     customer: Annotated[Text, Field(max_length=32)]
-    kind: FollowUpKind
+    kind: InteractionKind
     occurred_at: When
     content: Annotated[Text, Field(min_length=1)]
     feedback: Text = ""
@@ -281,9 +274,9 @@ class ComplaintOut(Schema):
 class ComplaintIn(Schema):
     customer: Annotated[Text, Field(max_length=32)]
     opened_at: When
-    channel: ComplaintVia
+    channel: ComplaintChannel
     category: Annotated[Text, Field(min_length=1, max_length=100)]
-    severity: Level = "normal"
+    severity: Severity = Severity.NORMAL
     description: Annotated[Text, Field(min_length=1)]
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -8,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from retain.accounts.models import User
 from retain.api.models import ApiToken
 from retain.api.services import api_token_create, api_token_revoke
 
@@ -16,6 +19,7 @@ from retain.api.services import api_token_create, api_token_revoke
 @require_http_methods(["GET", "POST"])
 def tokens_view(request: HttpRequest) -> HttpResponse:
     """The signed-in user's API tokens: make one (shown once) or revoke one."""
+    user = cast(User, request.user)  # login_required
     new_token = None
     error = ""
     if request.method == "POST":
@@ -24,10 +28,10 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
             error = _("Give the token a name, e.g. the script that uses it.")
         else:
             try:
-                _token, new_token = api_token_create(user=request.user, name=name, request=request)
+                _token, new_token = api_token_create(user=user, name=name, request=request)
             except ValidationError as exc:
                 error = " ".join(exc.messages)
-    tokens = ApiToken.objects.filter(user=request.user)
+    tokens = ApiToken.objects.filter(user=user)
     return render(
         request,
         "api/tokens.html",
@@ -39,7 +43,7 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    token = get_object_or_404(ApiToken, pk=token_id, user_id=request.user.pk)
     api_token_revoke(token=token, actor=request.user, request=request)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("api-tokens")

@@ -65,7 +65,7 @@ def audit_event(
         if isinstance(obj, Customer):
             customer = obj
         elif isinstance(getattr(obj, "customer", None), Customer):
-            customer = obj.customer
+            customer = getattr(obj, "customer")  # noqa: B009 - not every model has one
     object_type = object_id = ""
     if obj is not None:
         object_type = obj._meta.label_lower

@@ -86,13 +86,19 @@ def audit_report_view(request: HttpRequest) -> HttpResponse:
     }
     if filters["action"] not in ("", *AuditAction.values):
         filters["action"] = ""
-    dates = {}
+    dates: dict[str, dt.date | None] = {}
     for key in ("since", "until"):
         try:
             dates[key] = dt.date.fromisoformat(request.GET.get(key, ""))
         except ValueError:
             dates[key] = None
-    events = audit_report(**filters, **dates)
+    events = audit_report(
+        action=filters["action"],
+        actor=filters["actor"],
+        customer_code=filters["customer_code"],
+        since=dates["since"],
+        until=dates["until"],
+    )
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
