@@ -119,7 +119,7 @@ def _open_csv(path: Path, *, name: str) -> Table:
         try:
             for cells in reader:
                 number = reader.line_num
-                if not any(c.strip() for c in cells):
+                if not "".join(cells).strip():
                     continue
                 yield number, cells
         except UnicodeDecodeError as exc:
