@@ -156,12 +156,33 @@ _REFERENCE = [
     "campaigns.campaign",
     "campaigns.campaignparticipation",
 ]
-_PLANNING = [  # built by the scoring/playbooks/tasks work; synced once their models exist
+_PLANNING = [  # scoring, playbooks, tasks, care, imports: synced once their models exist
+    "playbooks.segment",
     "playbooks.playbook",
-    "playbooks.target",
+    "playbooks.playbookaction",
+    "kpis.kpitarget",
+    "kpis.goal",
+    "kpis.boardfigures",
+    "scoring.scoringrun",
+    "scoring.customerscore",
+    "scoring.segmentchange",
+    "scoring.kpisnapshot",
+    "scoring.tagrule",
     "scoring.scoringsettings",
     "tasks.task",
+    "tasks.complaintescalation",
+    "care.caretemplate",
+    "care.delivery",
+    "imports.importjob",
 ]
+_MARKETING_OWNS = [
+    "playbooks.segment",
+    "playbooks.playbook",
+    "playbooks.playbookaction",
+    "scoring.tagrule",
+    "care.caretemplate",
+]
+_ANALYST_OWNS = ["scoring.scoringrun", "scoring.scoringsettings", "scoring.tagrule"]
 _ALL_CUSTOM = [f"customers.{c}" for c in CUSTOM_PERMISSIONS]
 
 
@@ -196,6 +217,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_perms("complaints.complaint", ("add",)),
         *_perms("tags.customertag", ("add", "change", "delete")),
         *_perms("tasks.task", ("change",)),
+        *_perms("imports.importjob", ("add",)),
         VIEW_PERSONAL_DATA,  # of the accounts they see, which are their own
         IMPORT_CUSTOMERS,
     ],
@@ -206,13 +228,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_all(["tags.taggroup", "tags.tag", "tags.customertag"]),
         *_all(["campaigns.campaign", "campaigns.campaignparticipation", "feedback.survey"]),
         *_perms("customers.consent", ("add", "change")),  # opt-outs arrive through campaigns
-        *_all(["playbooks.playbook"]),
+        *_all(_MARKETING_OWNS),
         VIEW_ALL_CUSTOMERS,
     ],
     "service": [
         *_view(_CUSTOMER_DATA),
         *_view(_REFERENCE),
-        *_view(["tasks.task"]),
+        *_view(["tasks.task", "tasks.complaintescalation"]),
         *_perms("complaints.complaint", ("add", "change")),
         *_perms("interactions.interaction", ("add", "change")),
         *_perms("feedback.surveyresponse", ("add", "change")),
@@ -225,7 +247,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_view(_CUSTOMER_DATA),
         *_view(_REFERENCE),
         *_view(_PLANNING),
-        *_all(["scoring.scoringsettings"]),
+        *_all(_ANALYST_OWNS),
         VIEW_ALL_CUSTOMERS,
         EXPORT_CUSTOMERS,
     ],
