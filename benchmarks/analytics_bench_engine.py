@@ -65,6 +65,7 @@ def main() -> None:
 
     from retain.analytics import AnalyticsSettings, OrderColumns, customer_summary, fit_models
     from retain.analytics._models import lifetime_value
+    from retain.analytics._scoring import to_frame
 
     as_of = dt.date.fromisoformat(args.as_of)
     settings = AnalyticsSettings(model_time_unit_days=1.0)
@@ -97,7 +98,7 @@ def main() -> None:
     times["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    summary = customer_summary(orders, as_of=as_of, settings=settings, columns=cols).to_pandas()
+    summary = to_frame(customer_summary(orders, as_of=as_of, settings=settings, columns=cols))
     times["summary"] = time.perf_counter() - start
 
     start = time.perf_counter()

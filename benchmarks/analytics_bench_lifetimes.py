@@ -60,7 +60,23 @@ def main() -> None:
 
     f, r, t, m = summary["frequency"], summary["recency"], summary["T"], summary["monetary_value"]
     start = time.perf_counter()
-    bgf = BetaGeoFitter(penalizer_coef=0.0).fit(f, r, t)
+    try:
+        bgf = BetaGeoFitter(penalizer_coef=0.0).fit(f, r, t)
+    except Exception as exc:  # lifetimes raises ConvergenceError on large data
+        times["fit_failed_after"] = time.perf_counter() - start
+        print(
+            json.dumps(
+                {
+                    "tool": "lifetimes 0.11.3",
+                    "orders": len(orders),
+                    "customers": len(summary),
+                    "times": times,
+                    "peak_rss_mb": peak_rss_mb(),
+                    "error": f"BetaGeoFitter.fit failed: {type(exc).__name__}: {exc}"[:300],
+                }
+            )
+        )
+        return
     repeat = (f > 0) & (m > 0)
     ggf = GammaGammaFitter(penalizer_coef=0.0).fit(f[repeat], m[repeat])
     times["fit"] = time.perf_counter() - start

@@ -147,7 +147,13 @@ def table(results: list[dict[str, object]]) -> str:
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['data']} | | | {r['tool']} | {r['error']} | | | | | |")
+            t = r.get("times") or {}
+            assert isinstance(t, dict)
+            summary = f"{t['summary']:.2f}" if "summary" in t else ""
+            lines.append(
+                f"| {r['data']} | {r.get('orders', '')} | {r.get('customers', '')} | {r['tool']} "
+                f"| {summary} | {r['error']} | | | | {r.get('peak_rss_mb', '')} |"
+            )
             continue
         t = r["times"]
         assert isinstance(t, dict)
@@ -181,6 +187,61 @@ def ratios(results: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def scaling_svg(results: list[dict[str, object]]) -> str:
+    """Log-log plot of end-to-end and summary time against orders, per tool (plain SVG)."""
+    import math
+
+    series: dict[str, list[tuple[float, float]]] = {}
+    for r in results:
+        if "error" in r or not str(r["data"]).startswith("BG/NBD"):
+            continue
+        t = r["times"]
+        assert isinstance(t, dict)
+        for step in ("end_to_end", "summary"):
+            series.setdefault(f"{r['tool']} {step.replace('_', ' ')}", []).append(
+                (float(r["orders"]), float(t[step]))  # type: ignore[arg-type]
+            )
+    w, h, pad = 640, 400, 60
+    xs = [x for pts in series.values() for x, _ in pts]
+    ys = [y for pts in series.values() for _, y in pts]
+    lx0, lx1 = math.log10(min(xs)) - 0.1, math.log10(max(xs)) + 0.1
+    ly0, ly1 = math.log10(min(ys)) - 0.2, math.log10(max(ys)) + 0.2
+
+    def px(x: float) -> float:
+        return pad + (math.log10(x) - lx0) / (lx1 - lx0) * (w - 2 * pad)
+
+    def py(y: float) -> float:
+        return h - pad - (math.log10(y) - ly0) / (ly1 - ly0) * (h - 2 * pad)
+
+    colors = ["#1d3557", "#457b9d", "#e63946", "#f4a261", "#2a9d8f", "#8d99ae"]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+        f'<rect width="{w}" height="{h}" fill="white"/>',
+        f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">Time against orders (log-log; slope 1 = linear)</text>',
+    ]
+    for e in range(math.ceil(lx0), math.floor(lx1) + 1):
+        out.append(
+            f'<line x1="{px(10**e)}" y1="{pad}" x2="{px(10**e)}" y2="{h - pad}" stroke="#ddd"/>'
+        )
+        out.append(
+            f'<text x="{px(10**e)}" y="{h - pad + 15}" text-anchor="middle">1e{e} orders</text>'
+        )
+    for e in range(math.ceil(ly0), math.floor(ly1) + 1):
+        out.append(
+            f'<line x1="{pad}" y1="{py(10**e)}" x2="{w - pad}" y2="{py(10**e)}" stroke="#ddd"/>'
+        )
+        out.append(f'<text x="{pad - 5}" y="{py(10**e) + 4}" text-anchor="end">{10**e:g} s</text>')
+    for i, (name, pts) in enumerate(sorted(series.items())):
+        pts.sort()
+        c = colors[i % len(colors)]
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
+        out.extend(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{c}"/>' for x, y in pts)
+        out.append(f'<text x="{pad + 10}" y="{pad + 14 * i}" fill="{c}">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -191,9 +252,20 @@ def main() -> None:
     parser.add_argument("--spark-orders", default="", help="sizes also run on Spark local mode")
     parser.add_argument("--engine-only-orders", default="", help="sizes run by retain only")
     parser.add_argument("--lifetimes-timeout", type=float, default=3600)
+    parser.add_argument("--report", action="store_true", help="print the tables of saved results")
+    parser.add_argument("--plot", type=Path, help="write the scaling plot (SVG) of saved results")
     args = parser.parse_args()
     if args.setup:
         setup()
+        return
+    if args.plot:
+        args.plot.write_text(scaling_svg(json.loads(RESULTS.read_text())))
+        return
+    if args.report:
+        saved = json.loads(RESULTS.read_text())
+        print(table(saved))
+        print()
+        print(ratios(saved))
         return
 
     def sizes(text: str) -> list[int]:

@@ -73,6 +73,7 @@ def analyze(
     )
     from retain.analytics._io import InputError, read_orders
     from retain.analytics._report import render_report, write_report
+    from retain.analytics._scoring import to_frame
 
     console = Console(stderr=True)
 
@@ -127,7 +128,7 @@ def analyze(
             raise fail(f"--as-of {when} is before the first order ({first}): nothing to analyse")
         progress.update(task, advance=1, description=f"summarising {data.rows:,} orders")
         summary = customer_summary(data.table, as_of=when, settings=settings, columns=data.columns)
-        frame = summary.to_pandas().sort_values("customer_id", kind="stable").reset_index(drop=True)
+        frame = to_frame(summary).sort_values("customer_id", kind="stable").reset_index(drop=True)
         progress.update(task, advance=1, description=f"fitting models on {len(frame):,} customers")
         models = fit_models(frame, settings)
         progress.update(task, advance=1, description="scoring customers")
