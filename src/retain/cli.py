@@ -139,12 +139,28 @@ def demo(
     typer.echo(f"retain home: {home}")
     _migrate()
     login = demo_login_ensure(customers=customers, progress=True)
+    _demo_scores_ensure()
     typer.echo("")
     typer.echo(f"  Open http://127.0.0.1:{port}/ and log in as:")
     typer.echo(f"    user: {login.username}   password: {login.password}")
     typer.echo(f"  Other demo users ({', '.join(login.others)}) use the same password.")
     typer.echo("")
     serve(port=port)
+
+
+def _demo_scores_ensure() -> None:
+    """Score the demo company, run the day's jobs and compute the board, once."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from retain.kpis.services import first_run_ensure
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    ) as bar:
+        job = bar.add_task("scoring", total=None)
+        run = first_run_ensure(progress=lambda label: bar.update(job, description=label))
+    if run is not None:
+        typer.echo(f"Scored {run.customers:,} customers as of {run.as_of}.")
 
 
 @app.command()
@@ -211,6 +227,10 @@ def score(
         except (ScoringBusyError, ScoringOrderError) as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from exc
+        bar.update(job, description="board figures")
+        from retain.kpis.services import board_figures_refresh
+
+        board_figures_refresh(run=run)
     typer.echo(
         f"Scored {run.customers:,} customers as of {run.as_of}: {run.changes:,} segment changes, "
         f"{run.tags_added:,} automatic tags added, {run.tags_removed:,} removed."

@@ -40,11 +40,11 @@ INSTALLED_APPS = [
     "retain.api",
     "retain.imports",
     "retain.dedup",
-    "retain.dedup",
     "retain.scoring",
     "retain.playbooks",
     "retain.tasks",
     "retain.care",
+    "retain.kpis",
 ]
 
 MIDDLEWARE = [

@@ -1,13 +1,28 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from retain.web import views
+from retain.web import board_views, customer_list_views, views
 
 urlpatterns = [
     path("login/", views.RetainLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.dashboard, name="dashboard"),
+    path("", board_views.dashboard, name="dashboard"),
+    path("board/targets/<int:pk>/", board_views.target_update_view, name="target-update"),
+    path("board/goals/", board_views.goal_create_view, name="goal-create"),
+    path("board/goals/<int:pk>/delete/", board_views.goal_delete_view, name="goal-delete"),
     path("customers/", views.customer_list_view, name="customer-list"),
+    path("customers/bulk/", customer_list_views.customer_bulk_view, name="customer-bulk"),
+    path(
+        "customers/export.<str:fmt>",
+        customer_list_views.customer_export_view,
+        name="customer-export",
+    ),
+    path("customers/views/", customer_list_views.saved_view_create, name="saved-view-create"),
+    path(
+        "customers/views/<int:pk>/delete/",
+        customer_list_views.saved_view_delete,
+        name="saved-view-delete",
+    ),
     path("customers/<str:code>/", views.customer_detail_view, name="customer-detail"),
     path("segments/", views.upcoming_view, {"section": "segments"}, name="segments"),
     path("imports/", include("retain.imports.urls")),

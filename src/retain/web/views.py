@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
@@ -16,12 +15,11 @@ from retain.accounts.access import (
     shows_personal_data,
 )
 from retain.accounts.login import LockoutAuthenticationForm
-from retain.customers.models import Customer
-from retain.customers.selectors import customer_list, customer_timeline
 from retain.audit.selectors import customer_audit_trail
-from retain.web.selectors import overview
-
-PAGE_SIZE = 50
+from retain.customers.models import Customer
+from retain.customers.selectors import customer_timeline
+from retain.web.customer_list_views import customer_list_context
+from retain.web.customer_query import CustomerQuery, customer_page, customer_search
 
 
 class RetainLoginView(auth_views.LoginView):
@@ -32,32 +30,26 @@ class RetainLoginView(auth_views.LoginView):
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    figures = overview()
-    chart = {
-        "months": [m for m, _n, _r in figures.monthly],
-        "orders": [n for _m, n, _r in figures.monthly],
-        "revenue": [float(r) for _m, _n, r in figures.monthly],
-    }
-    return render(
-        request,
-        "web/dashboard.html",
-        {"figures": figures, "chart": chart, "nav": "dashboard"},
-    )
-
-
-@login_required
-@require_GET
 def customer_list_view(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "")
-    paginator = Paginator(
-        customers_visible_to(request.user, customer_list(search=search)), PAGE_SIZE
-    )
-    page = paginator.get_page(request.GET.get("page"))
+    query = CustomerQuery.from_params(request.GET)
+    qs = customer_search(user=request.user, query=query)
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = customer_page(qs, number)
+    context = {
+        "page": page,
+        "query": query,
+        "q": query.q,
+        "qs": query.querystring(),
+        "nav": "customers",
+        **customer_list_context(request.user, query),
+    }
     template = (
         "web/_customer_rows.html" if request.headers.get("HX-Request") else "web/customer_list.html"
     )
-    return render(request, template, {"page": page, "q": search, "nav": "customers"})
+    return render(request, template, context)
 
 
 @login_required

@@ -1,0 +1,209 @@
+"""Reads of the board (看板): KPI cards against targets, the value x activity matrix, the
+trend, the cohort heatmap, the at-risk list and goals, from the latest scoring run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from retain.accounts.access import visible_to
+from retain.analytics import Quadrant
+from retain.kpis.definitions import KPIS, KpiDefinition
+from retain.kpis.models import BoardFigures, Goal, KpiTarget
+from retain.scoring.models import CustomerScore, KpiSnapshot, RunStatus, ScoringRun
+
+QUADRANT_LABELS = {
+    "core": _("Core"),
+    "potential": _("Potential"),
+    "basic": _("Basic"),
+    "watch": _("Watch"),
+}
+QUADRANT_HINTS = {
+    "core": _("high value, high activity"),
+    "potential": _("high value, low activity: re-activate"),
+    "basic": _("low value, high activity: raise basket size"),
+    "watch": _("low value, low activity: judge whether worth keeping"),
+}
+#: Cards shown on the board, in order.
+CARD_KPIS = [
+    "retention_rate",
+    "core_repurchase_rate",
+    "average_ltv",
+    "nps",
+    "complaint_rate",
+    "positive_review_rate",
+    "repurchase_rate",
+    "churn_rate",
+]
+
+
+@dataclass(frozen=True)
+class KpiCard:
+    definition: KpiDefinition
+    value: float | None
+    target: KpiTarget | None
+    previous: float | None  # at the end of the previous month
+
+    @property
+    def key(self) -> str:
+        return self.definition.key.value
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.target is None else self.target.met_by(self.value)
+
+    @property
+    def delta(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def improving(self) -> bool | None:
+        d = self.delta
+        if d is None or abs(d) < 1e-9:
+            return None
+        return (d > 0) == self.definition.higher_is_better
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    quadrant: str
+    label: str
+    hint: str
+    customers: int
+    share: float | None
+    revenue: float
+    revenue_share: float | None
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    goal: Goal
+    actual: float | None
+    unit: str
+
+    @property
+    def target(self) -> float:
+        return self.goal.target
+
+    @property
+    def progress(self) -> float | None:
+        """0 at the baseline, 1 at the target (clamped to [0, 1])."""
+        if self.actual is None or self.goal.target == self.goal.baseline:
+            return None
+        share = (self.actual - self.goal.baseline) / (self.goal.target - self.goal.baseline)
+        return max(0.0, min(1.0, share))
+
+    def elapsed(self, today: dt.date) -> float:
+        total = (self.goal.end_on - self.goal.start_on).days
+        done = (min(max(today, self.goal.start_on), self.goal.end_on) - self.goal.start_on).days
+        return done / total if total else 1.0
+
+
+@dataclass
+class Board:
+    run: ScoringRun | None
+    figures: dict[str, Any]
+    cards: list[KpiCard] = field(default_factory=list)
+    matrix: list[MatrixCell] = field(default_factory=list)
+    trend: dict[str, list[Any]] = field(default_factory=dict)
+    cohorts: dict[str, Any] = field(default_factory=dict)
+    goals: list[GoalProgress] = field(default_factory=list)
+    trend_ready: bool = False
+
+
+def latest_run() -> ScoringRun | None:
+    return ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-as_of", "-pk").first()
+
+
+def current_values(run: ScoringRun | None) -> tuple[dict[str, Any], BoardFigures | None]:
+    """(the engine's figures of the run's month, the run's board figures or None)."""
+    if run is None:
+        return {}, None
+    snap = KpiSnapshot.objects.filter(month=run.as_of.replace(day=1)).first()
+    figures: dict[str, Any] = dict(snap.figures) if snap is not None else {}
+    extra = BoardFigures.objects.filter(run=run).first()
+    if extra is not None:
+        figures.update(extra.current)
+    else:
+        from retain.kpis.services import core_repurchase_rate
+
+        figures["core_repurchase_rate"] = core_repurchase_rate()
+    return figures, extra
+
+
+def kpi_value(figures: dict[str, Any], key: str) -> float | None:
+    definition = KPIS[key]
+    raw = figures.get(definition.source)
+    return definition.display(raw)
+
+
+def _previous_row(trend: list[dict[str, Any]], as_of: dt.date) -> dict[str, Any] | None:
+    month_start = as_of.replace(day=1).isoformat()
+    before = [row for row in trend if str(row.get("as_of", "")) < month_start]
+    return before[-1] if before else None
+
+
+def board(*, today: dt.date) -> Board:
+    run = latest_run()
+    figures, extra = current_values(run)
+    result = Board(run=run, figures=figures)
+    if run is None:
+        return result
+    targets = {t.kpi: t for t in KpiTarget.objects.all()}
+    trend_rows: list[dict[str, Any]] = extra.trend if extra is not None else []
+    previous = _previous_row(trend_rows, run.as_of)
+    for key in CARD_KPIS:
+        result.cards.append(
+            KpiCard(
+                definition=KPIS[key],
+                value=kpi_value(figures, key),
+                target=targets.get(key),
+                previous=kpi_value(previous, key) if previous is not None else None,
+            )
+        )
+    for q in Quadrant:
+        name = str(q)
+        result.matrix.append(
+            MatrixCell(
+                quadrant=name,
+                label=str(QUADRANT_LABELS[name]),
+                hint=str(QUADRANT_HINTS[name]),
+                customers=int(figures.get(f"{name}_customers") or 0),
+                share=figures.get(f"{name}_share"),
+                revenue=float(figures.get(f"{name}_revenue") or 0.0),
+                revenue_share=figures.get(f"{name}_revenue_share"),
+            )
+        )
+    if extra is not None:
+        result.trend_ready = True
+        result.trend = {
+            "months": [str(r["as_of"])[:7] for r in trend_rows],
+            "retention": [_pct(r.get("retention_rate")) for r in trend_rows],
+            "repurchase": [_pct(r.get("repurchase_rate")) for r in trend_rows],
+            "churn": [_pct(r.get("churn_rate")) for r in trend_rows],
+        }
+        result.cohorts = extra.cohorts
+    for goal in Goal.objects.filter(end_on__gte=today - dt.timedelta(days=90)):
+        result.goals.append(
+            GoalProgress(goal=goal, actual=kpi_value(figures, goal.kpi), unit=KPIS[goal.kpi].unit)
+        )
+    return result
+
+
+def _pct(value: Any) -> float | None:
+    return None if value is None else round(float(value) * 100.0, 2)
+
+
+def at_risk(*, user: Any, limit: int = 10) -> QuerySet[CustomerScore]:
+    """The high-risk customers the user may see, those worth most first."""
+    return (
+        visible_to(user, CustomerScore.objects.filter(churn_risk="high"))
+        .select_related("customer", "customer__owner")
+        .order_by(F("predicted_ltv").desc(nulls_last=True), "customer_id")[:limit]
+    )

@@ -1,0 +1,200 @@
+"""Writes of the board: targets, goals, and the per-run figures (trend and cohorts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from retain.accounts.access import require
+from retain.analytics import cohort_retention, kpis_by_month
+from retain.audit.services import audit_event, snapshot
+from retain.kpis.definitions import KPIS
+from retain.kpis.models import BoardFigures, Goal, KpiTarget
+from retain.scoring.models import CustomerScore, RunStatus, ScoringRun
+from retain.scoring.tables import ORDER_COLUMNS, TableSource, app_tables
+
+#: Months of trend and of cohorts the board shows.
+TREND_MONTHS = 12
+COHORT_MONTHS = 12
+
+
+@transaction.atomic
+def kpi_target_update(
+    *, target: KpiTarget, comparison: str, value: float, actor: Any, request: Any = None
+) -> KpiTarget:
+    """Change a KPI's target (managers and admins). Audited."""
+    require(actor, "kpis.change_kpitarget")
+    before = snapshot(target, ["comparison", "value"])
+    target.comparison = comparison
+    target.value = value
+    target.updated_at = timezone.now()
+    target.updated_by = actor
+    target.full_clean()
+    target.save(update_fields=["comparison", "value", "updated_at", "updated_by"])
+    audit_event(
+        actor=actor,
+        action="update",
+        obj=target,
+        before=before,
+        after=snapshot(target, ["comparison", "value"]),
+        request=request,
+    )
+    return target
+
+
+@transaction.atomic
+def goal_create(
+    *,
+    name: str,
+    kpi: str,
+    change: float,
+    relative: bool,
+    start_on: dt.date,
+    end_on: dt.date,
+    baseline: float,
+    actor: Any,
+    now: dt.datetime | None = None,
+    request: Any = None,
+) -> Goal:
+    """Set a goal against the KPI's value now (the baseline). Audited."""
+    require(actor, "kpis.add_goal")
+    goal = Goal(
+        name=name,
+        kpi=kpi,
+        change=change,
+        relative=relative,
+        baseline=baseline,
+        start_on=start_on,
+        end_on=end_on,
+        created_by=actor,
+        created_at=now or timezone.now(),
+    )
+    goal.full_clean()
+    goal.save()
+    audit_event(actor=actor, action="create", obj=goal, after=snapshot(goal), request=request)
+    return goal
+
+
+@transaction.atomic
+def goal_delete(*, goal: Goal, actor: Any, request: Any = None) -> None:
+    require(actor, "kpis.delete_goal")
+    audit_event(actor=actor, action="delete", obj=goal, before=snapshot(goal), request=request)
+    goal.delete()
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def _months_back(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def core_repurchase_rate() -> float | None:
+    """Share of today's core customers who have bought on at least two days (a fraction)."""
+    core = CustomerScore.objects.filter(quadrant="core")
+    total = core.count()
+    if not total:
+        return None
+    return core.filter(order_count__gte=2).count() / total
+
+
+def board_figures_refresh(
+    *, run: ScoringRun | None = None, source: TableSource | None = None
+) -> BoardFigures | None:
+    """Compute (again) the board's trend and cohort matrix for a finished scoring run.
+
+    The engine computes the KPIs at each of the last 12 month ends and the cohort matrix
+    inside the database; this takes seconds to minutes, so it runs once per scoring run
+    (after ``retain score``, the nightly run and ``retain demo``), never in a request.
+    """
+    run = run or ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-as_of", "-pk").first()
+    if run is None:
+        return None
+    started = time.monotonic()
+    if source is None:
+        in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
+        source = TableSource.MEMORY if in_memory else TableSource.DATABASE
+    tables = app_tables(source=source)
+    frame = kpis_by_month(
+        tables.orders,
+        as_of=run.as_of,
+        start=_months_back(run.as_of, TREND_MONTHS),
+        **tables.kpi_kwargs(),
+    )
+    trend = [{key: _clean(value) for key, value in row.items()} for row in frame.to_dict("records")]
+    matrix = cohort_retention(tables.orders, as_of=run.as_of, columns=ORDER_COLUMNS)
+    matrix = matrix.tail(COHORT_MONTHS)
+    offsets = [c for c in matrix.columns if c != "cohort_size"][:COHORT_MONTHS]
+    cohorts = {
+        "cohorts": [str(c) for c in matrix.index],
+        "sizes": [int(s) for s in matrix["cohort_size"]],
+        "offsets": [int(o) for o in offsets],
+        "cells": [[_clean(float(matrix.loc[c, o])) for o in offsets] for c in matrix.index],
+    }
+    current = {"core_repurchase_rate": _clean(core_repurchase_rate())}
+    figures, _created = BoardFigures.objects.update_or_create(
+        run=run,
+        defaults={
+            "computed_at": timezone.now(),
+            "seconds": round(time.monotonic() - started, 3),
+            "current": current,
+            "trend": trend,
+            "cohorts": cohorts,
+        },
+    )
+    return figures
+
+
+__all__ = [
+    "KPIS",
+    "board_figures_refresh",
+    "core_repurchase_rate",
+    "goal_create",
+    "goal_delete",
+    "kpi_target_update",
+]
+
+
+def first_run_ensure(*, progress: Any = None) -> ScoringRun | None:
+    """After loading a demo company: score it, run the day's jobs and compute the board once.
+
+    Idempotent: does nothing when a finished scoring run (and its board figures) exists.
+    Returns the run it made, or None.
+    """
+    from retain.scoring.services import scoring_run
+    from retain.tasks.daily import daily_jobs_run, daily_now
+
+    step = progress or (lambda _label: None)
+    run = ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-as_of", "-pk").first()
+    if run is not None:
+        if not BoardFigures.objects.filter(run=run).exists():
+            step("board figures")
+            board_figures_refresh(run=run)
+        return None
+    from retain.customers.models import Customer
+
+    if not Customer.objects.exists():
+        return None
+    day, now = daily_now(None)
+    step("scoring")
+    run = scoring_run(as_of=day, now=now, progress=step)
+    step("daily jobs")
+    daily_jobs_run(as_of=day, now=now, progress=step)
+    step("board figures")
+    board_figures_refresh(run=run)
+    return run

@@ -1,0 +1,138 @@
+"""The board (看板): KPIs against targets, the matrix, trends, cohorts, at-risk list, goals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from retain.accounts.access import can
+from retain.kpis.definitions import Comparison, KpiKey
+from retain.kpis.models import Goal, KpiTarget
+from retain.kpis.selectors import at_risk, board, current_values, kpi_value, latest_run
+from retain.kpis.services import goal_create, goal_delete, kpi_target_update
+from retain.web.selectors import overview
+
+
+class TargetForm(forms.Form):
+    comparison = forms.ChoiceField(label=gettext_lazy("comparison"), choices=Comparison.choices)
+    value = forms.FloatField(label=gettext_lazy("target"))
+
+
+class GoalForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("name"), max_length=200)
+    kpi = forms.ChoiceField(label=gettext_lazy("KPI"), choices=KpiKey.choices)
+    change = forms.FloatField(label=gettext_lazy("change"))
+    relative = forms.BooleanField(label=gettext_lazy("in percent of the baseline"), required=False)
+    start_on = forms.DateField(
+        label=gettext_lazy("start"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end_on = forms.DateField(
+        label=gettext_lazy("end"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    figures = overview()
+    data = board(today=today)
+    chart = {
+        "months": [m for m, _n, _r in figures.monthly],
+        "orders": [n for _m, n, _r in figures.monthly],
+        "revenue": [float(r) for _m, _n, r in figures.monthly],
+    }
+    context: dict[str, Any] = {
+        "figures": figures,
+        "chart": chart,
+        "board": data,
+        "at_risk": at_risk(user=request.user) if data.run else [],
+        "can_edit_targets": can(request.user, "kpis.change_kpitarget"),
+        "can_add_goals": can(request.user, "kpis.add_goal"),
+        "targets": KpiTarget.objects.all(),
+        "target_form": TargetForm(),
+        "goal_form": GoalForm(
+            initial={
+                "relative": True,
+                "start_on": today,
+                "end_on": today + dt.timedelta(days=91),
+                "kpi": KpiKey.REPURCHASE,
+                "change": 15,
+            }
+        ),
+        "today": today,
+        "nav": "dashboard",
+    }
+    return render(request, "web/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def target_update_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can(request.user, "kpis.change_kpitarget"):
+        raise PermissionDenied
+    target = get_object_or_404(KpiTarget, pk=pk)
+    form = TargetForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, _("The target was not saved: %(errors)s") % {"errors": _errors(form)}
+        )
+        return redirect("dashboard")
+    try:
+        kpi_target_update(target=target, actor=request.user, request=request, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, _("Target saved: %(target)s") % {"target": target})
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def goal_create_view(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, "kpis.add_goal"):
+        raise PermissionDenied
+    form = GoalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The goal was not saved: %(errors)s") % {"errors": _errors(form)})
+        return redirect("dashboard")
+    figures, _extra = current_values(latest_run())
+    baseline = kpi_value(figures, form.cleaned_data["kpi"])
+    if baseline is None:
+        messages.error(request, _("The goal was not saved: this KPI has no value yet."))
+        return redirect("dashboard")
+    try:
+        goal_create(actor=request.user, request=request, baseline=baseline, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, _("Goal saved."))
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def goal_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can(request.user, "kpis.delete_goal"):
+        raise PermissionDenied
+    goal_delete(goal=get_object_or_404(Goal, pk=pk), actor=request.user, request=request)
+    messages.success(request, _("Goal removed."))
+    return redirect("dashboard")
+
+
+def _errors(form: forms.Form) -> str:
+    return "; ".join(
+        f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}"
+        for f, e in form.errors.items()
+    )
