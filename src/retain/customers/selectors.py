@@ -35,7 +35,7 @@ def customer_list(*, search: str = "") -> QuerySet[Customer]:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: dt.datetime
-    kind: str  # order, interaction, complaint, survey
+    kind: str  # order, interaction, complaint, survey, campaign, care, task
     title: str
     detail: str
     amount: Decimal | None = None
@@ -106,5 +106,58 @@ def customer_timeline(*, customer: Customer, limit: int = 200) -> list[TimelineE
                 status=_("answered") if response.answered_at else _("sent"),
             )
         )
+    entries.extend(_timeline_more(customer=customer, limit=limit))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
+
+
+def _timeline_more(*, customer: Customer, limit: int) -> list[TimelineEntry]:
+    """Campaigns joined, care messages and tasks of the customer (the 360 page)."""
+    from retain.campaigns.models import CampaignParticipation
+    from retain.care.models import Delivery
+    from retain.tasks.models import Task
+
+    entries: list[TimelineEntry] = []
+    for part in (
+        CampaignParticipation.objects.filter(customer=customer)
+        .select_related("campaign")
+        .order_by("-joined_at")[:limit]
+    ):
+        entries.append(
+            TimelineEntry(
+                at=part.joined_at,
+                kind="campaign",
+                title=_("Campaign: %(name)s") % {"name": part.campaign.name},
+                detail=part.campaign.get_kind_display(),
+                status=_("converted") if part.converted else _("joined"),
+            )
+        )
+    for delivery in (
+        Delivery.objects.filter(customer=customer).select_related("template").order_by("-on")[
+            :limit
+        ]
+    ):
+        entries.append(
+            TimelineEntry(
+                at=delivery.sent_at or delivery.send_after,
+                kind="care",
+                title=_("Care message: %(subject)s") % {"subject": delivery.subject},
+                detail=delivery.body[:300],
+                status=delivery.get_status_display(),
+            )
+        )
+    for task in (
+        Task.objects.filter(customer=customer).select_related("owner").order_by("-created_at")[
+            :limit
+        ]
+    ):
+        entries.append(
+            TimelineEntry(
+                at=task.closed_at or task.created_at,
+                kind="task",
+                title=_("Task: %(title)s") % {"title": task.title},
+                detail=task.reason,
+                status=f"{task.get_status_display()} · {task.owner or ''}",
+            )
+        )
+    return entries

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from retain.web import board_views, customer_list_views, views
+from retain.web import board_views, customer_list_views, customer_views, views
 
 urlpatterns = [
     path("login/", views.RetainLoginView.as_view(), name="login"),
@@ -24,6 +24,11 @@ urlpatterns = [
         name="saved-view-delete",
     ),
     path("customers/<str:code>/", views.customer_detail_view, name="customer-detail"),
+    path(
+        "customers/<str:code>/followups/",
+        customer_views.customer_followup_view,
+        name="customer-followup",
+    ),
     path("segments/", views.upcoming_view, {"section": "segments"}, name="segments"),
     path("imports/", include("retain.imports.urls")),
 ]

@@ -20,6 +20,7 @@ from retain.customers.models import Customer
 from retain.customers.selectors import customer_timeline
 from retain.web.customer_list_views import customer_list_context
 from retain.web.customer_query import CustomerQuery, customer_page, customer_search
+from retain.web.customer_views import customer_360_context
 
 
 class RetainLoginView(auth_views.LoginView):
@@ -71,6 +72,7 @@ def customer_detail_view(request: HttpRequest, code: str) -> HttpResponse:
         "audit_events": (
             customer_audit_trail(customer=customer)[:50] if can(request.user, VIEW_AUDIT) else None
         ),
+        **customer_360_context(request.user, customer),
     }
     return render(request, "web/customer_detail.html", context)
 
