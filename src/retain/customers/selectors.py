@@ -133,9 +133,9 @@ def _timeline_more(*, customer: Customer, limit: int) -> list[TimelineEntry]:
             )
         )
     for delivery in (
-        Delivery.objects.filter(customer=customer).select_related("template").order_by("-on")[
-            :limit
-        ]
+        Delivery.objects.filter(customer=customer)
+        .select_related("template")
+        .order_by("-on")[:limit]
     ):
         entries.append(
             TimelineEntry(
@@ -147,9 +147,9 @@ def _timeline_more(*, customer: Customer, limit: int) -> list[TimelineEntry]:
             )
         )
     for task in (
-        Task.objects.filter(customer=customer).select_related("owner").order_by("-created_at")[
-            :limit
-        ]
+        Task.objects.filter(customer=customer)
+        .select_related("owner")
+        .order_by("-created_at")[:limit]
     ):
         entries.append(
             TimelineEntry(
