@@ -276,19 +276,24 @@ def export_customers(
     _django()
     from django.core.exceptions import PermissionDenied
 
+    from retain.accounts.access import customers_visible_to
     from retain.accounts.models import User
-    from retain.customers.export import customers_export
+    from retain.core.exports import csv_write
+    from retain.customers.bulk import customers_export_rows
+    from retain.customers.selectors import customer_list
 
     actor = User.objects.filter(username=user, is_active=True).first()
     if actor is None:
         typer.echo(f"Error: no active user {user!r}", err=True)
         raise typer.Exit(2)
+    customers = customers_visible_to(actor, customer_list(search=search))
     try:
-        count = customers_export(actor=actor, target=out, search=search)
+        rows = iter(customers_export_rows(queryset=customers, actor=actor, description=search))
     except PermissionDenied as exc:
         typer.echo(f"Error: {user} ({actor.role}) may not export customers", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"Exported {count:,} customers to {out}")
+    csv_write(out, next(rows), rows)
+    typer.echo(f"Exported {customers.count():,} customers to {out}")
 
 
 def _register_optional() -> None:

@@ -4,7 +4,6 @@ from retain.audit import views
 
 urlpatterns = [
     path("audit/", views.audit_report_view, name="audit-report"),
-    path("exports/customers.csv", views.customers_export_view, name="customers-export"),
     path(
         "customers/<str:code>/reveal/<str:model>/<int:pk>/<str:field>/",
         views.personal_reveal_view,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 
 from django.contrib import messages
@@ -18,7 +17,6 @@ from django.views.decorators.http import require_GET, require_POST
 from retain.accounts.access import VIEW_AUDIT, can, customers_visible_to
 from retain.audit.models import AuditAction
 from retain.audit.selectors import audit_report
-from retain.customers.export import customers_export
 from retain.customers.models import Contact, Customer
 from retain.customers.privacy import (
     customer_erase,
@@ -114,18 +112,3 @@ def audit_report_view(request: HttpRequest) -> HttpResponse:
             "nav": "audit",
         },
     )
-
-
-@login_required
-@require_GET
-def customers_export_view(request: HttpRequest) -> HttpResponse:
-    """The customers the user sees (matching ``q``) as CSV; needs the export permission."""
-    buffer = io.StringIO()
-    customers_export(
-        actor=request.user, target=buffer, search=request.GET.get("q", ""), request=request
-    )
-    response = HttpResponse(
-        ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
-    return response
