@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from retain.web import board_views, customer_list_views, customer_views, views
+from retain.web import (
+    board_views,
+    customer_list_views,
+    customer_views,
+    playbook_views,
+    segment_views,
+    views,
+)
 
 urlpatterns = [
     path("login/", views.RetainLoginView.as_view(), name="login"),
@@ -29,6 +36,12 @@ urlpatterns = [
         customer_views.customer_followup_view,
         name="customer-followup",
     ),
-    path("segments/", views.upcoming_view, {"section": "segments"}, name="segments"),
+    path("segments/", segment_views.segment_explorer_view, name="segments"),
+    path(
+        "playbooks/<int:pk>/results/",
+        playbook_views.playbook_results_view,
+        name="playbook-results",
+    ),
+    path("segments/save/", segment_views.segment_save_view, name="segment-save"),
     path("imports/", include("retain.imports.urls")),
 ]

@@ -1,0 +1,224 @@
+"""Segment explorer: build a segment from conditions, see its size, revenue, KPIs and
+members live (htmx), save it and use it as a playbook's target."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from retain.accounts.access import can, customers_visible_to
+from retain.customers.models import Customer
+from retain.playbooks.models import Segment
+from retain.playbooks.services import segment_save
+from retain.scoring.conditions import FIELDS, conditions_q
+
+FIELD_LABELS = {
+    "quadrant": gettext_lazy("Quadrant"),
+    "lifecycle_stage": gettext_lazy("Lifecycle stage"),
+    "rfm_segment": gettext_lazy("RFM segment"),
+    "value_tier": gettext_lazy("Value tier"),
+    "activity_level": gettext_lazy("Activity"),
+    "churn_risk": gettext_lazy("Churn risk"),
+    "order_count": gettext_lazy("Orders"),
+    "total_spend": gettext_lazy("Spend"),
+    "recency_days": gettext_lazy("Days since last purchase"),
+    "p_alive": gettext_lazy("P(alive)"),
+    "predicted_ltv": gettext_lazy("Predicted value"),
+    "open_complaints": gettext_lazy("Open complaints"),
+    "recent_complaints": gettext_lazy("Recent complaints"),
+    "last_nps": gettext_lazy("Last NPS answer"),
+    "tag": gettext_lazy("Tag"),
+    "campaign_kind": gettext_lazy("Joined a campaign of kind"),
+    "owner": gettext_lazy("Owner (username)"),
+    "team": gettext_lazy("Team"),
+    "region": gettext_lazy("Region"),
+    "city": gettext_lazy("City"),
+    "industry": gettext_lazy("Industry"),
+    "kind": gettext_lazy("Kind (company/person)"),
+    "status": gettext_lazy("Status"),
+}
+OP_LABELS = {
+    "eq": "=",
+    "ne": "≠",
+    "in": gettext_lazy("is one of"),
+    "not_in": gettext_lazy("is none of"),
+    "lt": "<",
+    "lte": "≤",
+    "gt": ">",
+    "gte": "≥",
+}
+ROWS = 4
+
+
+def conditions_from_params(params: QueryDict) -> dict[str, Any]:
+    """{"all"|"any": [clauses]} from the builder's rows (f, o, v repeated)."""
+    clauses = []
+    for field, op, raw in zip(
+        params.getlist("f"), params.getlist("o"), params.getlist("v"), strict=False
+    ):
+        raw = raw.strip()
+        if not field or not raw:
+            continue
+        kind = FIELDS.get(field, ("", "text"))[1]
+        values: list[Any] = [p.strip() for p in raw.split(",") if p.strip()]
+        if kind == "number":
+            try:
+                values = [float(v) for v in values]
+            except ValueError as exc:
+                raise ValidationError(
+                    _("%(field)s: %(value)r is not a number")
+                    % {"field": FIELD_LABELS.get(field, field), "value": raw}
+                ) from exc
+        value: Any = values if op in ("in", "not_in") else values[0]
+        clauses.append({"field": field, "op": op, "value": value})
+    mode = "any" if params.get("mode") == "any" else "all"
+    return {mode: clauses}
+
+
+def rows_of(conditions: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
+    """The builder's rows for a (flat) condition group; nested groups are not editable here."""
+    ((mode, items),) = conditions.items()
+    rows = []
+    for item in items:
+        if "field" not in item:
+            continue
+        value = item.get("value")
+        text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        rows.append({"f": item["field"], "o": item["op"], "v": text})
+    while len(rows) < ROWS:
+        rows.append({"f": "", "o": "eq", "v": ""})
+    return mode, rows
+
+
+@dataclass(frozen=True)
+class SegmentFigures:
+    size: int
+    share: float | None
+    revenue: float
+    revenue_share: float | None
+    avg_spend: float | None
+    avg_p_alive: float | None
+    repurchase: float | None
+    high_risk: float | None
+    core: int
+    potential: int
+
+
+def segment_figures(members: QuerySet[Customer], everyone: QuerySet[Customer]) -> SegmentFigures:
+    agg = members.aggregate(
+        n=Count("id"),
+        revenue=Sum("score__total_spend"),
+        avg_spend=Avg("score__total_spend"),
+        avg_p_alive=Avg("score__p_alive"),
+        repeat=Count("id", filter=Q(score__order_count__gte=2)),
+        buyers=Count("id", filter=Q(score__order_count__gte=1)),
+        high=Count("id", filter=Q(score__churn_risk="high")),
+        core=Count("id", filter=Q(score__quadrant="core")),
+        potential=Count("id", filter=Q(score__quadrant="potential")),
+    )
+    total = everyone.aggregate(n=Count("id"), revenue=Sum("score__total_spend"))
+    n = agg["n"] or 0
+    revenue = float(agg["revenue"] or 0.0)
+    buyers = agg["buyers"] or 0
+    return SegmentFigures(
+        size=n,
+        share=n / total["n"] if total["n"] else None,
+        revenue=revenue,
+        revenue_share=revenue / float(total["revenue"]) if total["revenue"] else None,
+        avg_spend=agg["avg_spend"],
+        avg_p_alive=agg["avg_p_alive"],
+        repurchase=(agg["repeat"] or 0) / buyers if buyers else None,
+        high_risk=(agg["high"] or 0) / buyers if buyers else None,
+        core=agg["core"] or 0,
+        potential=agg["potential"] or 0,
+    )
+
+
+def _context(request: HttpRequest, conditions: dict[str, Any] | None) -> dict[str, Any]:
+    everyone = customers_visible_to(request.user)
+    context: dict[str, Any] = {"conditions": conditions, "error": None}
+    if conditions is None:
+        return context
+    try:
+        members = everyone.filter(conditions_q(conditions))
+    except ValidationError as exc:
+        context["error"] = "; ".join(exc.messages)
+        return context
+    context["figures"] = segment_figures(members, everyone)
+    context["members"] = members.select_related("score", "owner").order_by("code")[:20]
+    context["conditions_json"] = json.dumps(conditions, ensure_ascii=False)
+    return context
+
+
+@login_required
+@require_GET
+def segment_explorer_view(request: HttpRequest) -> HttpResponse:
+    segment = None
+    if request.GET.get("segment"):
+        segment = get_object_or_404(Segment, pk=request.GET["segment"])
+    error = None
+    try:
+        if segment is not None and "f" not in request.GET:
+            conditions = segment.conditions
+        else:
+            conditions = conditions_from_params(request.GET)
+    except ValidationError as exc:
+        conditions, error = None, "; ".join(exc.messages)
+    context = _context(request, conditions)
+    context["error"] = context["error"] or error
+    if request.headers.get("HX-Request"):
+        return render(request, "web/_segment_results.html", context)
+    mode, rows = rows_of(conditions or {"all": []})
+    context.update(
+        {
+            "segment": segment,
+            "segments": Segment.objects.all(),
+            "mode": mode,
+            "rows": rows,
+            "fields": [(f, FIELD_LABELS.get(f, f)) for f in FIELDS],
+            "ops": list(OP_LABELS.items()),
+            "can_save": can(request.user, "playbooks.add_playbook"),
+            "nav": "segments",
+        }
+    )
+    return render(request, "web/segments.html", context)
+
+
+@login_required
+@require_POST
+def segment_save_view(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, "playbooks.add_playbook"):
+        raise PermissionDenied
+    segment = None
+    if request.POST.get("segment"):
+        segment = get_object_or_404(Segment, pk=request.POST["segment"])
+    try:
+        conditions = conditions_from_params(request.POST)
+        saved = segment_save(
+            segment=segment,
+            name=request.POST.get("name", "").strip(),
+            description=request.POST.get("description", "").strip(),
+            conditions=conditions,
+            actor=request.user,
+            request=request,
+        )
+    except ValidationError as exc:
+        messages.error(
+            request,
+            _("The segment was not saved: %(errors)s") % {"errors": "; ".join(exc.messages)},
+        )
+        return redirect(reverse("segments"))
+    messages.success(request, _("Segment saved: %(name)s") % {"name": saved.name})
+    return redirect(f"{reverse('segments')}?segment={saved.pk}")
