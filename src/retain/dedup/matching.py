@@ -102,6 +102,8 @@ def _name_comparison():  # type: ignore[no-untyped-def]
             {"sql_condition": "name_full_l IS NULL OR name_full_r IS NULL", "is_null_level": True},
             level("name_full_l = name_full_r", "same name", 0.60, 0.00005),
             level(
+                # companies only: 吴婷 is not a short form of 吴婷婷
+                "kind_l = 'company' AND kind_r = 'company' AND "
                 "least(length(name_full_l), length(name_full_r)) >= 2 AND "
                 "(starts_with(name_full_l, name_full_r) OR starts_with(name_full_r, name_full_l))",
                 "short and long name",

@@ -1,26 +1,17 @@
-"""Who may import and merge. One place, so it can be swapped for the shared access module."""
+"""Who may import and merge: asked of the shared access module (docs/access.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-IMPORT_ROLES = frozenset({"admin", "manager", "sales"})
-MERGE_ROLES = frozenset({"admin", "manager"})
+from retain.accounts.access import IMPORT_CUSTOMERS, MERGE_CUSTOMERS, can
 
 
 def can_import(user: Any) -> bool:
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or getattr(user, "role", "") in IMPORT_ROLES)
-    )
+    """admin, manager and sales (the role matrix in docs/access.md)."""
+    return bool(user is not None and user.is_authenticated and can(user, IMPORT_CUSTOMERS))
 
 
 def can_merge(user: Any) -> bool:
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or getattr(user, "role", "") in MERGE_ROLES)
-    )
+    """admin and manager: merges, duplicates and the data-quality report."""
+    return bool(user is not None and user.is_authenticated and can(user, MERGE_CUSTOMERS))
