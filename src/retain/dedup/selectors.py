@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import cast
 
+from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -97,7 +99,7 @@ def data_quality(*, as_of: dt.date, stale_months: int = 12, sample: int = 50) ->
     persons = customers.filter(kind="person").count()
     aggregates = {}
     for name, _label, person_only in COMPLETENESS_FIELDS:
-        f = Customer._meta.get_field(name)
+        f = cast(models.Field, Customer._meta.get_field(name))
         filled = Q(**{f"{f.attname}__isnull": False})
         if not f.is_relation and not f.null:
             filled = ~Q(**{name: ""})

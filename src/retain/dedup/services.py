@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -130,7 +130,7 @@ def customer_merge(
     loser_snapshot = snapshot(loser)
     survivor_before = snapshot(survivor, take_from_loser)
     for name in take_from_loser:
-        field = Customer._meta.get_field(name)
+        field = cast(models.Field, Customer._meta.get_field(name))
         setattr(survivor, field.attname, getattr(loser, field.attname))
     survivor.updated_at = now
     survivor.full_clean(validate_unique=False)
@@ -228,10 +228,10 @@ def customer_merge_undo(
             % {"code": record.loser_code}
         )
     survivor = Customer.objects.select_for_update().get(pk=record.survivor_id)
-    loser = _instance(Customer, record.loser_snapshot)
+    loser = cast(Customer, _instance(Customer, record.loser_snapshot))
     loser.save(force_insert=True)
     for name, value in record.survivor_before.items():
-        field = Customer._meta.get_field(name)
+        field = cast(models.Field, Customer._meta.get_field(name))
         setattr(survivor, field.attname, field.to_python(value) if value is not None else None)
     survivor.updated_at = now
     survivor.save(update_fields=[*record.survivor_before, "updated_at"])

@@ -188,7 +188,7 @@ class Handler:
         self.now = now
         self.customer_ids: dict[str, int] = {}
 
-    def file_key(self, row: Row) -> Hashable | None:
+    def file_key(self, row: Row) -> tuple[Any, ...] | None:
         if not self.file_key_fields:
             return None
         key = tuple(row.values.get(f) for f in self.file_key_fields)
@@ -317,9 +317,10 @@ class KeyedHandler(Handler):
             if current.pk is not None and current not in updated:
                 updated.append(current)
                 _audit_update(self.actor, current, getattr(current, "customer_id", None), changed)
-        self.model.objects.bulk_create(new, batch_size=1000)
+        manager = self.model._default_manager
+        manager.bulk_create(new, batch_size=1000)
         if updated:
-            self.model.objects.bulk_update(updated, sorted(update_fields), batch_size=1000)
+            manager.bulk_update(updated, sorted(update_fields), batch_size=1000)
         result.created += len(new)
         result.updated += len(updated)
 
@@ -815,14 +816,15 @@ def _handler_class(kind: str) -> type[Handler]:
     FollowupHandler.model = Interaction
     ComplaintHandler.model = Complaint
     SurveyHandler.model = SurveyResponse
-    return {
+    handlers: dict[str, type[Handler]] = {
         ImportKind.CUSTOMERS: CustomerHandler,
         ImportKind.CONTACTS: ContactHandler,
         ImportKind.ORDERS: OrderHandler,
         ImportKind.FOLLOWUPS: FollowupHandler,
         ImportKind.COMPLAINTS: ComplaintHandler,
         ImportKind.SURVEYS: SurveyHandler,
-    }[kind]
+    }
+    return handlers[kind]
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -935,7 +937,7 @@ def import_file(
         handler.kind = kind
         handler.headers = {t: h for h, t in mapping.items()}
         rejects: list[Row] = []
-        seen: dict[Hashable, int] = {}
+        seen: dict[tuple[Any, ...], int] = {}
         key_label = ", ".join(handler.label(f) for f in handler.file_key_fields)
         any_header_row = False
         try:
@@ -1019,7 +1021,7 @@ def _batch(
     columns: list[Column],
     width: int,
     tz: dt.tzinfo,
-    seen: dict[Hashable, int],
+    seen: dict[tuple[Any, ...], int],
     key_label: str,
     result: ImportResult,
     rejects: list[Row],

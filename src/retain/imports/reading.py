@@ -79,8 +79,8 @@ def open_table(path: Path, *, name: str | None = None, sheet: str | None = None)
 
 
 def _open_csv(path: Path, *, name: str) -> Table:
-    with path.open("rb") as fh:
-        head = fh.read(SNIFF_BYTES)
+    with path.open("rb") as sniff:
+        head = sniff.read(SNIFF_BYTES)
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ImportFileError(
             _("%(file)s is not a CSV or XLSX file (it holds binary data).") % {"file": name}
@@ -111,8 +111,8 @@ def _open_csv(path: Path, *, name: str) -> Table:
         raise ImportFileError(_("%(file)s has no header row.") % {"file": name})
     # Each line is about the same length: estimate the row count for progress bars.
     size = path.stat().st_size
-    lines = max(head.count(b"\n"), 1)
-    total_hint = round(size / (len(head) / lines)) - 1 if size > len(head) else lines - 1
+    newlines = max(head.count(b"\n"), 1)
+    total_hint = round(size / (len(head) / newlines)) - 1 if size > len(head) else newlines - 1
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         number = 1

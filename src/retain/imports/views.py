@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -84,7 +84,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
             return redirect("import-mapping", pk=job.pk)
     jobs = ImportJob.objects.select_related("created_by")
     if not can_merge(request.user):
-        jobs = jobs.filter(created_by=request.user)
+        jobs = jobs.filter(created_by_id=request.user.pk)
     context = {
         "nav": "imports",
         "kinds": ImportKind.choices,
@@ -265,7 +265,7 @@ def duplicate_merge(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("duplicates")
     rows = []
     for name in MERGE_FIELDS:
-        field = survivor._meta.get_field(name)
+        field = cast(Any, survivor._meta.get_field(name))
         left, right = _display(survivor, name), _display(loser, name)
         rows.append(
             {
