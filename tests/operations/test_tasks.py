@@ -226,3 +226,13 @@ def test_the_inbox_page_and_completing_through_htmx(client):
 
 def test_the_inbox_needs_a_login(client):
     assert client.get("/tasks/").status_code == 302
+
+
+def test_an_alert_for_a_customer_without_owner_goes_to_a_manager():
+    boss = UserFactory(username="boss", role="manager")
+    customer = CustomerFactory(code="C10", owner=None)
+    _high_risk_change(customer)
+
+    churn_alerts_create(as_of=AS_OF, now=NOW)
+
+    assert Task.objects.get(kind=TaskKind.WINBACK).owner == boss

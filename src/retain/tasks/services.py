@@ -277,10 +277,12 @@ def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult
             "owner", "score"
         )
     }
+    # Customers nobody owns go to the first manager: a churn alert must reach someone.
+    manager = User.objects.filter(role=Role.MANAGER, is_active=True).order_by("id").first()
     tasks: list[Task] = []
     for cid in sorted(customers):
         customer = customers[cid]
-        owner = customer.owner
+        owner = customer.owner or manager
         if owner is None:
             continue
         reasons = getattr(customer, "score", None)
