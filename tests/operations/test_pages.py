@@ -15,9 +15,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_playbooks_page_lists_the_default_plans_with_their_actions(client):
+    core = Playbook.objects.get(name="核心客户维系计划")
+    edit = f'href="{reverse("playbook-edit", args=[core.pk])}"'
     client.force_login(UserFactory(username="li"))
 
     html = client.get(reverse("playbooks")).content.decode()
+    client.force_login(UserFactory(username="mk", role="marketing"))
+    marketing_html = client.get(reverse("playbooks")).content.decode()
 
     for name in (
         "核心客户维系计划",
@@ -28,7 +32,8 @@ def test_the_playbooks_page_lists_the_default_plans_with_their_actions(client):
     ):
         assert name in html
     assert "每季度上门拜访" in html
-    assert f'href="{reverse("playbook-edit", args=[1])}"' not in html  # sales cannot edit
+    assert edit not in html  # sales cannot edit
+    assert edit in marketing_html
 
 
 def test_marketing_edits_a_playbook_and_its_actions(client):
