@@ -585,12 +585,13 @@ class OrderHandler(Handler):
         from retain.orders.models import Order
 
         numbers = [r.values["number"] for r in rows]
-        existing = {
-            o[0]: o
-            for o in Order.objects.filter(number__in=numbers).values_list(
-                "number", "id", *self.compared
-            )
-        }
+        found = Order.objects.values_list("number", "id", *self.compared)
+        if self.writer.postgres:
+            # One array parameter instead of 5,000 placeholders: cheaper to bind and parse.
+            found = found.extra(where=["number = ANY(%s)"], params=[numbers])
+        else:
+            found = found.filter(number__in=numbers)
+        existing = {o[0]: o for o in found}
         inserts: list[tuple[Any, ...]] = []
         updates: list[Order] = []
         changed_fields: set[str] = set()
