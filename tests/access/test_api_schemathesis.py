@@ -69,4 +69,4 @@ def test_api_conforms_to_its_schema_and_never_fails(live_server, client, setting
             failures[walked[-1]] = f"{type(exc).__name__}: {exc}"[:2000]
 
     assert failures == {}
-    assert len(walked) == 26
+    assert len(walked) == 30

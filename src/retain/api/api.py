@@ -40,7 +40,11 @@ from retain.interactions.models import Interaction
 from retain.interactions.services import interaction_log
 from retain.orders.models import Order
 from retain.orders.services import order_create, orders_bulk_create
+from retain.playbooks.models import Segment
+from retain.playbooks.selectors import segment_members
+from retain.scoring.models import CustomerScore
 from retain.tags.models import Tag
+from retain.tasks.models import Task
 
 Code = Annotated[str, Path(max_length=32, description="Customer code, e.g. C2024001")]
 Id = Annotated[int, Path(ge=1, le=2**53)]
@@ -410,6 +414,77 @@ def tags_list(request: HttpRequest, group: SearchText = "", kind: SearchText = "
     return qs.filter(**{k: v for k, v in {"group__name": group, "group__kind": kind}.items() if v})
 
 
+# --- scores, segments, tasks (from the scoring, playbooks and tasks apps) -------------------
+scores = Router(tags=["scores"])
+
+
+@scores.get("", response={200: list[s.ScoreOut], **s.ERRORS})
+@paginate(Paging)
+def scores_list(
+    request: HttpRequest,
+    customer: SearchText = "",
+    quadrant: SearchText = "",
+    lifecycle_stage: SearchText = "",
+    churn_risk: SearchText = "",
+) -> Any:
+    """Current scores of the customers you may see (from the latest scoring run)."""
+    user = _user(request)
+    require(user, "scoring.view_customerscore")
+    qs = visible_to(user, CustomerScore.objects.select_related("customer"))
+    filters = {
+        "customer__code": customer,
+        "quadrant": quadrant,
+        "lifecycle_stage": lifecycle_stage,
+        "churn_risk": churn_risk,
+    }
+    return qs.filter(**{k: v for k, v in filters.items() if v}).order_by("customer__code")
+
+
+segments = Router(tags=["segments"])
+
+
+@segments.get("", response={200: list[s.SegmentOut], **s.ERRORS})
+@paginate(Paging)
+def segments_list(request: HttpRequest) -> Any:
+    require(_user(request), "playbooks.view_segment")
+    return Segment.objects.order_by("name")
+
+
+@segments.get("/{segment_id}/members", response={200: list[s.CustomerOut], **s.ERRORS})
+@paginate(Paging)
+def segments_members(request: HttpRequest, segment_id: Id) -> Any:
+    """The customers the segment selects now, of those you may see."""
+    user = _user(request)
+    require(user, "playbooks.view_segment")
+    segment = get_object_or_404(Segment, pk=segment_id)
+    members = segment_members(segment=segment).select_related("owner").order_by("code")
+    return customers_visible_to(user, members)
+
+
+tasks = Router(tags=["tasks"])
+
+
+@tasks.get("", response={200: list[s.TaskOut], **s.ERRORS})
+@paginate(Paging)
+def tasks_list(
+    request: HttpRequest,
+    mine: bool = True,
+    status: SearchText = "open",
+    customer: SearchText = "",
+    due_until: s.Day | None = None,
+) -> Any:
+    """Tasks of the customers you may see; by default your own open ones, soonest first."""
+    user = _user(request)
+    require(user, "tasks.view_task")
+    qs = visible_to(user, Task.objects.select_related("customer", "owner"))
+    if mine:
+        qs = qs.filter(owner=user)
+    qs = qs.filter(**{k: v for k, v in {"status": status, "customer__code": customer}.items() if v})
+    if due_until:
+        qs = qs.filter(due_on__lte=due_until)
+    return qs.order_by("due_on", "id")
+
+
 # --- audit, KPIs, tokens ---------------------------------------------------------------------
 audit = Router(tags=["audit"])
 
@@ -468,6 +543,9 @@ api.add_router("/interactions", interactions)
 api.add_router("/complaints", complaints)
 api.add_router("/survey-answers", survey_answers)
 api.add_router("/tags", tags)
+api.add_router("/scores", scores)
+api.add_router("/segments", segments)
+api.add_router("/tasks", tasks)
 api.add_router("/audit", audit)
 api.add_router("/kpis", kpis)
 api.add_router("/tokens", tokens)

@@ -351,3 +351,52 @@ class KpisOut(Schema):
     complaints_12m: int
     nps_12m: float | None = Field(description="Promoters minus detractors, in percent.")
     satisfaction_12m: float | None = Field(description="Mean satisfaction, 1 to 5.")
+
+
+class ScoreOut(Schema):
+    customer: str
+    as_of: dt.date
+    quadrant: str
+    lifecycle_stage: str
+    rfm_segment: str
+    churn_risk: str
+    risk_reasons: str
+    order_count: int
+    total_spend: float
+    last_purchase: dt.date | None
+    p_alive: float | None
+    predicted_ltv: float | None
+    expected_purchases_90d: float | None
+
+    @staticmethod
+    def resolve_customer(obj: Any) -> str:
+        return obj.customer.code
+
+
+class SegmentOut(Schema):
+    id: int
+    name: str
+    description: str
+    conditions: dict[str, Any]
+
+
+class TaskOut(Schema):
+    id: int
+    customer: str
+    kind: str
+    title: str
+    reason: str
+    channel: str
+    due_on: dt.date
+    status: str
+    owner: str | None
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_customer(obj: Any) -> str:
+        return obj.customer.code
+
+    @staticmethod
+    def resolve_owner(obj: Any) -> str | None:
+        return obj.owner.username if obj.owner_id else None
