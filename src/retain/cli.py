@@ -243,7 +243,7 @@ def daily(
         str | None, typer.Option(help="Run the day's jobs for this day (YYYY-MM-DD); today by default.")
     ] = None,
 ) -> None:
-    """Run the daily jobs: playbook tasks, churn alerts, care messages, complaint deadlines."""
+    """Run the daily jobs: playbook tasks, churn alerts, care messages, complaints, detractors."""
     _django()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -262,7 +262,8 @@ def daily(
         f"{day}: {p.created:,} playbook tasks created, {p.withdrawn:,} withdrawn "
         f"({p.without_consent:,} skipped without consent, {p.without_owner:,} without owner); "
         f"{result.churn.created:,} win-back tasks; {result.care.prepared:,} care messages queued; "
-        f"{result.complaints.escalated:,} complaints escalated."
+        f"{result.complaints.escalated:,} complaints escalated; "
+        f"{result.detractors.created:,} detractor follow-ups."
     )
 
 

@@ -7,8 +7,13 @@ import datetime as dt
 import pytest
 import time_machine
 
+from retain.feedback.models import SurveyResponse
 from retain.tasks.models import ComplaintEscalation, Notification, Task, TaskKind
-from retain.tasks.service_desk import complaint_deadlines_check, survey_response_record
+from retain.tasks.service_desk import (
+    complaint_deadlines_check,
+    detractor_tasks_create,
+    survey_response_record,
+)
 from tests.factories import ComplaintFactory, CustomerFactory, SurveyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +101,38 @@ def test_a_detractor_answer_opens_a_service_task():
     assert (task.kind, task.owner, task.due_on) == (TaskKind.SERVICE, service, dt.date(2026, 11, 1))
     assert task.title == "Call back a detractor: 星河制造"
     assert "交货太慢" in task.reason
+
+
+def test_the_daily_job_follows_up_imported_detractor_answers_once():
+    service = UserFactory(username="kefu", role="service")
+    customer = CustomerFactory(name="星河制造")
+    survey = SurveyFactory(name="NPS 年度调研")
+    # written in bulk, as an import does: no service call
+    SurveyResponse.objects.bulk_create(
+        [
+            SurveyResponse(
+                customer=customer, survey=survey, sent_at=OPENED, answered_at=OPENED, nps=5
+            ),
+            SurveyResponse(
+                customer=customer, survey=survey, sent_at=OPENED, answered_at=OPENED, nps=10
+            ),
+            SurveyResponse(
+                customer=customer,
+                survey=survey,
+                sent_at=OPENED,
+                answered_at=OPENED - dt.timedelta(days=30),
+                nps=0,
+            ),
+        ]
+    )
+
+    first = detractor_tasks_create(as_of=dt.date(2026, 11, 1), now=OPENED)
+    again = detractor_tasks_create(as_of=dt.date(2026, 11, 1), now=OPENED)
+
+    assert (first.created, again.created) == (1, 0)
+    task = Task.objects.get()
+    assert (task.kind, task.owner, task.title) == (
+        TaskKind.SERVICE,
+        service,
+        "Call back a detractor: 星河制造",
+    )

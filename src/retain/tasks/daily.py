@@ -1,5 +1,5 @@
 """The daily jobs in one call (``retain daily``): playbook tasks, churn alerts, care
-messages, complaint deadlines."""
+messages, complaint deadlines, detractor follow-ups."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from retain.care.services import CareResult, care_messages_prepare
-from retain.tasks.service_desk import EscalationResult, complaint_deadlines_check
+from retain.tasks.service_desk import (
+    DetractorResult,
+    EscalationResult,
+    complaint_deadlines_check,
+    detractor_tasks_create,
+)
 from retain.tasks.services import (
     ChurnAlertResult,
     PlaybookTaskResult,
@@ -29,6 +34,7 @@ class DailyResult:
     churn: ChurnAlertResult
     care: CareResult
     complaints: EscalationResult
+    detractors: DetractorResult
 
 
 def daily_now(as_of: dt.date | None) -> tuple[dt.date, dt.datetime]:
@@ -51,4 +57,6 @@ def daily_jobs_run(
     care = care_messages_prepare(on=as_of, now=now)
     step(_("complaint deadlines"))
     complaints = complaint_deadlines_check(now=now)
-    return DailyResult(playbooks, churn, care, complaints)
+    step(_("detractor follow-ups"))
+    detractors = detractor_tasks_create(as_of=as_of, now=now)
+    return DailyResult(playbooks, churn, care, complaints, detractors)

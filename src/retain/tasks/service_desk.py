@@ -16,7 +16,7 @@ from retain.accounts.models import Role, User
 from retain.complaints.models import Complaint, ComplaintStatus, Severity
 from retain.customers.models import Customer
 from retain.feedback.models import Survey, SurveyResponse
-from retain.tasks.models import ComplaintEscalation
+from retain.tasks.models import ComplaintEscalation, Task
 from retain.tasks.services import notification_send, service_task_open
 
 #: Minutes to the first response per severity; "a reply within 30 minutes" is the seed's
@@ -129,3 +129,45 @@ def survey_response_record(
             now=now,
         )
     return response
+
+
+@dataclass
+class DetractorResult:
+    created: int = 0
+
+
+#: Detractor answers this many days old or newer get a service task from the daily job.
+DETRACTOR_LOOKBACK_DAYS = 7
+
+
+@transaction.atomic
+def detractor_tasks_create(*, as_of: dt.date, now: dt.datetime) -> DetractorResult:
+    """A service task for every recent detractor answer that has none yet, however it was
+    recorded (imports write answers in bulk, without ``survey_response_record``)."""
+    since = as_of - dt.timedelta(days=DETRACTOR_LOOKBACK_DAYS)
+    answers = list(
+        SurveyResponse.objects.filter(
+            nps__lte=DETRACTOR_MAX,
+            answered_at__date__gt=since,
+            answered_at__date__lte=as_of,
+        )
+        .select_related("customer", "survey")
+        .order_by("id")
+    )
+    keys = [f"survey:{a.pk}" for a in answers]
+    done = set(Task.objects.filter(key__in=keys).values_list("key", flat=True))
+    result = DetractorResult()
+    for answer in answers:
+        if f"survey:{answer.pk}" in done or answer.nps is None:
+            continue
+        task = service_task_open(
+            customer=answer.customer,
+            key=f"survey:{answer.pk}",
+            title=_("Call back a detractor: %(name)s") % {"name": answer.customer.name},
+            reason=_("Answered %(nps)d to 'would you recommend us' in %(survey)s. %(comment)s")
+            % {"nps": answer.nps, "survey": answer.survey.name, "comment": answer.comment},
+            due_on=as_of,
+            now=now,
+        )
+        result.created += task is not None
+    return result

@@ -18,11 +18,13 @@ def email_send(*, subject: str, body: str, to: list[str]) -> int:
 
 @db_periodic_task(crontab(hour="6", minute="0"))
 def daily_tasks() -> None:
+    from retain.tasks.service_desk import detractor_tasks_create
     from retain.tasks.services import churn_alerts_create, playbook_tasks_create
 
     now = timezone.now()
     playbook_tasks_create(as_of=timezone.localdate(now), now=now)
     churn_alerts_create(as_of=timezone.localdate(now), now=now)
+    detractor_tasks_create(as_of=timezone.localdate(now), now=now)
 
 
 @db_periodic_task(crontab(minute="*/5"))
