@@ -42,14 +42,22 @@ def _as_float(x: npt.ArrayLike) -> FloatArray:
 
 
 def _collapse(*cols: FloatArray) -> tuple[list[FloatArray], FloatArray, npt.NDArray[np.intp]]:
-    """Distinct rows of the given columns, how often each occurs, and each row's distinct row."""
-    codes, uniques = pd.MultiIndex.from_arrays(list(cols)).factorize()
-    columns = [
-        np.ascontiguousarray(uniques.get_level_values(i), dtype=np.float64)
-        for i in range(len(cols))
-    ]
-    counts = np.bincount(codes, minlength=len(uniques)).astype(np.float64)
-    return columns, counts, np.asarray(codes, dtype=np.intp)
+    """Distinct rows of the given columns, how often each occurs, and each row's distinct row.
+
+    Hash-based: each column is factorised, the codes are combined into one integer key and
+    that key is factorised again (no sort, no tuples).
+    """
+    key = np.zeros(cols[0].shape[0], dtype=np.int64)
+    for col in cols:
+        codes, uniques = pd.factorize(col, sort=False)
+        key = key * len(uniques) + codes
+        key, _ = pd.factorize(key, sort=False)  # keep the key small: no overflow
+    first = np.full(int(key.max()) + 1 if key.size else 0, -1, dtype=np.int64)
+    order = np.arange(key.size)
+    first[key[::-1]] = order[::-1]  # first row of each distinct key
+    columns = [np.ascontiguousarray(col[first], dtype=np.float64) for col in cols]
+    counts = np.bincount(key, minlength=first.size).astype(np.float64)
+    return columns, counts, np.asarray(key, dtype=np.intp)
 
 
 class _Levels:
