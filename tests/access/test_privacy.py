@@ -143,3 +143,40 @@ def test_api_personal_data_and_erase(client, company):
     assert data.json()["customer"]["code"] == code
     assert refused.status_code == 403
     assert erased.json()["name"] == f"{ERASED} {code}"
+
+
+def test_erasure_reaches_care_messages_and_task_notes(company):
+    import datetime as dt
+
+    from retain.care.models import CareTemplate, Delivery
+    from retain.tasks.models import Task
+
+    customer = company.customers["west"]
+    at = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    template = CareTemplate.objects.create(
+        name="test: birthday", occasion="birthday", channel="email", subject="生日快乐", body="…"
+    )
+    Delivery.objects.create(
+        template=template,
+        customer=customer,
+        on=at.date(),
+        address="zhang2@example.com",
+        subject="王先生，生日快乐",
+        body="亲爱的王先生……",
+        send_after=at,
+    )
+    Task.objects.create(
+        customer=customer,
+        kind="followup",
+        key="test:1",
+        title="回访",
+        reason="王先生说住院了",
+        due_on=at.date(),
+        created_at=at,
+    )
+
+    customer_erase(actor=company.users["admin"], customer=customer)
+
+    delivery = Delivery.objects.get(customer=customer)
+    assert (delivery.address, delivery.subject, delivery.body) == ("", ERASED, ERASED)
+    assert Task.objects.get(customer=customer).reason == ""

@@ -150,6 +150,7 @@ def customer_erase(*, actor: Any, customer: Customer, request: Any = None) -> Cu
     )
     Complaint.objects.filter(customer=customer).update(description=ERASED, resolution="")
     SurveyResponse.objects.filter(customer=customer).update(comment="")
+    _erase_elsewhere(customer)
     Consent.objects.filter(customer=customer).update(
         status=ConsentStatus.WITHDRAWN, recorded_at=now, source="erasure"
     )
@@ -168,6 +169,19 @@ def customer_erase(*, actor: Any, customer: Customer, request: Any = None) -> Cu
         request=request,
     )
     return customer
+
+
+def _erase_elsewhere(customer: Customer) -> None:
+    """Personal data the other apps keep about the customer: care messages (the address
+    and the greeting text), task notes."""
+    from django.apps import apps
+
+    if apps.is_installed("retain.care"):
+        Delivery = apps.get_model("care", "Delivery")
+        Delivery.objects.filter(customer=customer).update(address="", subject=ERASED, body=ERASED)
+    if apps.is_installed("retain.tasks"):
+        Task = apps.get_model("tasks", "Task")
+        Task.objects.filter(customer=customer).update(reason="", outcome_reason="")
 
 
 def _scrub(values: Any) -> Any:
