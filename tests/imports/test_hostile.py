@@ -279,3 +279,17 @@ def test_row_errors_are_given_in_chinese_for_chinese_users(tmp_path, importer):
         "第 2 行, 首次接触时间: 去年 不是日期;请使用 2024-01-15、2024/1/15 或 2024年1月15日 这样的格式"
     )
     _nothing_written()
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path, importer):
+    import zipfile
+
+    path = tmp_path / "fake.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+
+    with pytest.raises(ImportFileError) as caught:
+        import_file(path=path, kind="customers", actor=importer)
+
+    assert str(caught.value).startswith("fake.xlsx is not a readable XLSX workbook (")
+    _nothing_written()

@@ -11,9 +11,10 @@ the second time; every update of an existing row is audited.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from retain.audit.services import audit_event
 from retain.core.bulk import BulkWriter
-from retain.core.exports import csv_write
+from retain.core.exports import safe_row
 from retain.imports import values as V
 from retain.imports.reading import MAX_CELL, ImportFileError, open_table
 from retain.imports.schema import Field, ImportKind, Parse, choice_key, field_names, mapping_guess
@@ -919,6 +920,7 @@ def import_file(
     if kind not in ImportKind.values:
         raise ImportFileError(_("%(kind)s is not a kind of import.") % {"kind": kind})
     table = open_table(path, name=name)
+    rejects = RejectSink(reject_path, table.headers)
     try:
         result = ImportResult(kind=kind, file=name, encoding=table.encoding)
         if mapping is None:
@@ -937,7 +939,6 @@ def import_file(
         handler = _handler_class(kind)(actor=actor, mapped=set(mapping.values()), tz=tz, now=now)
         handler.kind = kind
         handler.headers = {t: h for h, t in mapping.items()}
-        rejects: list[Row] = []
         seen: dict[tuple[Any, ...], int] = {}
         key_label = ", ".join(handler.label(f) for f in handler.file_key_fields)
         any_header_row = False
@@ -986,7 +987,7 @@ def import_file(
                     )
                 if result.rows == 0:
                     raise ImportFileError(_("%(file)s has no rows to import.") % {"file": name})
-                result.rejected = len(rejects)
+                result.rejected = rejects.count
                 if dry_run or (rejects and not valid_rows):
                     raise _Rollback
                 if result.created or result.updated:
@@ -1007,10 +1008,16 @@ def import_file(
             if rejects and not valid_rows:
                 # Nothing was written: nothing counts as created or updated.
                 result.created = result.updated = result.unchanged = 0
-        if rejects and reject_path is not None:
-            reject_write(reject_path, table.headers, rejects)
+        if rejects.count and reject_path is not None:
             result.reject_path = reject_path
+    except ImportFileError:
+        # The file as a whole failed: a half-written reject file would only mislead.
+        rejects.close()
+        if rejects.count and reject_path is not None:
+            reject_path.unlink(missing_ok=True)
+        raise
     finally:
+        rejects.close()
         table.close()
     result.seconds = time.perf_counter() - started
     return result
@@ -1025,7 +1032,7 @@ def _batch(
     seen: dict[tuple[Any, ...], int],
     key_label: str,
     result: ImportResult,
-    rejects: list[Row],
+    rejects: RejectSink,
     valid_rows: bool,
 ) -> None:
     result.rows += len(batch)
@@ -1051,27 +1058,49 @@ def _batch(
         handler.write(good, result)
     for row in batch:
         if row.errors:
-            rejects.append(row)
+            rejects.add(row)
             if len(result.errors) < ERRORS_KEPT:
                 result.errors.extend(row.errors[: ERRORS_KEPT - len(result.errors)])
 
 
-def reject_write(path: Path, headers: list[str], rows: Iterable[Row]) -> None:
-    """The rejected rows as the user sent them, plus a column that says what is wrong,
-    as UTF-8 CSV with a BOM; cells are neutralised against CSV injection."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    width = len(headers)
+class RejectSink:
+    """Rejected rows go straight to the reject file as they are found, so a file of a
+    million bad rows is never held in memory: the cells as the user sent them plus a
+    column that says what is wrong, UTF-8 CSV with a BOM, cells neutralised against CSV
+    injection."""
 
-    def lines() -> Iterable[list[Any]]:
-        for row in rows:
-            cells = [_cell_text(c) for c in row.cells[:width]]
-            cells += [""] * (width - len(cells))
-            errors = "; ".join(
-                (f"{e.column}: {e.message}" if e.column else e.message) for e in row.errors
-            )
-            yield [*cells, _("row %(row)s") % {"row": row.number} + ": " + errors]
+    def __init__(self, path: Path | None, headers: list[str]) -> None:
+        self.path = path
+        self.headers = headers
+        self.count = 0
+        self._fh: Any = None
+        self._writer: Any = None
 
-    csv_write(path, [*headers, ERROR_COLUMN], lines())
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def add(self, row: Row) -> None:
+        self.count += 1
+        if self.path is None:
+            return
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(safe_row([*self.headers, ERROR_COLUMN]))
+        width = len(self.headers)
+        cells = ["" if c is None else _cell_text(c) for c in row.cells[:width]]
+        cells += [""] * (width - len(cells))
+        errors = "; ".join(
+            (f"{e.column}: {e.message}" if e.column else e.message) for e in row.errors
+        )
+        line = _("row %(row)s") % {"row": row.number} + ": " + errors
+        self._writer.writerow(safe_row([*cells, line]))
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 def _cell_text(value: Any) -> Any:
