@@ -130,11 +130,14 @@ def main() -> None:
         r = import_file(path=customers_csv, kind="customers")
         print(f"customers: {r.created:,} created in {r.seconds:.1f} s ({r.rows / r.seconds:,.0f} rows/s)")
 
+        cpu = time.process_time()
         r = import_file(path=orders_csv, kind="orders")
+        cpu = time.process_time() - cpu
         assert r.committed and r.created == args.rows, (r.created, r.errors[:3])
         print(
             f"orders, first import: {r.created:,} created in {r.seconds:.1f} s "
-            f"({r.rows / r.seconds:,.0f} rows/s)"
+            f"({r.rows / r.seconds:,.0f} rows/s; {cpu:.1f} s CPU in this process; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
         )
         first_rate = r.rows / r.seconds
         r = import_file(path=orders_csv, kind="orders")
