@@ -1,0 +1,136 @@
+"""Server-side render time of every web page, on a scored demo company of 100k or 1M customers.
+
+    # build (once) and score a demo database, then time the pages:
+    RETAIN_HOME=/tmp/rh-b100k .venv/bin/retain migrate
+    RETAIN_HOME=/tmp/rh-b100k .venv/bin/retain demo-data --customers 100000 --as-of 2026-11-01
+    RETAIN_HOME=/tmp/rh-b100k .venv/bin/retain score --as-of 2026-11-01
+    RETAIN_HOME=/tmp/rh-b100k .venv/bin/python benchmarks/web_pages.py --budget-ms 300
+
+    # 1M customers: the customer list's budget is 500 ms
+    RETAIN_HOME=/tmp/rh-b1m .venv/bin/python benchmarks/web_pages.py --budget-ms 500 --only list
+
+Each page is requested through Django's test Client in this process (URL routing, middleware,
+session, permission checks, queries, template rendering: everything but the network), once
+to warm up and then N times; the median is printed against the budget. The baseline is the
+customer list as it was before: Django's Paginator, whose page needs a COUNT(*) of every
+matching customer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retain.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+
+def _median_ms(call: Callable[[], object], repeat: int) -> float:
+    call()  # warm-up: caches, first query plans
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _pages() -> list[tuple[str, str, str]]:
+    """(group, name, url) of every page, with real codes, tags and ids from the database."""
+    from retain.customers.models import Customer
+    from retain.playbooks.models import Playbook, Segment
+    from retain.scoring.models import CustomerScore
+    from retain.tags.models import Tag
+
+    potential = (
+        CustomerScore.objects.filter(quadrant="potential", churn_risk="high")
+        .values_list("customer__code", flat=True)
+        .first()
+    )
+    any_code = Customer.objects.order_by("pk").values_list("code", flat=True)[500]
+    tags = list(Tag.objects.filter(automatic=False).order_by("pk").values_list("pk", flat=True)[:2])
+    playbook = Playbook.objects.order_by("pk").values_list("pk", flat=True).first()
+    segment = Segment.objects.order_by("pk").values_list("pk", flat=True).first()
+    pages = [
+        ("board", "board (看板)", "/"),
+        ("list", "customer list", "/customers/"),
+        ("list", "list: quadrant=potential", "/customers/?quadrant=potential"),
+        ("list", "list: risk=high, by value", "/customers/?risk=high&sort=-ltv"),
+        ("list", "list: two tags (AND)", f"/customers/?tag={tags[0]}&tag={tags[1]}"),
+        ("list", "list: two tags (OR)", f"/customers/?tag={tags[0]}&tag={tags[1]}&tag_mode=or"),
+        ("list", "list: owner + region", "/customers/?owner=sales1&region=华东"),
+        ("list", "list: search by code", f"/customers/?q={any_code}"),
+        ("list", "list: page 20", "/customers/?page=20"),
+        ("customer", "customer 360", f"/customers/{potential}/"),
+        ("segments", "segment explorer", f"/segments/?segment={segment}"),
+        ("playbooks", "playbook list", "/playbooks/"),
+        ("playbooks", "playbook results", f"/playbooks/{playbook}/results/"),
+        ("tasks", "task inbox (sales1)", "/tasks/"),
+    ]
+    return pages
+
+
+def _baseline_paginator(repeat: int) -> float:
+    """The old list: Paginator over every visible customer (COUNT(*) of all, then a page)."""
+    from django.core.paginator import Paginator
+
+    from retain.customers.selectors import customer_list
+
+    def page() -> None:
+        p = Paginator(customer_list(search=""), 50).get_page(1)
+        list(p.object_list)
+        _ = p.paginator.num_pages
+
+    return _median_ms(page, repeat)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--budget-ms", type=float, default=300.0)
+    parser.add_argument("--only", help="time only this group (board, list, customer ...)")
+    parser.add_argument("--user", default="admin")
+    args = parser.parse_args()
+    _setup()
+    from django.test import Client
+
+    from retain.accounts.models import User
+    from retain.customers.models import Customer
+
+    n = Customer.objects.count()
+    admin = Client()
+    admin.force_login(User.objects.get(username=args.user))
+    sales = Client()
+    sales.force_login(User.objects.get(username="sales1"))
+    print(
+        f"{n:,} customers; median of {args.repeat} requests after one warm-up; "
+        f"budget {args.budget_ms:.0f} ms"
+    )
+    over = 0
+    for group, name, url in _pages():
+        if args.only and group != args.only:
+            continue
+        client = sales if name.startswith("task inbox") else admin
+        status = client.get(url).status_code
+        ms = _median_ms(lambda c=client, u=url: c.get(u), args.repeat)
+        flag = "ok" if ms <= args.budget_ms else "OVER"
+        over += ms > args.budget_ms
+        print(f"  {name:<28} {ms:8.1f} ms  {flag:<4}  (HTTP {status})  {url}")
+    if not args.only or args.only == "list":
+        base = _baseline_paginator(args.repeat)
+        print(f"  {'baseline: Paginator COUNT':<28} {base:8.1f} ms        (the old list's queries alone, before rendering)")
+    print(f"{over} page(s) over budget")
+
+
+if __name__ == "__main__":
+    main()
