@@ -173,8 +173,8 @@ def customers_export_rows(
         for row in values.iterator(chunk_size=2000):
             out = list(row)
             if not full:
-                out[8] = mask_value("phone", out[8] or "")
-                out[9] = mask_value("email", out[9] or "")
+                out[8] = mask_value("phone", str(out[8] or ""))
+                out[9] = mask_value("email", str(out[9] or ""))
             yield ["" if v is None else v for v in out]
 
     return rows()

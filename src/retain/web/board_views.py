@@ -133,6 +133,6 @@ def goal_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _errors(form: forms.Form) -> str:
     return "; ".join(
-        f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}"
+        f"{form.fields[f].label if f in form.fields else ''}: {' '.join(str(m) for m in e)}"
         for f, e in form.errors.items()
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -76,7 +76,9 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("A saved view needs a name."))
         return redirect(f"{reverse('customer-list')}?{query}")
     SavedView.objects.update_or_create(
-        user=request.user, name=name, defaults={"query": query, "created_at": timezone.now()}
+        user=cast(User, request.user),
+        name=name,
+        defaults={"query": query, "created_at": timezone.now()},
     )
     messages.success(request, _("View saved: %(name)s") % {"name": name})
     return redirect(f"{reverse('customer-list')}?{query}")
@@ -133,7 +135,7 @@ class _Echo:
 
 @login_required
 @require_GET
-def customer_export_view(request: HttpRequest, fmt: str) -> HttpResponse:
+def customer_export_view(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """Every customer matching the list's filters, as CSV (streamed) or XLSX."""
     if fmt not in ("csv", "xlsx"):
         raise Http404(fmt)
@@ -155,9 +157,9 @@ def customer_export_view(request: HttpRequest, fmt: str) -> HttpResponse:
             for row in rows:
                 yield writer.writerow(safe_row(row))
 
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
-        return response
+        stream = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        stream["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
+        return stream
     from retain.core.exports import xlsx_bytes
 
     rows = iter(rows)

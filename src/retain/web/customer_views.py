@@ -76,7 +76,7 @@ def customer_followup_view(request: HttpRequest, code: str) -> HttpResponse:
             messages.success(request, _("Follow-up logged."))
     else:
         errors = "; ".join(
-            f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}"
+            f"{form.fields[f].label if f in form.fields else ''}: {' '.join(str(m) for m in e)}"
             for f, e in form.errors.items()
         )
         messages.error(request, _("The follow-up was not logged: %(errors)s") % {"errors": errors})
