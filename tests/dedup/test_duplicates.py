@@ -86,10 +86,15 @@ def test_short_and_long_names_and_a_shared_phone_are_found_with_evidence():
     pairs = {(p.left_id, p.right_id): p for p in DuplicatePair.objects.all()}
     assert set(pairs) == {(a.pk, b.pk), (c.pk, d.pk)}
     assert pairs[(a.pk, b.pk)].evidence == [
-        "name: same name ((北京)华信科技有限公司 / 华信科技)",
-        "city: 北京",
+        ["same_name", "(北京)华信科技有限公司 / 华信科技"],
+        ["city", "北京"],
     ]
-    assert "phone: 13800138000" in pairs[(c.pk, d.pk)].evidence
+    assert pairs[(a.pk, b.pk)].evidence_lines() == [
+        "same name: (北京)华信科技有限公司 / 华信科技",
+        "same city: 北京",
+    ]
+    assert ["phone", "13800138000"] in pairs[(c.pk, d.pk)].evidence
+    assert pairs[(c.pk, d.pk)].evidence_lines()[1] == "same phone: 13800138000"
 
 
 def test_a_merge_moves_every_row_and_undo_puts_everything_back(admin_user):

@@ -168,7 +168,7 @@ def test_duplicates_page_merges_and_undoes(client, admin_user):
     merge_page = client.get(reverse("duplicate-merge", args=[pair.pk]))
     merged = client.post(reverse("duplicate-merge", args=[pair.pk]), {"field-industry": "loser"})
 
-    assert "华信科技" in listing and "name: same name" in listing
+    assert "华信科技" in listing and "same name: (北京)华信科技有限公司 / 华信科技" in listing
     assert merge_page.status_code == 200
     assert merged.status_code == 302
     a.refresh_from_db()

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 from retain.dedup.normalise import company_core, company_full, email_key, person_core, phone_key
 
@@ -25,12 +26,29 @@ THRESHOLD = 0.5
 ESTIMATE_U_FROM = 2000
 
 
+#: What each kind of evidence means, for people.
+EVIDENCE = {
+    "same_name": _("same name"),
+    "short_long": _("short and long form of one name"),
+    "same_core": _("same name core, other trade words"),
+    "similar_name": _("similar name (a typo?)"),
+    "phone": _("same phone"),
+    "email": _("same email"),
+    "city": _("same city"),
+}
+
+
+def evidence_lines(evidence: list[list[str]] | tuple[tuple[str, str], ...]) -> list[str]:
+    """Stored evidence as lines in the user's language: "same phone: 13800138000"."""
+    return [f"{EVIDENCE.get(kind, kind)}: {detail}" for kind, detail in evidence]
+
+
 @dataclass(frozen=True)
 class Candidate:
     left_id: int
     right_id: int
     score: float
-    evidence: tuple[str, ...]
+    evidence: tuple[tuple[str, str], ...]  # (kind of evidence, detail); see EVIDENCE
 
 
 def customer_frame() -> pd.DataFrame:
@@ -173,24 +191,19 @@ def find_candidates(frame: pd.DataFrame, *, threshold: float = THRESHOLD) -> lis
 
 
 def _candidate(row) -> Candidate:  # type: ignore[no-untyped-def]
-    evidence = []
-    names = (row.name_l, row.name_r)
-    name_evidence = {
-        4: "name: same name",
-        3: "name: short and long form of one name",
-        2: "name: same core, other trade words",
-        1: "name: similar (typo?)",
-    }
+    evidence: list[tuple[str, str]] = []
+    names = f"{row.name_l} / {row.name_r}"
+    name_evidence = {4: "same_name", 3: "short_long", 2: "same_core", 1: "similar_name"}
     if row.gamma_name in name_evidence:
-        evidence.append(f"{name_evidence[row.gamma_name]} ({names[0]} / {names[1]})")
+        evidence.append((name_evidence[row.gamma_name], names))
     if row.gamma_phones == 1:
         shared = sorted(set(_items(row.phones_l)) & set(_items(row.phones_r)))
-        evidence.append(f"phone: {', '.join(shared)}")
+        evidence.append(("phone", ", ".join(shared)))
     if row.gamma_emails == 1:
         shared = sorted(set(_items(row.emails_l)) & set(_items(row.emails_r)))
-        evidence.append(f"email: {', '.join(shared)}")
+        evidence.append(("email", ", ".join(shared)))
     if row.gamma_city == 1:
-        evidence.append(f"city: {row.city_l}")
+        evidence.append(("city", str(row.city_l)))
     left, right = sorted((int(row.unique_id_l), int(row.unique_id_r)))
     return Candidate(left, right, round(float(row.match_probability), 4), tuple(evidence))
 

@@ -40,6 +40,11 @@ class DuplicatePair(models.Model):
     def __str__(self) -> str:
         return f"{self.left_id}~{self.right_id} {self.score:.2f}"
 
+    def evidence_lines(self) -> list[str]:
+        from retain.dedup.matching import evidence_lines
+
+        return evidence_lines(self.evidence)
+
 
 class MergeRecord(models.Model):
     """A merge of ``loser`` into ``survivor``, with all it takes to undo it."""

@@ -71,7 +71,7 @@ def duplicates_refresh(
                 left_id=c.left_id,
                 right_id=c.right_id,
                 score=c.score,
-                evidence=list(c.evidence),
+                evidence=[list(item) for item in c.evidence],
                 found_at=now,
             )
             for c in candidates

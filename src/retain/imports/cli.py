@@ -166,7 +166,7 @@ def duplicates(
             f"{pair.score:.2f}",
             f"{pair.left.code} {pair.left.name}",
             f"{pair.right.code} {pair.right.name}",
-            "; ".join(pair.evidence),
+            "; ".join(pair.evidence_lines()),
         )
     Console().print(table)
     typer.echo("Merge them on the Duplicates page of the web app (Imports → Duplicates).")
