@@ -24,12 +24,18 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from retain.accounts.models import User
 from retain.audit.services import audit_event
+from retain.complaints.models import Complaint
 from retain.core.bulk import BulkWriter
 from retain.core.exports import safe_row
+from retain.customers.models import Contact, Customer, CustomerKind, CustomerSource
+from retain.feedback.models import Survey, SurveyResponse
 from retain.imports import values as V
 from retain.imports.reading import MAX_CELL, ImportFileError, open_table
 from retain.imports.schema import Field, ImportKind, Parse, choice_key, field_names, mapping_guess
+from retain.interactions.models import Interaction
+from retain.orders.models import Order
 
 BATCH = 5000
 #: Row errors kept in the result (the reject file holds them all).
@@ -209,8 +215,6 @@ class Handler:
         codes = {r.values[column] for r in rows if r.values.get(column)}
         missing = codes - self.customer_ids.keys()
         if missing:
-            from retain.customers.models import Customer
-
             found = Customer.objects.filter(code__in=missing).values_list("code", "id")
             self.customer_ids.update(found)
         for row in rows:
@@ -242,7 +246,6 @@ def _changes(instance: models.Model, values: dict[str, Any]) -> dict[str, tuple[
 
 
 def _audit_update(actor: Any, obj: models.Model, customer_id: int | None, changed: dict) -> None:
-    from retain.customers.models import Customer
 
     customer = Customer(pk=customer_id) if customer_id else None
     audit_event(
@@ -327,6 +330,7 @@ class KeyedHandler(Handler):
 
 
 class CustomerHandler(Handler):
+    model = Customer
     file_key_fields = ("code",)
     fields = (
         "name",
@@ -345,7 +349,6 @@ class CustomerHandler(Handler):
         self.sources: dict[str, int] = {}
 
     def resolve(self, rows: list[Row]) -> None:
-        from retain.customers.models import CustomerSource
 
         names = {r.values["source"] for r in rows if r.values.get("source")}
         if names - self.sources.keys():
@@ -369,7 +372,6 @@ class CustomerHandler(Handler):
                 row.values["source_id"] = self.sources[choice_key(name)]
 
     def write(self, rows: list[Row], result: ImportResult) -> None:
-        from retain.customers.models import Contact, Customer, CustomerKind
         from retain.customers.services import customer_code_next
 
         codes = [r.values["code"] for r in rows if r.values.get("code")]
@@ -418,7 +420,7 @@ class CustomerHandler(Handler):
         for row, customer in new:
             row.values["_customer"] = customer
         new_ids = {c.pk for _r, c in new}
-        updated_ids = {c.pk for c in updates} | self._contacts(rows, Contact, new_ids)
+        updated_ids = {c.pk for c in updates} | self._contacts(rows, new_ids)
         result.created += len(new)
         result.updated += len(updated_ids)
         result.unchanged += sum(
@@ -440,7 +442,7 @@ class CustomerHandler(Handler):
             return False
         return True
 
-    def _contacts(self, rows: list[Row], Contact: Any, new_ids: set[int]) -> set[int]:
+    def _contacts(self, rows: list[Row], new_ids: set[int]) -> set[int]:
         """The 联系人 column becomes the customer's primary contact (with the row's phone
         and email when the customer is a company). Returns ids of customers whose contacts
         changed."""
@@ -506,6 +508,7 @@ class CustomerHandler(Handler):
 
 
 class ContactHandler(KeyedHandler):
+    model = Contact
     file_key_fields = ("customer_code", "name")
     fields = (
         "customer_id",
@@ -530,13 +533,11 @@ class ContactHandler(KeyedHandler):
         return (values["customer_id"], values["name"])
 
     def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
-        from retain.customers.models import Contact
 
         ids = {self.customer_ids[r.values["customer_code"]] for r in rows}
         return {(c.customer_id, c.name): c for c in Contact.objects.filter(customer_id__in=ids)}
 
     def write(self, rows: list[Row], result: ImportResult) -> None:
-        from retain.customers.models import Contact
 
         # One primary contact per customer: a row that makes a contact primary demotes
         # the others of that customer first.
@@ -554,6 +555,8 @@ class ContactHandler(KeyedHandler):
 
 class OrderHandler(Handler):
     """Orders are the big file: inserted with COPY / executemany, updated in bulk."""
+
+    model = Order
 
     file_key_fields = ("number",)
     compared = (
@@ -583,7 +586,6 @@ class OrderHandler(Handler):
             v["payment_method"] = v.get("payment_method") or ""
 
     def write(self, rows: list[Row], result: ImportResult) -> None:
-        from retain.orders.models import Order
 
         numbers = [r.values["number"] for r in rows]
         found = Order.objects.values_list("number", "id", *self.compared)
@@ -638,6 +640,7 @@ class OrderHandler(Handler):
 
 
 class FollowupHandler(KeyedHandler):
+    model = Interaction
     fields = (
         "customer_id",
         "contact_id",
@@ -657,7 +660,6 @@ class FollowupHandler(KeyedHandler):
         self.users: dict[str, int] | None = None
 
     def resolve(self, rows: list[Row]) -> None:
-        from retain.accounts.models import User
 
         self.resolve_customers(rows)
         if self.users is None:
@@ -681,7 +683,6 @@ class FollowupHandler(KeyedHandler):
                 row.values["owner_id"] = self.actor.pk
 
     def write(self, rows: list[Row], result: ImportResult) -> None:
-        from retain.customers.models import Contact
 
         wanted = {
             (self.customer_ids[r.values["customer_code"]], r.values["contact"])
@@ -717,7 +718,6 @@ class FollowupHandler(KeyedHandler):
         return (values["customer_id"], values["occurred_at"], values["kind"], values["content"])
 
     def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
-        from retain.interactions.models import Interaction
 
         ids = {self.customer_ids[r.values["customer_code"]] for r in rows}
         times = {r.values["occurred_at"] for r in rows}
@@ -726,6 +726,7 @@ class FollowupHandler(KeyedHandler):
 
 
 class ComplaintHandler(KeyedHandler):
+    model = Complaint
     fields = (
         "customer_id",
         "opened_at",
@@ -753,7 +754,6 @@ class ComplaintHandler(KeyedHandler):
         return (values["customer_id"], values["opened_at"], values["category"])
 
     def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
-        from retain.complaints.models import Complaint
 
         ids = {self.customer_ids[r.values["customer_code"]] for r in rows}
         times = {r.values["opened_at"] for r in rows}
@@ -762,6 +762,7 @@ class ComplaintHandler(KeyedHandler):
 
 
 class SurveyHandler(KeyedHandler):
+    model = SurveyResponse
     fields = (
         "customer_id",
         "survey_id",
@@ -778,7 +779,6 @@ class SurveyHandler(KeyedHandler):
         self.surveys: dict[str, int] = {}
 
     def resolve(self, rows: list[Row]) -> None:
-        from retain.feedback.models import Survey
 
         self.resolve_customers(rows)
         for row in rows:
@@ -797,7 +797,6 @@ class SurveyHandler(KeyedHandler):
         return (values["customer_id"], values["survey_id"], values["sent_at"])
 
     def existing(self, rows: list[Row]) -> dict[Hashable, models.Model]:
-        from retain.feedback.models import SurveyResponse
 
         ids = {self.customer_ids[r.values["customer_code"]] for r in rows}
         times = {r.values["sent_at"] for r in rows}
@@ -806,18 +805,6 @@ class SurveyHandler(KeyedHandler):
 
 
 def _handler_class(kind: str) -> type[Handler]:
-    from retain.complaints.models import Complaint
-    from retain.customers.models import Contact, Customer
-    from retain.feedback.models import SurveyResponse
-    from retain.interactions.models import Interaction
-    from retain.orders.models import Order
-
-    CustomerHandler.model = Customer
-    ContactHandler.model = Contact
-    OrderHandler.model = Order
-    FollowupHandler.model = Interaction
-    ComplaintHandler.model = Complaint
-    SurveyHandler.model = SurveyResponse
     handlers: dict[str, type[Handler]] = {
         ImportKind.CUSTOMERS: CustomerHandler,
         ImportKind.CONTACTS: ContactHandler,
