@@ -11,7 +11,7 @@ import pytest
 
 from retain.interactions.models import Interaction
 from retain.kpis.models import KpiTarget
-from retain.playbooks.models import Playbook
+from retain.playbooks.models import Playbook, Segment
 from retain.scoring.models import CustomerScore
 from retain.tasks.models import Task, TaskKind, TaskStatus
 from tests.browser.conftest import shot
@@ -142,11 +142,16 @@ def test_filters_segments_and_playbook_results(page, live_server, scored_demo):
     shot(page, "segments")
 
     # A playbook's results.
-    playbook = Playbook.objects.order_by("pk").first()
+    segment = Segment.objects.create(
+        name="潜力客户测试",
+        conditions={"all": [{"field": "quadrant", "op": "eq", "value": "potential"}]},
+    )
+    playbook = Playbook.objects.create(name="潜力客户激活测试", segment=segment)
     page.goto(f"{live_server.url}/playbooks/")
     page.click(f'a[href="/playbooks/{playbook.pk}/results/"]')
     page.wait_for_selector("#playbook-results")
-    assert page.locator('[data-figure="members"]').inner_text() != ""
+    potential = CustomerScore.objects.filter(quadrant="potential").count()
+    assert page.locator('[data-figure="members"]').inner_text() == str(potential)
     shot(page, "playbook-results")
 
 

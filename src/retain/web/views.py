@@ -47,10 +47,14 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
         "nav": "customers",
         **customer_list_context(request.user, query),
     }
-    template = (
-        "web/_customer_rows.html" if request.headers.get("HX-Request") else "web/customer_list.html"
-    )
-    return render(request, template, context)
+    if request.headers.get("HX-Request"):
+        response = render(request, "web/_customer_rows.html", context)
+        # the address bar shows the filters that apply, not every empty field of the form
+        response["HX-Push-Url"] = (
+            f"{request.path}?{context['qs']}" if context["qs"] else request.path
+        )
+        return response
+    return render(request, "web/customer_list.html", context)
 
 
 @login_required
