@@ -12,6 +12,7 @@ import pytest
 from analytics_reference import AS_OF, Loader, reference_cohorts, reference_summary
 
 from retain.analytics import (
+    MODEL_INPUT_COLUMNS,
     SUMMARY_COLUMNS,
     AnalyticsSettings,
     ComplaintColumns,
@@ -22,6 +23,7 @@ from retain.analytics import (
     cohort_retention,
     customer_summary,
     kpis,
+    model_inputs,
     score_customers,
     score_summary,
 )
@@ -90,6 +92,22 @@ def test_summary_matches_reference_on_every_engine(
     assert list(got.columns) == list(SUMMARY_COLUMNS)
     assert len(got) == 320
     assert_same_frame(got, want, SUMMARY_COLUMNS[1:])
+
+
+def test_model_inputs_match_reference_on_every_engine(
+    engine: tuple[str, Loader], tables: dict[str, pd.DataFrame], settings: AnalyticsSettings
+) -> None:
+    # given the orders on one engine
+    _, load = engine
+    orders = load("orders", tables["orders"])
+    # when only the model inputs are computed there
+    got = model_inputs(orders, as_of=AS_OF, settings=settings, columns=COLUMNS).to_pandas()
+    # then they are the summary's columns of the same name, for purchasing customers only
+    want = reference_summary(tables, AS_OF, settings)
+    want = want[want["T_days"].notna()]
+    assert list(got.columns) == list(MODEL_INPUT_COLUMNS)
+    assert len(got) == len(want) == 295
+    assert_same_frame(got, want, MODEL_INPUT_COLUMNS[1:])
 
 
 def test_scores_match_reference_on_every_engine(

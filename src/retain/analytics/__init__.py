@@ -6,6 +6,7 @@ See docs/analytics.md for the definitions.
 """
 
 from retain.analytics._cohorts import cohort_retention
+from retain.analytics._inputs import MODEL_INPUT_COLUMNS, model_inputs
 from retain.analytics._io import InputError, OrderFile, read_orders
 from retain.analytics._kpis import KpiSnapshot, QuadrantKpi, kpis, kpis_by_month
 from retain.analytics._labels import (
@@ -43,6 +44,7 @@ from retain.analytics._summary import SUMMARY_COLUMNS, customer_summary
 
 __all__ = [
     "BGNBD",
+    "MODEL_INPUT_COLUMNS",
     "SCORE_COLUMNS",
     "SUMMARY_COLUMNS",
     "ActivityLevel",
@@ -70,6 +72,7 @@ __all__ = [
     "kpis",
     "kpis_by_month",
     "lifetime_value",
+    "model_inputs",
     "read_orders",
     "render_report",
     "score_customers",

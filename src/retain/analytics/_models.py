@@ -48,10 +48,15 @@ def _collapse(*cols: FloatArray) -> tuple[list[FloatArray], FloatArray, npt.NDAr
     that key is factorised again (no sort, no tuples).
     """
     key = np.zeros(cols[0].shape[0], dtype=np.int64)
+    bound = 1  # key < bound
     for col in cols:
         codes, uniques = pd.factorize(col, sort=False)
+        if bound > (2**62) // max(len(uniques), 1):  # keep the key small: no overflow
+            key, seen = pd.factorize(key, sort=False)
+            bound = len(seen)
         key = key * len(uniques) + codes
-        key, _ = pd.factorize(key, sort=False)  # keep the key small: no overflow
+        bound *= max(len(uniques), 1)
+    key, _ = pd.factorize(key, sort=False)
     first = np.full(int(key.max()) + 1 if key.size else 0, -1, dtype=np.int64)
     order = np.arange(key.size)
     first[key[::-1]] = order[::-1]  # first row of each distinct key
@@ -178,18 +183,17 @@ class BGNBD:
             raise ValueError("frequency, recency and T must be non-empty and of equal length")
         if np.any(x < 0) or np.any(t_x < 0) or np.any(t_obs < t_x):
             raise ValueError("need frequency >= 0 and 0 <= recency <= T")
-        w_in = np.ones_like(x) if sample_weight is None else _as_float(sample_weight)
         # scale time so that the largest T is 10: a well-conditioned alpha for the optimiser
         scale = 10.0 / max(float(t_obs.max()), 1e-12)
-        (ux, utx, uT, uw), counts, _ = _collapse(x, t_x * scale, t_obs * scale, w_in)
-        weights = counts * uw
+        if sample_weight is None:
+            (ux, utx, uT), weights, _ = _collapse(x, t_x * scale, t_obs * scale)
+        else:
+            w_in = _as_float(sample_weight)
+            (ux, utx, uT, uw), counts, _ = _collapse(x, t_x * scale, t_obs * scale, w_in)
+            weights = counts * uw
         n_obs = float(weights.sum())
 
-        x_levels, tx_levels, t_levels = _Levels(ux), _Levels(utx), _Levels(uT)
-
-        def neg(params: FloatArray) -> tuple[float, FloatArray]:
-            ll, grad = _bgnbd_terms(params, ux, x_levels, tx_levels, t_levels)
-            return -float(weights @ ll), -(weights @ grad)
+        neg = _BGNBDObjective(ux, utx, uT, weights)
 
         fit = _maximise(
             neg, np.array([1.0, 1.0, 1.0, 1.0]), penalizer=self.penalizer, n_obs=n_obs, tol=self.tol
@@ -199,9 +203,8 @@ class BGNBD:
         self.alpha_ = float(alpha) / scale
         self.a_ = float(a)
         self.b_ = float(b)
-        self.log_likelihood_ = float(
-            weights @ self.log_likelihood_terms(self.params_, ux, utx / scale, uT / scale)[0]
-        )
+        # in scaled time the log-likelihood is lower by x log(scale) per customer
+        self.log_likelihood_ = -neg(fit.params)[0] + float(weights @ ux) * float(np.log(scale))
         self.n_iter_ = fit.n_iter
         self.n_distinct_ = int(ux.shape[0])
         return self
@@ -297,6 +300,84 @@ def _bgnbd_terms(
     return ll, grad
 
 
+class _BGNBDObjective:
+    """Weighted BG/NBD negative log-likelihood and gradient, summed (what the optimiser needs).
+
+    The same function as the weighted sum of :func:`_bgnbd_terms`, arranged so that each step
+    touches every row as few times as possible: terms of x alone are summed per level of x
+    (``bincount`` of the weights), one-day buyers (x = 0, whose likelihood depends on T only)
+    are summed per level of T, and for repeat buyers the two-term mixture is written with the
+    log-odds ``d`` of its second term (ll = first term + softplus(d)).
+    """
+
+    def __init__(self, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray) -> None:
+        self.total_w = float(w.sum())
+        once = x == 0
+        # one-day buyers: weight per level of T
+        t0_values, t0_index = np.unique(T[once], return_inverse=True)
+        self.t0_values = t0_values
+        self.t0_w = np.bincount(t0_index.ravel(), weights=w[once], minlength=t0_values.size)
+        # repeat buyers, row by row (levels of x, t_x and T gathered)
+        rep = ~once
+        self.x = x[rep]
+        self.w = w[rep]
+        self.x_values, x_index = np.unique(self.x, return_inverse=True)
+        self.x_index = x_index.ravel()
+        self.x_w = np.bincount(self.x_index, weights=self.w, minlength=self.x_values.size)
+        self.wx = self.w * self.x
+        self.tx_values, tx_index = np.unique(t_x[rep], return_inverse=True)
+        self.tx_index = tx_index.ravel()
+        self.t_values, t_index = np.unique(T[rep], return_inverse=True)
+        self.t_index = t_index.ravel()
+        # every customer's x-only terms: weight per level of x over all rows
+        self.all_x_values, all_index = np.unique(x, return_inverse=True)
+        self.all_x_w = np.bincount(all_index.ravel(), weights=w, minlength=self.all_x_values.size)
+
+    def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
+        r, alpha, a, b = (float(p) for p in params)
+        W = self.total_w
+        xa, xw = self.all_x_values, self.all_x_w
+        # x-only terms of every customer (gammaln, betaln, digamma per level of x)
+        ll = float(xw @ (gammaln(r + xa) + betaln(a, b + xa)))
+        ll += W * (-gammaln(r) + r * np.log(alpha) - betaln(a, b))
+        dig_ab = digamma(a + b)
+        g_r = float(xw @ digamma(r + xa)) + W * (np.log(alpha) - digamma(r))
+        g_a = float(xw @ (dig_ab - digamma(a + b + xa)))
+        g_b = float(xw @ (dig_ab + digamma(b + xa) - digamma(b) - digamma(a + b + xa)))
+        g_alpha = W * r / alpha
+        # one-day buyers: ll gets -r log(alpha + T)
+        log_t0 = np.log(alpha + self.t0_values)
+        ll -= r * float(self.t0_w @ log_t0)
+        g_r -= float(self.t0_w @ log_t0)
+        g_alpha -= r * float(self.t0_w @ (1.0 / (alpha + self.t0_values)))
+        # repeat buyers: ll = -(r + x) log(alpha + T) + softplus(d), with
+        # d = log a - log(b + x - 1) + (r + x) (log(alpha + T) - log(alpha + t_x))
+        xv = self.x_values
+        log_at_l = np.log(alpha + self.t_values)
+        log_atx_l = np.log(alpha + self.tx_values)
+        log_at = log_at_l[self.t_index]
+        gap = log_at - log_atx_l[self.tx_index]
+        const_x = np.log(a) - np.log(b + xv - 1.0)
+        rx = r + self.x
+        d = const_x[self.x_index] + rx * gap
+        w4 = 0.5 * (1.0 + np.tanh(0.5 * d))  # sigmoid(d): weight of the "dropped out" term
+        w, wx = self.w, self.wx
+        ll += -(r * float(w @ log_at) + float(wx @ log_at)) + float(w @ np.logaddexp(0.0, d))
+        ww4 = w * w4
+        # w3 log(alpha + T) + w4 log(alpha + t_x) = log(alpha + T) - w4 gap
+        g_r -= float(w @ log_at) - float(ww4 @ gap)
+        inv_at_l = 1.0 / (alpha + self.t_values)
+        inv_at = inv_at_l[self.t_index]
+        inv_gap = (1.0 / (alpha + self.tx_values))[self.tx_index] - inv_at
+        # rx (w3 / (alpha + T) + w4 / (alpha + t_x)) = rx (inv_at + w4 inv_gap)
+        g_alpha -= r * float(w @ inv_at) + float(wx @ inv_at)
+        g_alpha -= r * float(ww4 @ inv_gap) + float((wx * w4) @ inv_gap)
+        w4_x = np.bincount(self.x_index, weights=ww4, minlength=xv.size)
+        g_a += float(w4_x.sum()) / a
+        g_b -= float(w4_x @ (1.0 / (b + xv - 1.0)))
+        return -ll, -np.array([g_r, g_alpha, g_a, g_b])
+
+
 def simulate_bgnbd(
     n: int,
     r: float,
@@ -383,15 +464,14 @@ class GammaGamma:
             raise ValueError("Gamma-Gamma needs frequency >= 1 and monetary_value > 0")
         w_in = np.ones_like(x) if sample_weight is None else _as_float(sample_weight)
         scale = 1.0 / float(np.mean(m))  # money in units of the mean spend
-        (ux, um, uw), counts, _ = _collapse(x, m * scale, w_in)
-        weights = counts * uw
+        if sample_weight is None:
+            (ux, um), weights, _ = _collapse(x, m * scale)
+        else:
+            (ux, um, uw), counts, _ = _collapse(x, m * scale, w_in)
+            weights = counts * uw
         n_obs = float(weights.sum())
 
-        x_levels, log_m, log_x = _Levels(ux), np.log(um), np.log(ux)
-
-        def neg(params: FloatArray) -> tuple[float, FloatArray]:
-            ll, grad = _gamma_gamma_terms(params, ux, x_levels, log_m, log_x)
-            return -float(weights @ ll), -(weights @ grad)
+        neg = _GammaGammaObjective(ux, um, weights)
 
         fit = _maximise(
             neg, np.array([1.0, 1.0, 1.0]), penalizer=self.penalizer, n_obs=n_obs, tol=self.tol
@@ -415,6 +495,48 @@ class GammaGamma:
         p, q, v = self.p_, self.q_, self.v_
         m = np.where(x > 0, m, 0.0)
         return np.asarray((p * (v + x * m)) / (p * x + q - 1.0), dtype=np.float64)
+
+
+class _GammaGammaObjective:
+    """Weighted Gamma-Gamma negative log-likelihood and gradient, summed.
+
+    The weighted sum of :func:`_gamma_gamma_terms` with every term that does not depend on the
+    parameters precomputed: a step costs one log and one reciprocal per row.
+    """
+
+    def __init__(self, x: FloatArray, m: FloatArray, w: FloatArray) -> None:
+        self.xm = x * m
+        self.w = w
+        self.wx = w * x
+        self.total_w = float(w.sum())
+        self.x_values, index = np.unique(x, return_inverse=True)
+        self.x_w = np.bincount(index.ravel(), weights=w, minlength=self.x_values.size)
+        self.x_wx = self.x_w * self.x_values
+        log_m, log_x = np.log(m), np.log(x)
+        self.sum_w_log_m = float(w @ log_m)
+        self.sum_wx_logs = float(self.wx @ (log_m + log_x))  # sum w x (log m + log x)
+
+    def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
+        p, q, v = (float(z) for z in params)
+        xv = p * self.x_values
+        log_xmv = np.log(self.xm + v)
+        inv_xmv = 1.0 / (self.xm + v)
+        s_w_log = float(self.w @ log_xmv)
+        s_wx_log = float(self.wx @ log_xmv)
+        W = self.total_w
+        ll = (
+            float(self.x_w @ (gammaln(xv + q) - gammaln(xv)))
+            + W * (q * np.log(v) - gammaln(q))
+            + p * self.sum_wx_logs
+            - self.sum_w_log_m
+            - p * s_wx_log
+            - q * s_w_log
+        )
+        dig_pxq = digamma(xv + q)
+        g_p = float(self.x_wx @ (dig_pxq - digamma(xv))) + self.sum_wx_logs - s_wx_log
+        g_q = float(self.x_w @ dig_pxq) + W * (np.log(v) - digamma(q)) - s_w_log
+        g_v = W * q / v - p * float(self.wx @ inv_xmv) - q * float(self.w @ inv_xmv)
+        return -ll, -np.array([g_p, g_q, g_v])
 
 
 def _gamma_gamma_terms(

@@ -24,7 +24,13 @@ from retain.analytics._settings import (
     SurveyColumns,
 )
 
-__all__ = ["SUMMARY_COLUMNS", "customer_summary", "day_number", "normalized_orders"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "customer_summary",
+    "day_number",
+    "first_spend_by_argmin",
+    "normalized_orders",
+]
 
 _EPOCH = dt.date(1970, 1, 1)
 _SECONDS_PER_DAY = 86400
@@ -101,6 +107,20 @@ def _ones(flag: ir.BooleanValue) -> ir.IntegerValue:
 
 def _lower_text(col: ir.Value) -> ir.StringValue:
     return col.cast("string").lower()  # type: ignore[no-any-return]
+
+
+def first_spend_by_argmin(table: ir.Table) -> bool:
+    """Whether the backend of ``table`` computes an arg-min correctly inside a grouped query.
+
+    SQLite compiles it to a "bare column" next to ``MIN``, which is only defined when that is
+    the query's single aggregate; there the spend of the first purchase day is found with a
+    window instead (slower, same result).
+    """
+    try:
+        name = str(table._find_backend(use_default=True).name)
+    except Exception:  # an unbound expression: assume a capable backend
+        return True
+    return name != "sqlite"
 
 
 def normalized_orders(
@@ -247,26 +267,34 @@ def customer_summary(
         first_ts=o.ts.min(where=o.purchase),
         last_ts=o.ts.max(where=o.purchase),
     )
-    bought = daily.orders > 0
-    daily = daily.mutate(
-        bought=bought,
-        first_day=ibis.ifelse(bought, daily.day, ibis.null("int64"))
-        .min()
-        .over(group_by=daily.customer_id),
-    )
-    d = daily
+    d = daily.mutate(bought=daily.orders > 0)
     net = d.spend - d.refunds
+    # repeat spend = purchase spend - spend of the first purchase day; on most backends that
+    # day's spend is an arg-min inside the per-customer aggregation (no window over the
+    # (customer, day) rows, which was the summary's most expensive step)
+    by_argmin = first_spend_by_argmin(orders)
+    if by_argmin:
+        first_day_spend = d.spend.argmin(d.day, where=d.bought)
+    else:
+        d = d.mutate(
+            first_day=ibis.ifelse(d.bought, d.day, ibis.null("int64"))
+            .min()
+            .over(group_by=d.customer_id)
+        )
+        net = d.spend - d.refunds
+        first_day_spend = ibis.ifelse(d.day == d.first_day, d.spend, 0.0).sum()
     per = d.group_by("customer_id").aggregate(
         first_purchase=d.first_ts.min(),
         last_purchase=d.last_ts.max(),
-        first_day=d.first_day.min(),
-        last_day=ibis.ifelse(d.bought, d.day, ibis.null("int64")).max(),
+        first_day=d.day.min(where=d.bought),
+        last_day=d.day.max(where=d.bought),
         order_count=d.orders.sum(),
         purchase_days=_ones(d.bought).sum(),
         gross_spend=d.spend.sum(),
         refund_amount=d.refunds.sum(),
         refund_count=d.refund_rows.sum(),
-        repeat_spend=ibis.ifelse(d.bought & (d.day != d.first_day), d.spend, 0.0).sum(),
+        bought_spend=d.spend.sum(where=d.bought),
+        first_day_spend=first_day_spend,
         recent_orders=ibis.ifelse(d.day > recent_start, d.orders, 0).sum(),
         recent_spend=ibis.ifelse(d.day > recent_start, net, 0.0).sum(),
         previous_spend=ibis.ifelse(
@@ -390,7 +418,9 @@ def customer_summary(
         avg_order_value=ibis.ifelse(
             t.order_count > 0, total_spend / t.order_count, ibis.null("float64")
         ),
-        monetary_value=ibis.ifelse(purchased & (frequency > 0), t.repeat_spend / frequency, 0.0),
+        monetary_value=ibis.ifelse(
+            purchased & (frequency > 0), (t.bought_spend - t.first_day_spend) / frequency, 0.0
+        ),
         recent_orders=t.recent_orders.fill_null(0),
         recent_spend=t.recent_spend.fill_null(0.0),
         previous_spend=t.previous_spend.fill_null(0.0),
