@@ -249,3 +249,18 @@ def test_the_cli_imports_a_file_and_fails_cleanly_on_a_bad_one(tmp_path, importe
     assert refused.exit_code == 1
     assert "Error: bad.csv is empty." in refused.output
     assert Customer.objects.count() == 2
+
+
+def test_two_primary_contacts_for_one_customer_in_one_file_are_refused(tmp_path, importer):
+    CustomerFactory(code="C1")
+    header = ["客户编号", "联系人", "主要联系人"]
+    rows = [["C1", "甲", "是"], ["C1", "乙", "是"]]
+
+    result = import_file(
+        path=write_csv(tmp_path / "c.csv", header, rows), kind="contacts", actor=importer
+    )
+
+    assert [str(e) for e in result.errors] == [
+        "row 3, 主要联系人: C1 has a primary contact on row 2 already; a customer has one"
+    ]
+    assert Contact.objects.count() == 0

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -522,6 +522,24 @@ class ContactHandler(KeyedHandler):
         "left_on",
     )
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.primary_rows: dict[str, int] = {}
+
+    def resolve(self, rows: list[Row]) -> None:
+        self.resolve_customers(rows)
+        for row in rows:
+            if row.errors or not row.values.get("is_primary"):
+                continue
+            code = row.values["customer_code"]
+            first = self.primary_rows.setdefault(code, row.number)
+            if first != row.number:
+                row.fail(
+                    self.label("is_primary"),
+                    _("%(code)s has a primary contact on row %(first)s already; a customer has one")
+                    % {"code": code, "first": first},
+                )
+
     def model_values(self, row: Row) -> dict[str, Any]:
         values = super().model_values(row)
         values["customer_id"] = self.customer_ids[row.values["customer_code"]]
@@ -995,6 +1013,12 @@ def import_file(
             if rejects and not valid_rows:
                 # Nothing was written: nothing counts as created or updated.
                 result.created = result.updated = result.unchanged = 0
+        except IntegrityError as exc:
+            # A rule only the database knows; the transaction is rolled back, nothing is kept.
+            raise ImportFileError(
+                _("%(file)s: the database refused the rows, nothing was imported (%(error)s).")
+                % {"file": name, "error": str(exc).splitlines()[0][:200]}
+            ) from exc
         if rejects.count and reject_path is not None:
             result.reject_path = reject_path
     except ImportFileError:
