@@ -126,6 +126,6 @@ def test_the_customer_page_shows_scores_and_segment_history(client, admin_user):
     html = client.get(reverse("customer-detail", args=["C1"])).content.decode()
 
     assert "42%" in html
-    assert "silent: no purchase for 200 days" in html
+    assert "沉默：200 天没有购买" in html  # the engine's reason, in the page's language
     assert "2026-11-01 · 价值象限: 核心客户 → 潜力客户" in html
     assert html.count("<li>2026-11-01 · ") == 1  # starting points are not moves
