@@ -50,9 +50,21 @@ def _write_files(folder: Path, customers: int, rows: int) -> tuple[Path, Path]:
     customers_csv = folder / "customers.csv"
     with customers_csv.open("w", encoding="gbk", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["客户编号", "客户名称", "联系人", "所属行业", "客户来源", "首次接触时间", "当前状态"])
+        w.writerow(
+            ["客户编号", "客户名称", "联系人", "所属行业", "客户来源", "首次接触时间", "当前状态"]
+        )
         for i in range(customers):
-            w.writerow([f"B{i:07d}", f"测试客户{i}有限公司", f"联系人{i}", "制造业", "行业展会", "2023/1/15", "核心客户"])
+            w.writerow(
+                [
+                    f"B{i:07d}",
+                    f"测试客户{i}有限公司",
+                    f"联系人{i}",
+                    "制造业",
+                    "行业展会",
+                    "2023/1/15",
+                    "核心客户",
+                ]
+            )
     orders_csv = folder / "orders.csv"
     start = dt.datetime(2023, 1, 1)
     channels = ["线上", "线下"]
@@ -128,7 +140,9 @@ def main() -> None:
         print(f"wrote the files: {time.perf_counter() - t:.1f} s (orders.csv {size:.0f} MiB, GBK)")
 
         r = import_file(path=customers_csv, kind="customers")
-        print(f"customers: {r.created:,} created in {r.seconds:.1f} s ({r.rows / r.seconds:,.0f} rows/s)")
+        print(
+            f"customers: {r.created:,} created in {r.seconds:.1f} s ({r.rows / r.seconds:,.0f} rows/s)"
+        )
 
         cpu = time.process_time()
         r = import_file(path=orders_csv, kind="orders")
