@@ -207,9 +207,22 @@ def score(
     as_of: Annotated[
         str | None, typer.Option(help="Score as of this day (YYYY-MM-DD); today by default.")
     ] = None,
+    tables: Annotated[
+        str,
+        typer.Option(
+            help="Where the engine runs: auto, database (in PostgreSQL / SQLite), copy "
+            "(DuckDB over a copy of the tables) or memory (through the ORM)."
+        ),
+    ] = "auto",
 ) -> None:
     """Score every customer (quadrant, RFM, lifecycle, P(alive), value, risk) and tag them."""
     _django()
+    from retain.scoring.tables import TableSource, resolved_source
+
+    if tables not in set(TableSource):
+        known = ", ".join(TableSource)
+        typer.echo(f"Error: --tables must be one of {known}, not {tables!r}", err=True)
+        raise typer.Exit(2)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from retain.scoring.services import ScoringBusyError, ScoringOrderError, scoring_run
@@ -222,7 +235,10 @@ def score(
         job = bar.add_task("scoring", total=None)
         try:
             run = scoring_run(
-                as_of=day, now=now, progress=lambda label: bar.update(job, description=label)
+                as_of=day,
+                now=now,
+                source=TableSource(tables),
+                progress=lambda label: bar.update(job, description=label),
             )
         except (ScoringBusyError, ScoringOrderError) as exc:
             typer.echo(f"Error: {exc}", err=True)
@@ -230,7 +246,7 @@ def score(
         bar.update(job, description="board figures")
         from retain.kpis.services import board_figures_refresh
 
-        board_figures_refresh(run=run)
+        board_figures_refresh(run=run, source=resolved_source(TableSource(tables)))
     typer.echo(
         f"Scored {run.customers:,} customers as of {run.as_of}: {run.changes:,} segment changes, "
         f"{run.tags_added:,} automatic tags added, {run.tags_removed:,} removed."

@@ -34,13 +34,17 @@ def scores() -> list[tuple]:
     )
 
 
-def test_database_and_memory_tables_give_the_same_scores(demo_company):
+def test_database_copy_and_memory_tables_give_the_same_scores(demo_company):
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("Ibis cannot open the in-memory SQLite test database from another connection")
 
     in_database = scoring_run(as_of=AS_OF, source=TableSource.DATABASE, now=NOW)
     from_database = scores()
+    copied = scoring_run(as_of=AS_OF, source=TableSource.COPY, now=NOW)
+    from_copy = scores()
     in_memory = scoring_run(as_of=AS_OF, source=TableSource.MEMORY, now=NOW)
 
-    assert in_database.customers == in_memory.customers == len(from_database) > 0
+    assert in_database.customers == copied.customers == in_memory.customers == len(from_database)
+    assert len(from_database) > 0
+    assert from_copy == from_database
     assert scores() == from_database

@@ -256,7 +256,7 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 def scoring_run(
     *,
     as_of: dt.date,
-    source: TableSource = TableSource.DATABASE,
+    source: TableSource = TableSource.AUTO,
     tables: AppTables | None = None,
     settings: AnalyticsSettings | None = None,
     now: dt.datetime | None = None,

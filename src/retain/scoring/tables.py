@@ -1,9 +1,11 @@
-"""Where the engine's tables come from: the app's own database, or memory.
+"""Where the engine's tables come from.
 
-``TableSource.DATABASE`` opens the app's database with Ibis (SQLite file or PostgreSQL), so
-the engine's summary runs inside the database. ``TableSource.MEMORY`` reads the rows through
-the ORM into Ibis memtables: for a database Ibis cannot open from another connection (the
-in-memory SQLite database of the tests, or rows not yet committed).
+``TableSource.DATABASE`` opens the app's database with Ibis (PostgreSQL or a SQLite file), so
+the engine's summary runs inside the database. ``TableSource.COPY`` scans the app's tables
+once into Arrow and runs the engine in DuckDB (fast for SQLite). ``TableSource.MEMORY`` reads
+the rows through the ORM into memtables: for a database Ibis cannot open from another
+connection (the in-memory SQLite database of the tests, or rows not yet committed).
+``TableSource.AUTO`` picks one (see ``resolved_source``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,27 @@ from retain.analytics import (
 
 
 class TableSource(StrEnum):
+    #: PostgreSQL: in the database; a SQLite file: copied; in-memory SQLite: through the ORM.
+    AUTO = "auto"
     DATABASE = "database"
+    COPY = "copy"
     MEMORY = "memory"
+
+
+def resolved_source(source: TableSource) -> TableSource:
+    """The concrete source ``AUTO`` stands for on the app's database.
+
+    The engine's SQL runs well on PostgreSQL; on SQLite it is slow (about 90 s for scores
+    and 160 s for KPIs at 20,000 customers, against under 2 s each in DuckDB), so a SQLite
+    file is read with plain table scans into Arrow and the engine runs in DuckDB.
+    """
+    if source != TableSource.AUTO:
+        return source
+    if connection.vendor == "postgresql":
+        return TableSource.DATABASE
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
+        return TableSource.MEMORY
+    return TableSource.COPY
 
 
 ORDER_COLUMNS = OrderColumns(
@@ -117,12 +138,21 @@ def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> ir.Table:
     return ibis.memtable(frame, schema=schema)
 
 
-def app_tables(*, source: TableSource = TableSource.DATABASE) -> AppTables:
+def _copied(table: ir.Table) -> ir.Table:
+    """A plain scan of ``table`` into an in-process (DuckDB) memtable; decimals as floats."""
+    decimals = {n: table[n].cast("float64") for n, t in table.schema().items() if t.is_decimal()}
+    if decimals:
+        table = table.mutate(**decimals)
+    return ibis.memtable(table.to_pyarrow())
+
+
+def app_tables(*, source: TableSource = TableSource.AUTO) -> AppTables:
     """The app's orders, customers, follow-ups, complaints and answered surveys for the engine."""
-    if source == TableSource.DATABASE:
+    source = resolved_source(source)
+    if source in {TableSource.DATABASE, TableSource.COPY}:
         con = _connect()
         surveys = con.table("feedback_surveyresponse")
-        return AppTables(
+        tables = AppTables(
             orders=con.table("orders_order").select(
                 "customer_id", "ordered_at", "amount", "status"
             ),
@@ -135,6 +165,15 @@ def app_tables(*, source: TableSource = TableSource.DATABASE) -> AppTables:
                 "customer_id", "answered_at", "nps", "satisfaction"
             ),
         )
+        if source == TableSource.COPY:
+            tables = AppTables(
+                orders=_copied(tables.orders),
+                customers=_copied(tables.customers),
+                interactions=_copied(tables.interactions),
+                complaints=_copied(tables.complaints),
+                surveys=_copied(tables.surveys),
+            )
+        return tables
     from retain.complaints.models import Complaint
     from retain.customers.models import Customer
     from retain.feedback.models import SurveyResponse
