@@ -145,12 +145,24 @@ def rel_diff(ours: dict[str, float], theirs: dict[str, float]) -> float:
     return max(abs(ours[k] - theirs[k]) / abs(theirs[k]) for k in theirs)
 
 
+def _ordered(results: list[dict[str, object]]) -> list[dict[str, object]]:
+    """CDNOW first, then by orders; per file retain (duckdb), lifetimes, retain (spark)."""
+    tools = ["retain (duckdb)", "lifetimes 0.11.3", "retain (spark)"]
+
+    def key(r: dict[str, object]) -> tuple[int, int, int]:
+        data, tool = str(r["data"]), str(r["tool"])
+        size = 0 if data.startswith("CDNOW") else int(data.split()[-1].replace(",", ""))
+        return (size, tools.index(tool) if tool in tools else 9, 0)
+
+    return sorted(results, key=key)
+
+
 def table(results: list[dict[str, object]]) -> str:
     lines = [
         "| data | orders | customers | tool | summary s | fit s | scoring s | LTV s | end to end s | peak RSS MiB | full summary s |",
         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
+    for r in _ordered(results):
         if "error" in r:
             t = r.get("times") or {}
             assert isinstance(t, dict)
@@ -177,7 +189,7 @@ def ratios(results: list[dict[str, object]]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     by = {}
-    for r in results:
+    for r in _ordered(results):
         by.setdefault(r["data"], {})[str(r["tool"])] = r
     for data, tools in by.items():
         ours, theirs = tools.get("retain (duckdb)"), tools.get("lifetimes 0.11.3")
