@@ -15,6 +15,7 @@ from retain.analytics import (
     cohort_retention,
     customer_summary,
     kpis_by_month,
+    model_inputs,
     score_summary,
 )
 from retain.analytics._labels import SEGMENT_GRID, segment_of
@@ -71,6 +72,32 @@ def test_status_marks_refunds_and_cancellations() -> None:
     s = _summary(t, columns=OrderColumns(status="status")).loc[1]
     # the free order is a purchase worth 0; the cancelled order does not exist
     assert (s.order_count, s.gross_spend, s.refund_amount, s.total_spend) == (2, 50.0, 30.0, 20.0)
+
+
+def test_model_inputs_follow_the_lifetimes_conventions_exactly() -> None:
+    # given customer 1: two orders on the first day, a refund on a later day, a cancelled
+    # order, two repeat days and an order after as_of; customer 2: only a refund;
+    # customer 3: one free order
+    t = _orders(
+        [(1, "2024-01-10 09:00", 100.0), (1, "2024-01-10 17:30", 20.0),
+         (1, "2024-02-01 12:00", 40.0), (1, "2024-02-01 13:00", 10.0),
+         (1, "2024-03-05 08:00", -15.0), (1, "2024-04-01 10:00", 70.0),
+         (1, "2024-05-01 10:00", 500.0), (1, "2024-07-01 08:00", 999.0),
+         (2, "2024-03-01 10:00", 25.0), (3, "2024-06-29 23:59", 0.0)],
+        status=["paid", "paid", "paid", "paid", "paid", "paid", "cancelled", "paid",
+                "refunded", "paid"],
+    )  # fmt: skip
+    # when only the model inputs are computed
+    m = model_inputs(t, as_of=AS_OF, columns=OrderColumns(status="status")).to_pandas()
+    m = m.set_index("customer_id").sort_index()
+    # then: frequency = distinct purchase days - 1; t_x and T from the first purchase day;
+    # monetary value = mean spend of the repeat days (first day and refunds excluded)
+    assert m.index.tolist() == [1, 3]  # customer 2 never purchased
+    assert m.loc[1].tolist() == [2, 82, 172, 60.0]  # (50 + 70) / 2
+    assert m.loc[3].tolist() == [0, 0, 1, 0.0]
+    # and they equal the summary's columns of the same name
+    full = _summary(t, columns=OrderColumns(status="status")).loc[[1, 3], list(m.columns)]
+    pd.testing.assert_frame_equal(m, full, check_dtype=False)
 
 
 def test_rfm_ties_share_a_score_and_scores_are_quintiles() -> None:
