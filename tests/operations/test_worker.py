@@ -87,6 +87,16 @@ def test_the_worker_scores_runs_the_daily_jobs_and_mails(tmp_path, smtp_server):
             db, "select group_concat(status) from scoring_scoringrun", lambda v: v == "done"
         )
         assert status == "done"
+        # a person with a birthday today who agreed to e-mail
+        _python(
+            "import datetime as dt\n"
+            "from retain.customers.models import Customer\n"
+            "from retain.customers.services import consent_set\n"
+            "c = Customer.objects.filter(kind='person').exclude(email='').order_by('id').first()\n"
+            "Customer.objects.filter(pk=c.pk).update(birthday=dt.date(1990, 11, 1), email='bday@example.com')\n"
+            "consent_set(customer=c, channel='email', granted=True, source='test')\n",
+            env,
+        )
         _python("from retain.tasks.tasks import daily_job; daily_job('2026-11-01')", env)
         _python(
             "from retain.tasks.tasks import email_send; "
@@ -99,8 +109,16 @@ def test_the_worker_scores_runs_the_daily_jobs_and_mails(tmp_path, smtp_server):
         tasks = _wait(db, "select count(*) from tasks_task", lambda v: v > 0)
         assert scored == customers
         assert tasks > 0
-        mail = smtp_server.wait_for(1, timeout=60)
+        mail = smtp_server.wait_for(2, timeout=60)
         assert any(m["Subject"] == "worker check" for m in mail)
+        greeting = smtp_server.to("bday@example.com")
+        assert len(greeting) == 1 and "生日快乐" in greeting[0].get_payload(decode=True).decode()
+        sent = _wait(
+            db,
+            "select group_concat(status) from care_delivery where address = 'bday@example.com'",
+            lambda v: v == "sent",
+        )
+        assert sent == "sent"
     finally:
         worker.terminate()
         worker.wait(timeout=30)
