@@ -96,6 +96,31 @@ def test_board_figures_hold_twelve_month_ends_and_the_cohorts(scored_company):
     assert all(row[0] == 1.0 for row in cohorts["cells"])
 
 
+def test_the_next_run_computes_only_the_open_month(scored_company, monkeypatch):
+    from retain.kpis import services
+    from retain.scoring.services import scoring_run
+    from retain.scoring.tables import TableSource
+    from tests.web.conftest import NOW
+
+    first = BoardFigures.objects.get(run=scored_company)
+    computed = []
+    real = services.kpis
+    monkeypatch.setattr(
+        services,
+        "kpis",
+        lambda orders, *, as_of, **kw: computed.append(as_of) or real(orders, as_of=as_of, **kw),
+    )
+    run = scoring_run(
+        as_of=dt.date(2026, 11, 2), source=TableSource.MEMORY, now=NOW + dt.timedelta(days=1)
+    )
+
+    second = services.board_figures_refresh(run=run, source=TableSource.MEMORY)
+
+    assert computed == [dt.date(2026, 11, 2)]
+    assert second.trend[:12] == first.trend[:12]
+    assert second.trend[-1]["as_of"] == "2026-11-02"
+
+
 def test_manager_edits_a_target_and_the_card_turns(small_run, staff, login):
     client = login("manager")
     target = KpiTarget.objects.get(kpi="retention_rate")
