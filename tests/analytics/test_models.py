@@ -156,3 +156,29 @@ def test_cdnow_master_scores_in_weeks_and_days_agree() -> None:
     weeks = BGNBD().fit(frame["frequency"], frame["t_x_days"] / 7, frame["T_days"] / 7)
     days = BGNBD().fit(frame["frequency"], frame["t_x_days"], frame["T_days"])
     np.testing.assert_allclose(days.params_ / [1, 7, 1, 1], weeks.params_, rtol=1e-4)
+
+
+def test_spend_is_undefined_not_negative_when_the_fitted_mean_is_infinite() -> None:
+    gg = GammaGamma()
+    gg.p_, gg.q_, gg.v_ = 2.0, 0.6, 50.0  # q < 1: heavy tail, population mean infinite
+
+    spend = gg.predict_spend(np.array([0.0, 1.0, 3.0]), np.array([0.0, 80.0, 120.0]))
+
+    assert np.isnan(spend[0])  # p*0 + q - 1 < 0
+    assert spend[1] == pytest.approx(2.0 * (50.0 + 80.0) / (2.0 + 0.6 - 1.0))
+    assert spend[2] > 0
+
+
+def test_lifetime_value_uses_the_given_spend_in_place_of_the_model() -> None:
+    bg = BGNBD()
+    bg.r_, bg.alpha_, bg.a_, bg.b_ = 0.24, 4.4, 0.79, 2.4
+    gg = GammaGamma()
+    gg.p_, gg.q_, gg.v_ = 2.0, 0.6, 50.0
+    x, t_x, t = np.array([0.0, 2.0]), np.array([0.0, 10.0]), np.array([20.0, 30.0])
+    kwargs = {"months": 12, "monthly_discount_rate": 0.01, "days_per_unit": 7.0}
+
+    doubled = lifetime_value(bg, gg, x, t_x, t, np.zeros(2), spend=np.array([20.0, 20.0]), **kwargs)
+    single = lifetime_value(bg, gg, x, t_x, t, np.zeros(2), spend=np.array([10.0, 10.0]), **kwargs)
+
+    assert np.all(single > 0)
+    np.testing.assert_allclose(doubled, 2 * single)

@@ -78,6 +78,9 @@ def test_run_stores_the_engines_scores_for_every_customer(demo_company, score):
         assert s.lifecycle_stage == rec["lifecycle_stage"]
         assert s.churn_risk == text(rec["churn_risk"])
         assert s.order_count == rec["order_count"]
+    # lifetime values are never negative, even where the spend model has no finite mean
+    assert not CustomerScore.objects.filter(predicted_ltv__lt=0).exists()
+    assert CustomerScore.objects.filter(predicted_ltv__gt=0).count() > run.customers // 2
     counts = expected["quadrant"].value_counts().to_dict()
     for quadrant, n in counts.items():
         assert CustomerScore.objects.filter(quadrant=quadrant).count() == n

@@ -490,11 +490,19 @@ class GammaGamma:
         return np.array([self.p_, self.q_, self.v_])
 
     def predict_spend(self, frequency: npt.ArrayLike, monetary_value: npt.ArrayLike) -> FloatArray:
-        """Expected average transaction value; the population mean for customers with x = 0."""
+        """Expected average transaction value; the population mean for customers with x = 0.
+
+        The posterior mean exists only where ``p * x + q > 1``. With heavy-tailed spend the
+        fit can give ``q < 1``; there the formula would turn negative, so the result is NaN
+        ("undefined") and callers fall back to the customer's observed average.
+        """
         x, m = _as_float(frequency), _as_float(monetary_value)
         p, q, v = self.p_, self.q_, self.v_
         m = np.where(x > 0, m, 0.0)
-        return np.asarray((p * (v + x * m)) / (p * x + q - 1.0), dtype=np.float64)
+        denominator = p * x + q - 1.0
+        defined = denominator > 0
+        safe = np.where(defined, denominator, 1.0)
+        return np.asarray(np.where(defined, (p * (v + x * m)) / safe, np.nan), dtype=np.float64)
 
 
 class _GammaGammaObjective:
@@ -575,15 +583,18 @@ def lifetime_value(
     months: int,
     monthly_discount_rate: float,
     days_per_unit: float,
+    spend: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """Discounted expected spend over ``months`` 30-day months (the ``lifetimes`` formula).
 
     Sum over months i of (E[purchases by month i] - E[purchases by month i - 1]) times the
     expected average spend, divided by (1 + rate) ** i. Times are in the models' unit, which is
-    ``days_per_unit`` days.
+    ``days_per_unit`` days. ``spend`` replaces the Gamma-Gamma expected average spend when given.
     """
     x, t_x, t_obs = _as_float(frequency), _as_float(recency), _as_float(T)
-    spend = gamma_gamma.predict_spend(x, monetary_value)
+    if spend is None:
+        spend = gamma_gamma.predict_spend(x, monetary_value)
+    spend = _as_float(spend)
     alive = bgnbd.predict_proba_alive(x, t_x, t_obs)
     (px, pT), _, pair = _collapse(x, t_obs)  # the rest depends on (x, T) only
     value = np.zeros(px.shape[0])

@@ -119,7 +119,12 @@ def score_summary(
         gg = fitted.gamma_gamma
         m_used = np.where((x > 0) & (m > 0), m, 0.0)
         x_used = np.where(m > 0, x, 0.0)
-        out["expected_avg_spend"] = put(gg.predict_spend(x_used, m_used))
+        spend = gg.predict_spend(x_used, m_used)
+        # Where the fitted spend distribution has no finite mean (q <= 1 - p x), the model
+        # cannot say; the customer's own average order value stands in.
+        observed = np.maximum(out["avg_order_value"].to_numpy(dtype=np.float64)[buyer], 0.0)
+        spend = np.where(np.isnan(spend), observed, spend)
+        out["expected_avg_spend"] = put(spend)
         out["predicted_ltv"] = put(
             lifetime_value(
                 bg,
@@ -131,6 +136,7 @@ def score_summary(
                 months=cfg.ltv_horizon_months,
                 monthly_discount_rate=cfg.monthly_discount_rate,
                 days_per_unit=unit,
+                spend=spend,
             )
         )
     else:  # too few repeat customers for Gamma-Gamma: fall back to the observed order value

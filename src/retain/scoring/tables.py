@@ -53,8 +53,15 @@ def resolved_source(source: TableSource) -> TableSource:
     return TableSource.COPY
 
 
+# An app order with status "refunded" is the purchase itself, refunded in full: it is no
+# purchase at all (not a separate refund row against an earlier purchase), so it is dropped.
 ORDER_COLUMNS = OrderColumns(
-    customer_id="customer_id", timestamp="ordered_at", amount="amount", status="status"
+    customer_id="customer_id",
+    timestamp="ordered_at",
+    amount="amount",
+    status="status",
+    refund_statuses=(),
+    ignored_statuses=("refunded",),
 )
 CUSTOMER_COLUMNS = CustomerColumns(customer_id="id", first_contact="first_contact_date")
 INTERACTION_COLUMNS = InteractionColumns(customer_id="customer_id", timestamp="occurred_at")
