@@ -70,6 +70,7 @@ def _pages() -> list[tuple[str, str, str]]:
         ("list", "list: two tags (OR)", f"/customers/?tag={tags[0]}&tag={tags[1]}&tag_mode=or"),
         ("list", "list: owner + region", "/customers/?owner=sales1&region=华东"),
         ("list", "list: search by code", f"/customers/?q={any_code}"),
+        ("list", "list: search by name", "/customers/?q=科技"),
         ("list", "list: page 20", "/customers/?page=20"),
         ("customer", "customer 360", f"/customers/{potential}/"),
         ("segments", "segment explorer", f"/segments/?segment={segment}"),
@@ -128,7 +129,9 @@ def main() -> None:
         print(f"  {name:<28} {ms:8.1f} ms  {flag:<4}  (HTTP {status})  {url}")
     if not args.only or args.only == "list":
         base = _baseline_paginator(args.repeat)
-        print(f"  {'baseline: Paginator COUNT':<28} {base:8.1f} ms        (the old list's queries alone, before rendering)")
+        print(
+            f"  {'baseline: Paginator COUNT':<28} {base:8.1f} ms        (the old list's queries alone, before rendering)"
+        )
     print(f"{over} page(s) over budget")
 
 

@@ -114,6 +114,15 @@ def test_filters_combine_with_owner_region_and_risk(book, login):
     assert codes(client.get(reverse("customer-list"), {"spend_min": "700"})) == ["T1", "T2", "T3"]
 
 
+def test_search_by_code_or_name(book, login):
+    client = login("manager")
+
+    assert codes(client.get(reverse("customer-list"), {"q": "t2"})) == ["T2"]
+    assert codes(client.get(reverse("customer-list"), {"q": "客户T"})) == [
+        f"T{i}" for i in range(1, 7)
+    ]
+
+
 def test_sort_by_spend_puts_unscored_customers_last(book, login):
     response = login("manager").get(reverse("customer-list"), {"sort": "-spend"})
 

@@ -115,6 +115,7 @@ class Board:
     cohorts: dict[str, Any] = field(default_factory=dict)
     goals: list[GoalProgress] = field(default_factory=list)
     trend_ready: bool = False
+    extra: BoardFigures | None = None
 
 
 def latest_run() -> ScoringRun | None:
@@ -152,7 +153,7 @@ def _previous_row(trend: list[dict[str, Any]], as_of: dt.date) -> dict[str, Any]
 def board(*, today: dt.date) -> Board:
     run = latest_run()
     figures, extra = current_values(run)
-    result = Board(run=run, figures=figures)
+    result = Board(run=run, figures=figures, extra=extra)
     if run is None:
         return result
     targets = {t.kpi: t for t in KpiTarget.objects.all()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from dataclasses import asdict
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +19,7 @@ from retain.kpis.definitions import KPIS
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
 from retain.scoring.models import CustomerScore, RunStatus, ScoringRun
 from retain.scoring.tables import ORDER_COLUMNS, TableSource, app_tables, resolved_source
+from retain.web.selectors import Overview, overview
 
 #: Months of trend and of cohorts the board shows.
 TREND_MONTHS = 12
@@ -104,6 +107,27 @@ def _months_back(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def overview_to_json(figures: Overview) -> dict[str, Any]:
+    data = asdict(figures)
+    data["revenue_12m"] = str(figures.revenue_12m)
+    data["monthly"] = [[m, n, str(r)] for m, n, r in figures.monthly]
+    return data
+
+
+def overview_from_json(data: dict[str, Any], *, open_complaints: int) -> Overview:
+    """The stored headline figures of a run; open complaints are counted live."""
+    return Overview(
+        customers=data["customers"],
+        companies=data["companies"],
+        persons=data["persons"],
+        orders_12m=data["orders_12m"],
+        revenue_12m=Decimal(data["revenue_12m"]),
+        buyers_12m=data["buyers_12m"],
+        open_complaints=open_complaints,
+        monthly=[(m, n, Decimal(r)) for m, n, r in data["monthly"]],
+    )
+
+
 def core_repurchase_rate() -> float | None:
     """Share of today's core customers who have bought on at least two days (a fraction)."""
     core = CustomerScore.objects.filter(quadrant="core")
@@ -187,7 +211,11 @@ def board_figures_refresh(
         "offsets": [int(o) for o in offsets],
         "cells": [[_clean(float(matrix.loc[c, o])) for o in offsets] for c in matrix.index],
     }
-    current = {"core_repurchase_rate": _clean(core_repurchase_rate())}
+    step("orders by month")
+    current = {
+        "core_repurchase_rate": _clean(core_repurchase_rate()),
+        "overview": overview_to_json(overview(as_of=run.as_of)),
+    }
     figures, _created = BoardFigures.objects.update_or_create(
         run=run,
         defaults={

@@ -47,8 +47,12 @@ def overview(*, as_of: dt.date | None = None) -> Overview:
         orders_12m=totals["n"] or 0,
         revenue_12m=totals["revenue"] or Decimal(0),
         buyers_12m=totals["buyers"] or 0,
-        open_complaints=Complaint.objects.filter(
-            status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS]
-        ).count(),
+        open_complaints=open_complaints_count(),
         monthly=[(row["month"].strftime("%Y-%m"), row["n"], row["revenue"]) for row in monthly],
     )
+
+
+def open_complaints_count() -> int:
+    return Complaint.objects.filter(
+        status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS]
+    ).count()
