@@ -150,3 +150,25 @@ def test_playbook_results_count_tasks_reach_coverage_and_repurchase(scored, staf
     assert 'data-figure="coverage">50.0%<' in html
     assert 'data-figure="targeted-rate">50.0%<' in html
     assert 'data-figure="others-rate">—<' in html
+
+
+def test_a_nested_segment_is_not_overwritten_from_the_explorer(scored, login):
+    nested = {
+        "any": [
+            {"field": "quadrant", "op": "eq", "value": "core"},
+            {"all": [{"field": "churn_risk", "op": "eq", "value": "high"}]},
+        ]
+    }
+    segment = Segment.objects.create(name="嵌套", conditions=nested)
+    client = login("marketing")
+
+    page = client.get(reverse("segments"), {"segment": segment.pk}).content.decode()
+    client.post(
+        reverse("segment-save"),
+        {"segment": segment.pk, "name": "嵌套", "f": ["quadrant"], "o": ["eq"], "v": ["core"]},
+    )
+
+    assert 'id="segment-save"' not in page
+    assert 'id="segment-size">3<' in page  # T1, T3, T4 evaluated with the nested group
+    segment.refresh_from_db()
+    assert segment.conditions == nested

@@ -102,6 +102,11 @@ def rows_of(conditions: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
     return mode, rows
 
 
+def _flat(conditions: dict[str, Any]) -> bool:
+    ((_mode, items),) = conditions.items()
+    return all("field" in item for item in items)
+
+
 @dataclass(frozen=True)
 class SegmentFigures:
     size: int
@@ -184,6 +189,8 @@ def segment_explorer_view(request: HttpRequest) -> HttpResponse:
     context.update(
         {
             "segment": segment,
+            # nested AND / OR groups (made in the back office) are not editable here
+            "nested": segment is not None and not _flat(segment.conditions),
             "segments": Segment.objects.all(),
             "mode": mode,
             "rows": rows,
@@ -204,6 +211,11 @@ def segment_save_view(request: HttpRequest) -> HttpResponse:
     segment = None
     if request.POST.get("segment"):
         segment = get_object_or_404(Segment, pk=request.POST["segment"])
+        if not _flat(segment.conditions):
+            messages.error(
+                request, _("This segment has nested conditions: edit it in the back office.")
+            )
+            return redirect(f"{reverse('segments')}?segment={segment.pk}")
     try:
         conditions = conditions_from_params(request.POST)
         saved = segment_save(
