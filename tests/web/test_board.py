@@ -248,3 +248,31 @@ def test_first_run_ensure_scores_once(demo_company, monkeypatch):
     assert ScoringRun.objects.count() == 1
     assert BoardFigures.objects.filter(run=first).exists()
     assert CustomerScore.objects.count() == 300 + demo_company.duplicates
+
+
+def test_a_new_run_shows_the_previous_trend_until_its_own_is_computed(small_run, staff, login):
+    from retain.scoring.models import RunStatus
+    from tests.web.conftest import NOW
+
+    BoardFigures.objects.create(
+        run=small_run,
+        computed_at=NOW,
+        current={"core_repurchase_rate": 0.5},
+        trend=[
+            {
+                "as_of": "2026-10-31",
+                "retention_rate": 0.7,
+                "repurchase_rate": 0.5,
+                "churn_rate": 0.3,
+            }
+        ],
+        cohorts={"cohorts": ["2026-10"], "sizes": [3], "offsets": [0], "cells": [[1.0]]},
+    )
+    ScoringRun.objects.create(
+        as_of=dt.date(2026, 11, 2), status=RunStatus.DONE, started_at=NOW, finished_at=NOW
+    )
+
+    html = login("manager").get(reverse("dashboard")).content.decode()
+
+    assert 'id="trend-chart"' in html
+    assert '"months": ["2026-10"]' in html

@@ -132,6 +132,12 @@ def current_values(run: ScoringRun | None) -> tuple[dict[str, Any], BoardFigures
     if extra is not None:
         figures.update(extra.current)
     else:
+        # Until this run's figures are computed, show the previous run's trend and cohorts.
+        extra = (
+            BoardFigures.objects.filter(run__as_of__lte=run.as_of)
+            .order_by("-run__as_of", "-run_id")
+            .first()
+        )
         from retain.kpis.services import core_repurchase_rate
 
         figures["core_repurchase_rate"] = core_repurchase_rate()

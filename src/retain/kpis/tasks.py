@@ -6,9 +6,10 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 
-@db_periodic_task(crontab(hour="2", minute="30"))
+@db_periodic_task(crontab(minute="45"))
 def board_figures_nightly() -> None:
-    """The nightly scoring run is at 01:30; compute the board of the newest run once."""
+    """Every hour: compute the board of the newest scoring run once (the nightly run is at
+    01:30 and may take a while; a run started by hand is picked up too)."""
     from retain.kpis.models import BoardFigures
     from retain.kpis.selectors import latest_run
     from retain.kpis.services import board_figures_refresh
