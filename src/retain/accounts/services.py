@@ -35,3 +35,21 @@ def user_create(
     group, _ = Group.objects.get_or_create(name=role.value)
     user.groups.add(group)
     return user
+
+
+@transaction.atomic
+def user_role_set(*, user: User, role: str) -> User:
+    """Put ``user`` in ``role``: the role's group replaces any other role group.
+
+    Groups that are not role groups are kept; staff and superuser follow the role, as in
+    ``user_create``, so the role field and the permissions never disagree.
+    """
+    role = Role(role)
+    user.role = role
+    user.is_staff = role in (Role.ADMIN, Role.MANAGER)
+    user.is_superuser = role == Role.ADMIN
+    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    group, _ = Group.objects.get_or_create(name=role.value)
+    user.groups.remove(*Group.objects.filter(name__in=Role.values).exclude(pk=group.pk))
+    user.groups.add(group)
+    return user
