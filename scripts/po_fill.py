@@ -21,5 +21,5 @@ for entry in po:
             entry.flags.remove("fuzzy")
 po.save()
 po.save_as_mofile(str(PO.with_suffix(".mo")))
-missing = [e.msgid for e in po if not e.msgstr and not e.obsolete]
+missing = [e.msgid for e in po.untranslated_entries()]
 print("untranslated:", missing)

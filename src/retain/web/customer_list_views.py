@@ -27,6 +27,8 @@ from retain.analytics import (
 )
 from retain.core.exports import safe_row
 from retain.customers.bulk import customers_assign_owner, customers_export_rows, customers_tag
+from retain.playbooks.models import Playbook
+from retain.playbooks.services import playbook_customers_add
 from retain.tags.models import Tag
 from retain.web.customer_query import SORTS, CustomerQuery, customer_search
 from retain.web.models import SavedView
@@ -64,6 +66,9 @@ def customer_list_context(user: Any, query: CustomerQuery) -> dict[str, Any]:
         "can_tag": can(user, "tags.add_customertag"),
         "can_assign": can(user, "customers.change_customer"),
         "can_export": can(user, EXPORT_CUSTOMERS),
+        "can_add_to_playbook": can(user, "playbooks.change_playbook")
+        and can(user, "tags.add_customertag"),
+        "playbooks": Playbook.objects.filter(active=True).order_by("name"),
     }
 
 
@@ -118,6 +123,16 @@ def customer_bulk_view(request: HttpRequest) -> HttpResponse:
                 request,
                 _("%(n)s customers now belong to %(owner)s.")
                 % {"n": n, "owner": owner or _("nobody")},
+            )
+        elif action == "playbook":
+            playbook = get_object_or_404(Playbook, pk=request.POST.get("playbook") or 0)
+            n = playbook_customers_add(
+                playbook=playbook, customer_ids=ids, actor=request.user, request=request
+            )
+            messages.success(
+                request,
+                _("%(n)s customers added to the playbook %(playbook)s.")
+                % {"n": n, "playbook": playbook.name},
             )
         else:
             messages.error(request, _("Choose an action."))
