@@ -256,7 +256,8 @@ def score(
 @app.command()
 def daily(
     as_of: Annotated[
-        str | None, typer.Option(help="Run the day's jobs for this day (YYYY-MM-DD); today by default.")
+        str | None,
+        typer.Option(help="Run the day's jobs for this day (YYYY-MM-DD); today by default."),
     ] = None,
 ) -> None:
     """Run the daily jobs: playbook tasks, churn alerts, care messages, complaints, detractors."""
