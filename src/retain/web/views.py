@@ -4,7 +4,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from retain.accounts.access import (
@@ -79,26 +78,3 @@ def customer_detail_view(request: HttpRequest, code: str) -> HttpResponse:
         **customer_360_context(request.user, customer),
     }
     return render(request, "web/customer_detail.html", context)
-
-
-UPCOMING = {
-    "tasks": (
-        _("Tasks"),
-        _("Your daily inbox of follow-ups created by playbooks and churn alerts."),
-    ),
-    "segments": (_("Segments"), _("Build segments from scores and tags and see their KPIs live.")),
-    "playbooks": (
-        _("Playbooks"),
-        _("Retention plans per segment with cadence, channel and owner."),
-    ),
-    "imports": (_("Imports"), _("Import customers, orders and follow-ups from CSV and Excel.")),
-}
-
-
-@login_required
-@require_GET
-def upcoming_view(request: HttpRequest, section: str) -> HttpResponse:
-    title, purpose = UPCOMING[section]
-    return render(
-        request, "web/upcoming.html", {"title": title, "purpose": purpose, "nav": section}
-    )
