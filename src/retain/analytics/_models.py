@@ -41,28 +41,66 @@ def _as_float(x: npt.ArrayLike) -> FloatArray:
     return np.asarray(x, dtype=np.float64).ravel()
 
 
-def _collapse(*cols: FloatArray) -> tuple[list[FloatArray], FloatArray, npt.NDArray[np.intp]]:
-    """Distinct rows of the given columns, how often each occurs, and each row's distinct row.
+def _whole_number_key(cols: tuple[FloatArray, ...]) -> npt.NDArray[np.int64] | None:
+    """One integer key per row when every column holds whole numbers of a small range.
 
-    Hash-based: each column is factorised, the codes are combined into one integer key and
-    that key is factorised again (no sort, no tuples).
+    Frequencies and day counts usually do: the key is then plain arithmetic (no hashing per
+    column). ``None`` when a column has fractions, non-finite values or too wide a range.
     """
     key = np.zeros(cols[0].shape[0], dtype=np.int64)
     bound = 1  # key < bound
     for col in cols:
-        codes, uniques = pd.factorize(col, sort=False)
-        if bound > (2**62) // max(len(uniques), 1):  # keep the key small: no overflow
-            key, seen = pd.factorize(key, sort=False)
-            bound = len(seen)
-        key = key * len(uniques) + codes
-        bound *= max(len(uniques), 1)
-    key, _ = pd.factorize(key, sort=False)
+        lo, hi = float(col.min()), float(col.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return None
+        span = int(hi - lo) + 1
+        if bound > (2**62) // span:
+            return None
+        shifted = col - lo
+        whole = shifted.astype(np.int64)
+        if not np.array_equal(whole, shifted):
+            return None
+        key = key * span + whole
+        bound *= span
+    return key
+
+
+def _collapse(*cols: FloatArray) -> tuple[list[FloatArray], FloatArray, npt.NDArray[np.intp]]:
+    """Distinct rows of the given columns, how often each occurs, and each row's distinct row.
+
+    Hash-based: the columns are combined into one integer key (by arithmetic when they hold
+    whole numbers, else by factorising each column) and that key is factorised (no sort, no
+    tuples).
+    """
+    if cols[0].shape[0] == 0:
+        return [np.asarray(c, dtype=np.float64) for c in cols], np.zeros(0), np.zeros(0, np.intp)
+    combined = _whole_number_key(cols)
+    if combined is None:
+        combined = np.zeros(cols[0].shape[0], dtype=np.int64)
+        bound = 1  # combined < bound
+        for col in cols:
+            codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=False)
+            if bound > (2**62) // max(len(uniques), 1):  # keep the key small: no overflow
+                combined, seen = pd.factorize(combined, sort=False)
+                bound = len(seen)
+            combined = combined * len(uniques) + codes
+            bound *= max(len(uniques), 1)
+    key, _ = pd.factorize(combined, sort=False)
     first = np.full(int(key.max()) + 1 if key.size else 0, -1, dtype=np.int64)
     order = np.arange(key.size)
     first[key[::-1]] = order[::-1]  # first row of each distinct key
     columns = [np.ascontiguousarray(col[first], dtype=np.float64) for col in cols]
     counts = np.bincount(key, minlength=first.size).astype(np.float64)
     return columns, counts, np.asarray(key, dtype=np.intp)
+
+
+def _levels(column: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Distinct values of a column (in order of appearance) and each row's position among them.
+
+    A hash factorisation: cheaper than ``np.unique``'s sort, and no caller needs them sorted.
+    """
+    index, values = pd.factorize(column, sort=False, use_na_sentinel=False)
+    return np.asarray(values, dtype=np.float64), np.asarray(index, dtype=np.intp)
 
 
 class _Levels:
@@ -75,9 +113,7 @@ class _Levels:
     __slots__ = ("index", "values")
 
     def __init__(self, column: FloatArray) -> None:
-        values, index = np.unique(column, return_inverse=True)
-        self.values: FloatArray = values
-        self.index: npt.NDArray[np.intp] = index.ravel()
+        self.values, self.index = _levels(column)
 
     def __call__(self, per_value: FloatArray) -> FloatArray:
         return per_value[self.index]
@@ -181,16 +217,19 @@ class BGNBD:
         x, t_x, t_obs = _as_float(frequency), _as_float(recency), _as_float(T)
         if not (x.shape == t_x.shape == t_obs.shape) or x.size == 0:
             raise ValueError("frequency, recency and T must be non-empty and of equal length")
+        if not (np.isfinite(x).all() and np.isfinite(t_x).all() and np.isfinite(t_obs).all()):
+            raise ValueError("frequency, recency and T must be finite numbers")
         if np.any(x < 0) or np.any(t_x < 0) or np.any(t_obs < t_x):
             raise ValueError("need frequency >= 0 and 0 <= recency <= T")
         # scale time so that the largest T is 10: a well-conditioned alpha for the optimiser
         scale = 10.0 / max(float(t_obs.max()), 1e-12)
         if sample_weight is None:
-            (ux, utx, uT), weights, _ = _collapse(x, t_x * scale, t_obs * scale)
+            (ux, utx, uT), weights, _ = _collapse(x, t_x, t_obs)
         else:
             w_in = _as_float(sample_weight)
-            (ux, utx, uT, uw), counts, _ = _collapse(x, t_x * scale, t_obs * scale, w_in)
+            (ux, utx, uT, uw), counts, _ = _collapse(x, t_x, t_obs, w_in)
             weights = counts * uw
+        utx, uT = utx * scale, uT * scale
         n_obs = float(weights.sum())
 
         neg = _BGNBDObjective(ux, utx, uT, weights)
@@ -314,23 +353,23 @@ class _BGNBDObjective:
         self.total_w = float(w.sum())
         once = x == 0
         # one-day buyers: weight per level of T
-        t0_values, t0_index = np.unique(T[once], return_inverse=True)
+        t0_values, t0_index = _levels(T[once])
         self.t0_values = t0_values
         self.t0_w = np.bincount(t0_index.ravel(), weights=w[once], minlength=t0_values.size)
         # repeat buyers, row by row (levels of x, t_x and T gathered)
         rep = ~once
         self.x = x[rep]
         self.w = w[rep]
-        self.x_values, x_index = np.unique(self.x, return_inverse=True)
+        self.x_values, x_index = _levels(self.x)
         self.x_index = x_index.ravel()
         self.x_w = np.bincount(self.x_index, weights=self.w, minlength=self.x_values.size)
         self.wx = self.w * self.x
-        self.tx_values, tx_index = np.unique(t_x[rep], return_inverse=True)
+        self.tx_values, tx_index = _levels(t_x[rep])
         self.tx_index = tx_index.ravel()
-        self.t_values, t_index = np.unique(T[rep], return_inverse=True)
+        self.t_values, t_index = _levels(T[rep])
         self.t_index = t_index.ravel()
         # every customer's x-only terms: weight per level of x over all rows
-        self.all_x_values, all_index = np.unique(x, return_inverse=True)
+        self.all_x_values, all_index = _levels(x)
         self.all_x_w = np.bincount(all_index.ravel(), weights=w, minlength=self.all_x_values.size)
 
     def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
@@ -460,6 +499,8 @@ class GammaGamma:
         x, m = _as_float(frequency), _as_float(monetary_value)
         if x.shape != m.shape or x.size == 0:
             raise ValueError("frequency and monetary_value must be non-empty and of equal length")
+        if not (np.isfinite(x).all() and np.isfinite(m).all()):
+            raise ValueError("frequency and monetary_value must be finite numbers")
         if np.any(x < 1) or np.any(m <= 0):
             raise ValueError("Gamma-Gamma needs frequency >= 1 and monetary_value > 0")
         w_in = np.ones_like(x) if sample_weight is None else _as_float(sample_weight)
@@ -517,7 +558,7 @@ class _GammaGammaObjective:
         self.w = w
         self.wx = w * x
         self.total_w = float(w.sum())
-        self.x_values, index = np.unique(x, return_inverse=True)
+        self.x_values, index = _levels(x)
         self.x_w = np.bincount(index.ravel(), weights=w, minlength=self.x_values.size)
         self.x_wx = self.x_w * self.x_values
         log_m, log_x = np.log(m), np.log(x)
