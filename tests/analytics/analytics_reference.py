@@ -43,6 +43,40 @@ def _score(values: pd.Series, bins: int, descending: bool) -> pd.Series:
     return (np.floor(rank * bins / len(values)) + 1).astype(int)
 
 
+def _preferred(buys: pd.DataFrame, column: str) -> str | None:
+    """The value with the most purchases; then the latest purchase; then the smallest text."""
+    rows = buys[buys[column].notna()]
+    if rows.empty:
+        return None
+    candidates = []
+    for value, mine in rows.groupby(column):
+        candidates.append((-len(mine), -mine["ordered_at"].max().value, str(value)))
+    return min(candidates)[2]
+
+
+def reference_preferences(orders: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """customer_id, preferred_channel, preferred_category of every customer with orders.
+
+    ``orders`` has the columns of the test data set (ordered_at, total, status, channel,
+    category); refunds are negative totals or status "refunded", "cancelled" rows do not count.
+    """
+    o = orders[orders["ordered_at"].dt.date <= as_of]
+    status = o["status"].str.lower()
+    o = o[status != "cancelled"]
+    buys = o[(o["total"] >= 0) & (o["status"].str.lower() != "refunded")]
+    rows = []
+    for cid in sorted(set(o["customer_id"])):
+        mine = buys[buys["customer_id"] == cid]
+        rows.append(
+            {
+                "customer_id": cid,
+                "preferred_channel": _preferred(mine, "channel"),
+                "preferred_category": _preferred(mine, "category"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def reference_summary(
     tables: dict[str, pd.DataFrame], as_of: dt.date, cfg: AnalyticsSettings
 ) -> pd.DataFrame:
@@ -174,6 +208,9 @@ def reference_summary(
     ]
     s = s.merge(b[["customer_id", *labels]], on="customer_id", how="left")
     s["lifecycle_stage"] = s["lifecycle_stage"].fillna("prospect")
+    if "channel" in tables["orders"].columns:
+        preferred = reference_preferences(tables["orders"], as_of)
+        s = s.merge(preferred, on="customer_id", how="left")
     return s.sort_values("customer_id").reset_index(drop=True)
 
 

@@ -34,7 +34,8 @@ ENGINES = [
 
 # -- the data set --------------------------------------------------------------------------------
 def make_tables(seed: int = 7, n_customers: int = 300) -> dict[str, pd.DataFrame]:
-    """Orders with refunds, cancellations, zero amounts and future rows; prospects; extras."""
+    """Orders with refunds, cancellations, zero amounts, future rows, channels and categories
+    (some null); prospects; extras."""
     rng = np.random.default_rng(seed)
     start = pd.Timestamp("2022-01-01")
     n_orders = rng.integers(1, 9, n_customers)
@@ -54,12 +55,22 @@ def make_tables(seed: int = 7, n_customers: int = 300) -> dict[str, pd.DataFrame
     status[(pick >= 0.06) & (pick < 0.08)] = "Refunded"  # refund flagged by status
     neg = (pick >= 0.08) & (pick < 0.10)
     amount[neg] = -np.round(amount[neg] / 2, 2)  # refund as a negative amount
+    # channel and category from their own generator: the other columns stay as they were
+    pick_rng = np.random.default_rng(seed + 1)
+    channels = np.array(["online", "offline"], dtype=object)[pick_rng.integers(0, 2, day.size)]
+    channels[pick_rng.random(day.size) < 0.05] = None
+    categories = np.array(["books", "garden", "music", "toys"], dtype=object)[
+        pick_rng.integers(0, 4, day.size)
+    ]
+    categories[pick_rng.random(day.size) < 0.1] = None
     orders = pd.DataFrame(
         {
             "customer_id": cid.astype(np.int64),
             "ordered_at": ts.astype("datetime64[us]"),
             "total": amount.astype(np.float64),
             "status": pd.Series(status, dtype=object).astype(str),
+            "channel": pd.Series(channels, dtype=object),
+            "category": pd.Series(categories, dtype=object),
         }
     )
     n_all = n_customers + 20  # 20 prospects without orders

@@ -6,13 +6,22 @@ analytics_reference.py (summary, cohorts) and the scores computed from that refe
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
-from analytics_reference import AS_OF, Loader, reference_cohorts, reference_summary
+from analytics_reference import (
+    AS_OF,
+    Loader,
+    reference_cohorts,
+    reference_preferences,
+    reference_summary,
+)
 
 from retain.analytics import (
     MODEL_INPUT_COLUMNS,
+    PREFERENCE_COLUMNS,
     SUMMARY_COLUMNS,
     AnalyticsSettings,
     ComplaintColumns,
@@ -31,13 +40,22 @@ from retain.analytics import (
 COLUMNS = OrderColumns(
     customer_id="customer_id", timestamp="ordered_at", amount="total", status="status"
 )
+#: The same with the channel and category columns: the summary adds the preferred ones.
+PREF_COLUMNS = dataclasses.replace(COLUMNS, channel="channel", category="category")
 EXTRA = {
     "customer_columns": CustomerColumns(customer_id="id", first_contact="first_contact"),
     "interaction_columns": InteractionColumns(timestamp="happened_at"),
     "complaint_columns": ComplaintColumns(timestamp="opened_at", resolved="resolved"),
     "survey_columns": SurveyColumns(timestamp="answered_at", nps="nps", rating="rating"),
 }
-TEXT = ("rfm_segment", "value_tier", "activity_level", "quadrant", "lifecycle_stage")
+TEXT = (
+    "rfm_segment",
+    "value_tier",
+    "activity_level",
+    "quadrant",
+    "lifecycle_stage",
+    *PREFERENCE_COLUMNS,
+)
 TIMES = ("first_contact", "first_purchase", "last_purchase")
 
 
@@ -80,7 +98,7 @@ def test_summary_matches_reference_on_every_engine(
         t["orders"],  # type: ignore[arg-type]
         as_of=AS_OF,
         settings=settings,
-        columns=COLUMNS,
+        columns=PREF_COLUMNS,
         customers=t["customers"],  # type: ignore[arg-type]
         interactions=t["interactions"],  # type: ignore[arg-type]
         complaints=t["complaints"],  # type: ignore[arg-type]
@@ -89,9 +107,13 @@ def test_summary_matches_reference_on_every_engine(
     ).to_pandas()
     # then every column equals the pandas reference
     want = reference_summary(tables, AS_OF, settings)
-    assert list(got.columns) == list(SUMMARY_COLUMNS)
+    assert list(got.columns) == [*SUMMARY_COLUMNS, *PREFERENCE_COLUMNS]
     assert len(got) == 320
-    assert_same_frame(got, want, SUMMARY_COLUMNS[1:])
+    assert_same_frame(got, want, (*SUMMARY_COLUMNS[1:], *PREFERENCE_COLUMNS))
+    # the data set has buyers with each channel and category, and some with none
+    assert got["preferred_channel"].notna().sum() == want["preferred_channel"].notna().sum()
+    assert set(got["preferred_channel"].dropna()) == {"online", "offline"}
+    assert set(got["preferred_category"].dropna()) == {"books", "garden", "music", "toys"}
 
 
 def test_model_inputs_match_reference_on_every_engine(
@@ -119,7 +141,7 @@ def test_scores_match_reference_on_every_engine(
         t["orders"],  # type: ignore[arg-type]
         as_of=AS_OF,
         settings=settings,
-        columns=COLUMNS,
+        columns=PREF_COLUMNS,
         customers=t["customers"],  # type: ignore[arg-type]
         interactions=t["interactions"],  # type: ignore[arg-type]
         complaints=t["complaints"],  # type: ignore[arg-type]
@@ -135,7 +157,7 @@ def test_scores_match_reference_on_every_engine(
         "expected_avg_spend",
         "predicted_ltv",
     )
-    assert_same_frame(got, want, ("churn_risk", "risk_reasons"))
+    assert_same_frame(got, want, ("churn_risk", "risk_reasons", *PREFERENCE_COLUMNS))
     for col in numeric:
         np.testing.assert_allclose(
             got.sort_values("customer_id")[col].to_numpy(dtype=np.float64),
@@ -145,6 +167,88 @@ def test_scores_match_reference_on_every_engine(
         )
     # every purchasing customer is scored, no prospect is
     assert got["p_alive"].notna().sum() == want["T_days"].notna().sum() == 295
+
+
+# customer: (ordered_at, total, status, channel, category) ...; AS_OF is 2024-03-31
+PREFERENCE_CASES: dict[int, list[tuple[str, float, str, str | None, str | None]]] = {
+    # a tie on the count: the value bought most recently wins
+    1: [("2024-01-05 10:00", 10.0, "paid", "online", "toys"),
+        ("2024-02-01 10:00", 10.0, "paid", "offline", "books")],
+    # a value seen only on refunds (negative total, status "Refunded") never wins
+    2: [("2024-01-05 10:00", 10.0, "paid", "online", "garden"),
+        ("2024-01-06 10:00", -5.0, "paid", "offline", "toys"),
+        ("2024-01-07 10:00", 8.0, "Refunded", "offline", "toys")],
+    # null values are ignored; all null: null
+    3: [("2024-01-05 10:00", 10.0, "paid", None, None),
+        ("2024-01-06 10:00", 10.0, "paid", None, None),
+        ("2024-01-07 10:00", 10.0, "paid", "offline", None)],
+    # a tie on the count and the time: the smallest value in text order
+    4: [("2024-03-01 12:00", 10.0, "paid", "online", "toys"),
+        ("2024-03-01 12:00", 20.0, "paid", "offline", "garden")],
+    # cancelled orders and orders after as_of do not count; a free order does
+    5: [("2024-01-05 10:00", 10.0, "cancelled", "online", "toys"),
+        ("2024-01-06 10:00", 10.0, "cancelled", "online", "toys"),
+        ("2024-01-07 10:00", 0.0, "paid", "offline", "music"),
+        ("2024-04-02 10:00", 10.0, "paid", "online", "toys"),
+        ("2024-04-03 10:00", 10.0, "paid", "online", "toys")],
+    # only refunds: nothing preferred
+    6: [("2024-01-05 10:00", -10.0, "paid", "online", "toys")],
+    # more purchases beat a more recent one
+    7: [("2023-05-01 10:00", 10.0, "paid", "online", "books"),
+        ("2023-06-01 10:00", 10.0, "paid", "online", "books"),
+        ("2024-03-30 10:00", 90.0, "paid", "offline", "music")],
+}  # fmt: skip
+PREFERRED = {  # customer: (preferred_channel, preferred_category); 8 is a prospect
+    1: ("offline", "books"),
+    2: ("online", "garden"),
+    3: ("offline", None),
+    4: ("offline", "garden"),
+    5: ("offline", "music"),
+    6: (None, None),
+    7: ("online", "books"),
+    8: (None, None),
+}
+
+
+def test_preferred_channel_and_category_edge_cases_on_every_engine(
+    engine: tuple[str, Loader],
+) -> None:
+    # given hand-made orders with ties, refunds, nulls and cancellations on one engine
+    _, load = engine
+    rows = [(cid, *row) for cid, orders in PREFERENCE_CASES.items() for row in orders]
+    names = ["customer_id", "ordered_at", "total", "status", "channel", "category"]
+    # text columns as objects holding None: Spark reads the NaN of pandas' own string type
+    # as the text "NaN"
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(list(v), dtype=object)
+            for name, v in zip(names, zip(*rows, strict=True), strict=True)
+        }
+    )
+    frame["customer_id"] = frame["customer_id"].astype(np.int64)
+    frame["total"] = frame["total"].astype(np.float64)
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"]).astype("datetime64[us]")
+    orders = load("orders", frame)
+    customers = load("customers", pd.DataFrame({"id": np.arange(1, 9, dtype=np.int64)}))
+    # when the summary runs there
+    got = customer_summary(
+        orders,
+        as_of=AS_OF,
+        columns=PREF_COLUMNS,
+        customers=customers,
+        customer_columns=CustomerColumns(customer_id="id"),
+    ).to_pandas()
+    # then each customer has the expected preferences, the same as the reference's
+    assert _preferences(got) == PREFERRED
+    want = _preferences(reference_preferences(frame, AS_OF))
+    assert want == {cid: PREFERRED[cid] for cid in range(1, 8)}  # 8 has no orders
+
+
+def _preferences(frame: pd.DataFrame) -> dict[int, tuple[str | None, ...]]:
+    return {
+        int(cid): tuple(None if pd.isna(v) else str(v) for v in values)
+        for cid, *values in frame[["customer_id", *PREFERENCE_COLUMNS]].itertuples(index=False)
+    }
 
 
 @pytest.mark.parametrize("convention", ["exact", "cumulative"])

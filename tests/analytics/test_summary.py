@@ -188,3 +188,58 @@ def test_kpis_by_month_has_one_row_per_month_end() -> None:
 def test_invalid_settings_are_rejected() -> None:
     with pytest.raises(ValueError, match="silent_after_days"):
         AnalyticsSettings(silent_after_days=400, churned_after_days=365)
+
+
+def _channel_orders() -> ibis.Table:
+    # customer 1: online twice, offline three times of which one refunded and one cancelled;
+    # customer 2: a tie (one order each), offline the more recent; customer 3: only nulls
+    frame = pd.DataFrame(
+        [
+            (1, "2024-01-10 09:00", 10.0, "paid", "online", "books"),
+            (1, "2024-02-10 09:00", 10.0, "paid", "online", "books"),
+            (1, "2024-03-10 09:00", 10.0, "paid", "offline", "toys"),
+            (1, "2024-04-10 09:00", 10.0, "refunded", "offline", "toys"),
+            (1, "2024-05-10 09:00", 10.0, "cancelled", "offline", "toys"),
+            (1, "2024-06-10 09:00", -4.0, "paid", "offline", "toys"),
+            (2, "2024-03-01 09:00", 10.0, "paid", "online", "garden"),
+            (2, "2024-03-01 09:01", 10.0, "paid", "offline", "music"),
+            (3, "2024-03-01 09:00", 10.0, "paid", None, None),
+        ],
+        columns=["customer_id", "timestamp", "amount", "status", "channel", "category"],
+    )
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    return ibis.memtable(frame)
+
+
+def test_preferred_channel_and_category_have_exact_values() -> None:
+    # given orders with channels and categories, refunds, a cancellation, a tie and nulls
+    cols = OrderColumns(status="status", channel="channel", category="category")
+    # when the summary is computed with both columns named
+    s = _summary(_channel_orders(), columns=cols)
+    # then the two columns come last, with the value of the most purchase orders
+    assert s.columns[-2:].tolist() == ["preferred_channel", "preferred_category"]
+    assert s["preferred_channel"].fillna("<null>").tolist() == ["online", "offline", "<null>"]
+    assert s["preferred_category"].fillna("<null>").tolist() == ["books", "music", "<null>"]
+    assert s.loc[1, "order_count"] == 3  # the refund rows and the cancelled order are out
+
+
+def test_preferred_columns_exist_only_when_their_order_column_is_named() -> None:
+    t = _channel_orders()
+    without = _summary(t, columns=OrderColumns(status="status"))
+    assert "preferred_channel" not in without.columns
+    assert "preferred_category" not in without.columns
+    only_channel = _summary(t, columns=OrderColumns(status="status", channel="channel"))
+    assert only_channel.columns[-1] == "preferred_channel"
+    assert "preferred_category" not in only_channel.columns
+    with pytest.raises(KeyError, match="no column 'segment'"):
+        _summary(t, columns=OrderColumns(category="segment"))
+
+
+def test_preferred_value_ties_on_time_go_to_the_smallest_text() -> None:
+    # given integer category ids 9 and 10, bought once each at the same moment
+    t = _orders([(1, "2024-03-01 09:00", 10.0), (1, "2024-03-01 09:00", 20.0)])
+    t = t.mutate(category=ibis.cases((t.amount > 15, 10), else_=9))
+    # when the summary compares them as text
+    s = _summary(t, columns=OrderColumns(category="category"))
+    # then "10" < "9"; the value comes back as text
+    assert s.loc[1, "preferred_category"] == "10"

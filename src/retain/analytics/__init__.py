@@ -40,11 +40,12 @@ from retain.analytics._settings import (
     OrderColumns,
     SurveyColumns,
 )
-from retain.analytics._summary import SUMMARY_COLUMNS, customer_summary
+from retain.analytics._summary import PREFERENCE_COLUMNS, SUMMARY_COLUMNS, customer_summary
 
 __all__ = [
     "BGNBD",
     "MODEL_INPUT_COLUMNS",
+    "PREFERENCE_COLUMNS",
     "SCORE_COLUMNS",
     "SUMMARY_COLUMNS",
     "ActivityLevel",

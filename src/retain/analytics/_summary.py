@@ -25,11 +25,13 @@ from retain.analytics._settings import (
 )
 
 __all__ = [
+    "PREFERENCE_COLUMNS",
     "SUMMARY_COLUMNS",
     "customer_summary",
     "day_number",
     "first_spend_by_argmin",
     "normalized_orders",
+    "preferred_value",
 ]
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -72,6 +74,12 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "quadrant",
     "lifecycle_stage",
 )
+
+#: Order attributes whose most frequent value a customer "prefers" (see :func:`preferred_value`).
+PREFERENCES: tuple[str, ...] = ("channel", "category")
+#: Columns :func:`customer_summary` appends, in this order, for the attributes ``OrderColumns``
+#: names (``channel`` -> ``preferred_channel``, ``category`` -> ``preferred_category``).
+PREFERENCE_COLUMNS: tuple[str, ...] = tuple(f"preferred_{name}" for name in PREFERENCES)
 
 
 def day_number(value: dt.date) -> int:
@@ -132,11 +140,12 @@ def normalized_orders(
     month - 1), ``purchase`` (bool), ``refund`` (bool), ``amount`` (purchase value, 0 for refunds),
     ``refund_value`` (positive refund value, 0 for purchases). A zero-amount row that is not
     a refund is a purchase worth 0 (a free order still is a visit; the CDNOW data has them).
+    When ``columns`` names them, also ``channel`` and ``category`` (as text).
     """
     c = columns or OrderColumns()
     missing = [
         name
-        for name in (c.customer_id, c.timestamp, c.amount, c.status)
+        for name in (c.customer_id, c.timestamp, c.amount, c.status, c.channel, c.category)
         if name is not None and name not in orders.columns
     ]
     if missing:
@@ -152,6 +161,10 @@ def normalized_orders(
     }
     if c.status is not None:
         fields["status"] = _lower_text(orders[c.status])
+    if c.channel is not None:
+        fields["channel"] = orders[c.channel].cast("string")
+    if c.category is not None:
+        fields["category"] = orders[c.category].cast("string")
     t = orders.select(**fields)
     t = t.filter(t.day <= day_number(as_of), t.customer_id.notnull(), t.raw_amount.notnull())
     refund = t.raw_amount < 0
@@ -171,11 +184,39 @@ def normalized_orders(
         "ts",
         "day",
         "month",
+        *[name for name in PREFERENCES if name in t.columns],
         purchase=purchase,
         refund=refund,
         amount=ibis.ifelse(purchase, t.raw_amount, 0.0),
         refund_value=ibis.ifelse(refund, t.raw_amount.abs(), 0.0),
     )
+
+
+def preferred_value(orders: ir.Table, name: str) -> ir.Table:
+    """Per customer, the value of column ``name`` with the most purchase orders.
+
+    ``orders`` are normalized orders (:func:`normalized_orders`), so refunds, ignored statuses
+    and orders after ``as_of`` are already out or flagged. Ties are broken by the most recent
+    purchase with that value, then by the smallest value in text order, so every backend picks
+    the same one. Null values are ignored; a customer with none has no row.
+
+    One grouped count per (customer, value) and a window rank per customer: no arg-max, which
+    SQLite gets wrong next to other aggregates.
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``preferred_<name>``.
+    """
+    p = orders.filter(orders.purchase, orders[name].notnull())
+    counts = p.group_by(["customer_id", name]).aggregate(n=p.count(), last_ts=p.ts.max())
+    pos = ibis.row_number().over(
+        group_by=counts.customer_id,
+        order_by=[counts.n.desc(), counts.last_ts.desc(), counts[name].asc()],
+    )
+    ranked = counts.mutate(pos=pos)
+    best = ranked.filter(ranked.pos == 0)
+    return best.select("customer_id", **{f"preferred_{name}": best[name]})
 
 
 def _score(order_by: ir.Value, group: ir.Value, *, bins: int, descending: bool) -> ir.IntegerValue:
@@ -238,7 +279,12 @@ def customer_summary(
     -------
     ibis.Table
         The columns of :data:`SUMMARY_COLUMNS`. Day counts are integers; ``frequency`` is the
-        number of repeat purchase days (lifetimes convention).
+        number of repeat purchase days (lifetimes convention). When ``columns`` names a
+        ``channel`` and/or ``category`` column, ``preferred_channel`` and/or
+        ``preferred_category`` follow (see :data:`PREFERENCE_COLUMNS`): the value with the most
+        purchase orders on or before ``as_of`` (refunds and ignored statuses excluded); ties go
+        to the value purchased most recently, then to the smallest in text order. Null values
+        are ignored; a customer without any value (or without purchases) gets null.
 
     Examples
     --------
@@ -248,11 +294,17 @@ def customer_summary(
     >>> s = customer_summary(orders, as_of=dt.date(2024, 3, 1)).to_pandas()
     >>> int(s.frequency[0]), int(s.recency_days[0]), float(s.total_spend[0])
     (1, 29, 40.0)
+    >>> orders = orders.mutate(channel=ibis.literal("online"))
+    >>> cols = OrderColumns(channel="channel")
+    >>> customer_summary(orders, as_of=dt.date(2024, 3, 1), columns=cols).to_pandas()[
+    ...     "preferred_channel"].tolist()
+    ['online']
     """
     cfg = settings or AnalyticsSettings()
     as_of_date = _as_date(as_of)
     asof = day_number(as_of_date)
     o = normalized_orders(orders, as_of=as_of_date, columns=columns)
+    preferences = [name for name in PREFERENCES if name in o.columns]
 
     recent_start = asof - cfg.recent_window_days  # window is (start, as_of]
     previous_start = recent_start - cfg.recent_window_days
@@ -381,6 +433,7 @@ def customer_summary(
         sides.append(latest)
     else:
         defaults["last_nps"] = ibis.null("int64")
+    sides.extend(preferred_value(o, name) for name in preferences)
 
     joined = base
     values: list[str] = (
@@ -503,4 +556,4 @@ def customer_summary(
             else_=str(LifecycleStage.RETURNING),
         ),
     )
-    return t.select(*SUMMARY_COLUMNS)
+    return t.select(*SUMMARY_COLUMNS, *(f"preferred_{name}" for name in preferences))
