@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,20 @@ def analyze(
     status_col: Annotated[
         str | None,
         typer.Option("--status-col", help="Optional status column (refunded / cancelled rows)."),
+    ] = None,
+    channel_col: Annotated[
+        str | None,
+        typer.Option(
+            "--channel-col",
+            help="Optional sales channel column: adds preferred_channel to the scores.",
+        ),
+    ] = None,
+    category_col: Annotated[
+        str | None,
+        typer.Option(
+            "--category-col",
+            help="Optional product category column: adds preferred_category to the scores.",
+        ),
     ] = None,
     date_format: Annotated[
         str | None,
@@ -113,6 +128,8 @@ def analyze(
                 date_col=date_col,
                 amount_col=amount_col,
                 status_col=status_col,
+                channel_col=channel_col,
+                category_col=category_col,
                 date_format=date_format,
                 delimiter=delimiter,
                 sheet=sheet,
@@ -134,8 +151,10 @@ def analyze(
         progress.update(task, advance=1, description="scoring customers")
         scores = score_summary(frame, settings=settings, models=models)
         progress.update(task, advance=1, description="KPIs and cohorts")
-        snapshot = kpis(data.table, as_of=when, settings=settings, columns=data.columns)
-        cohorts = cohort_retention(data.table, as_of=when, columns=data.columns)
+        # KPIs and cohorts do not use the preferences: no need to compute them again
+        plain = dataclasses.replace(data.columns, channel=None, category=None)
+        snapshot = kpis(data.table, as_of=when, settings=settings, columns=plain)
+        cohorts = cohort_retention(data.table, as_of=when, columns=plain)
         progress.update(task, advance=1)
         for path in out:
             progress.update(task, description=f"writing {path.name}")

@@ -59,6 +59,51 @@ def test_writes_scores_csv_parquet_and_report(orders_csv: Path, tmp_path: Path) 
     assert "http://" not in html.split("<script>")[0]  # no external resource before the JS
 
 
+def test_channel_and_category_columns_add_the_preferred_ones(tmp_path: Path) -> None:
+    # given orders with a channel and a category: A buys online twice and offline once (the
+    # offline refund does not count); B's one order has a blank channel; C ties (one order
+    # each) and the later one wins
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "cust,when,value,state,via,kind\n"
+        "A,2024-01-05,100.00,paid,online,books\n"
+        "A,2024-02-10,50.00,paid,online,toys\n"
+        "A,2024-02-11,20.00,paid,offline,toys\n"
+        "A,2024-02-12,30.00,refunded,offline,toys\n"
+        "A,2024-02-13,-5.00,paid,offline,toys\n"
+        "B,2024-01-20,10.00,paid, ,\n"
+        "C,2024-03-02,75.50,paid,offline,garden\n"
+        "C,2024-03-20,10.00,paid,online,music\n"
+    )
+    out = tmp_path / "scores.csv"
+    # when it is analysed with --channel-col and --category-col
+    code, output = _run(
+        path, *ARGS, "--status-col", "state", "--channel-col", "via", "--category-col", "kind",
+        "--as-of", "2024-03-31", "--out", out,
+    )  # fmt: skip
+    # then the scores file has the two columns with each customer's preference
+    assert code == 0, output
+    scores = pd.read_csv(out, keep_default_na=False).set_index("customer_id")
+    assert scores["preferred_channel"].to_dict() == {"A": "online", "B": "", "C": "online"}
+    assert scores["preferred_category"].to_dict() == {"A": "toys", "B": "", "C": "music"}
+
+
+def test_scores_have_no_preferred_columns_without_the_options(
+    orders_csv: Path, tmp_path: Path
+) -> None:
+    code, output = _run(orders_csv, *ARGS, "--out", tmp_path / "s.csv")
+    assert code == 0, output
+    columns = pd.read_csv(tmp_path / "s.csv").columns
+    assert "preferred_channel" not in columns and "preferred_category" not in columns
+
+
+def test_missing_channel_column_names_the_option(orders_csv: Path, tmp_path: Path) -> None:
+    code, output = _run(orders_csv, *ARGS, "--channel-col", "via", "--out", tmp_path / "s.csv")
+    assert code == 2
+    assert "no column 'via' (given by --channel-col)" in output
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_missing_column_is_a_clear_error(orders_csv: Path, tmp_path: Path) -> None:
     code, output = _run(
         orders_csv, "--customer-col", "customer", "--date-col", "when", "--amount-col", "value",

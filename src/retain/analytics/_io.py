@@ -90,6 +90,8 @@ def read_orders(
     date_col: str,
     amount_col: str,
     status_col: str | None = None,
+    channel_col: str | None = None,
+    category_col: str | None = None,
     date_format: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
@@ -99,6 +101,8 @@ def read_orders(
     Every row needs a customer id, a parseable date and a numeric amount; otherwise
     :class:`InputError` names the file, the column and the first bad row. Negative amounts are
     refunds; zero amounts free orders. Dates given as 8 digits (19970101) are read as YYYYMMDD.
+    The optional channel and category columns are read as text (blank = null) and named
+    ``channel`` and ``category`` in the table and in :attr:`OrderFile.columns`.
 
     Examples
     --------
@@ -116,8 +120,13 @@ def read_orders(
         "--date-col": date_col,
         "--amount-col": amount_col,
     }
-    if status_col is not None:
-        wanted["--status-col"] = status_col
+    for option, name in (
+        ("--status-col", status_col),
+        ("--channel-col", channel_col),
+        ("--category-col", category_col),
+    ):
+        if name is not None:
+            wanted[option] = name
     for option, name in wanted.items():
         if name not in frame.columns:
             raise InputError(
@@ -155,6 +164,10 @@ def read_orders(
     )
     if status_col is not None:
         out["status"] = frame.loc[usable, status_col].astype("string").fillna("").astype(str)
+    for target, name in (("channel", channel_col), ("category", category_col)):
+        if name is not None:
+            text = frame.loc[usable, name].astype("string").str.strip()
+            out[target] = text.mask(text == "")
     if out.empty:
         raise InputError(f"{path.name}: no usable orders (every row lacks a customer id)")
     ids = out["customer_id"]
@@ -163,5 +176,9 @@ def read_orders(
     out = out.reset_index(drop=True)
     con = ibis.duckdb.connect()
     table = con.create_table("orders", out)
-    columns = OrderColumns(status="status" if status_col is not None else None)
+    columns = OrderColumns(
+        status="status" if status_col is not None else None,
+        channel="channel" if channel_col is not None else None,
+        category="category" if category_col is not None else None,
+    )
     return OrderFile(table, out, columns, len(out), int((~usable).sum()))
