@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pandas as pd
 import pytest
 
 from retain.analytics import score_customers
 from retain.customers.models import Customer
+from retain.orders.models import OrderLine, ProductCategory
 from retain.scoring.models import (
     CustomerScore,
     KpiSnapshot,
@@ -20,7 +22,12 @@ from retain.scoring.services import ScoringBusyError, ScoringOrderError
 from retain.scoring.tables import TableSource, app_tables
 from retain.tags.models import CustomerTag
 from tests.conftest import AS_OF
-from tests.factories import ComplaintFactory, SurveyResponseFactory
+from tests.factories import (
+    ComplaintFactory,
+    CustomerFactory,
+    OrderFactory,
+    SurveyResponseFactory,
+)
 
 from .conftest import NOW
 
@@ -180,3 +187,64 @@ def test_history_records_a_move_to_high_risk(demo_company, score):
     assert "unresolved complaint" in s.risk_reasons and "NPS detractor" in s.risk_reasons
     assert (s.previous_churn_risk, s.previous_as_of) == ("low", AS_OF)
     assert run.changes == SegmentChange.objects.filter(as_of=later).exclude(from_value="").count()
+
+
+def test_scores_keep_each_customers_preferred_channel_and_category(demo_company, score):
+    # given a customer with orders whose largest line gives the order's category:
+    # offline twice, online twice, a refunded offline order and an order without a category
+    tea, books = (ProductCategory.objects.create(name=n) for n in ("茶叶 tea", "图书 books"))
+    buyer = CustomerFactory(code="PREF1")
+    for day, channel, status, lines in [
+        (1, "offline", "paid", [(tea, "80"), (books, "20")]),  # tea: the largest line
+        (10, "offline", "paid", [(books, "40"), (tea, "40")]),  # books: the first of a tie
+        (20, "online", "paid", [(tea, "30")]),
+        (25, "offline", "refunded", [(books, "100"), (books, "100")]),  # not a purchase
+        (30, "online", "paid", [(None, "10")]),
+    ]:
+        order = OrderFactory(
+            customer=buyer,
+            ordered_at=dt.datetime(2026, 9, day, 10, tzinfo=dt.UTC),
+            channel=channel,
+            status=status,
+            amount=Decimal("100"),
+        )
+        for category, amount in lines:
+            OrderLine.objects.create(
+                order=order, category=category, product="p", amount=Decimal(amount)
+            )
+    plain = CustomerFactory(code="PREF2")
+    OrderLine.objects.create(
+        order=OrderFactory(customer=plain, ordered_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC)),
+        product="p",
+        amount=Decimal("100"),
+    )
+    prospect = CustomerFactory(code="PREF3")
+
+    # when the company is scored
+    score(AS_OF)
+
+    # then two online and two offline purchases: the latest (online) wins; tea has two orders
+    s = CustomerScore.objects.get(customer=buyer)
+    assert (s.preferred_channel, s.preferred_category) == ("online", "茶叶 tea")
+    assert s.get_preferred_channel_display() == "Online"
+    s = CustomerScore.objects.get(customer=plain)
+    assert (s.preferred_channel, s.preferred_category) == ("online", "")
+    s = CustomerScore.objects.get(customer=prospect)
+    assert (s.preferred_channel, s.preferred_category) == ("", "")
+    # and every stored preference is the engine's over the same tables
+    tables = app_tables(source=TableSource.MEMORY, preferences=True)
+    expected = score_customers(tables.score_orders, as_of=AS_OF, **tables.engine_kwargs())
+    want = {
+        int(r["customer_id"]): (text(r["preferred_channel"]), text(r["preferred_category"]))
+        for r in expected.to_dict("records")
+    }
+    stored = {
+        cid: (channel, category)
+        for cid, channel, category in CustomerScore.objects.values_list(
+            "customer_id", "preferred_channel", "preferred_category"
+        )
+    }
+    assert stored == want
+    # the demo company's orders have lines with categories: most buyers have a preference
+    buyers = CustomerScore.objects.filter(order_count__gt=0).count()
+    assert CustomerScore.objects.exclude(preferred_category="").count() > buyers // 2

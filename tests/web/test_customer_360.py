@@ -69,6 +69,29 @@ def test_page_says_why_the_customer_is_potential_and_at_risk(potential, login):
     assert "<li>low probability of still being a customer (21%)</li>" in html
 
 
+def test_scores_panel_shows_the_preferred_channel_and_category(potential, login):
+    # given the scores say the customer buys mostly offline, mostly tea
+    CustomerScore.objects.filter(customer=potential).update(
+        preferred_channel="offline", preferred_category="茶叶"
+    )
+    client = login("sales1")
+    # when the page is shown in English, then in Chinese
+    html = client.get(reverse("customer-detail", args=["T1"])).content.decode()
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    zh = client.get(reverse("customer-detail", args=["T1"])).content.decode()
+    # then both are in the scores panel, the channel by its label
+    assert "<dt>Preferred channel</dt><dd>Offline</dd>" in html
+    assert "<dt>Preferred category</dt><dd>茶叶</dd>" in html
+    assert "<dt>偏好渠道</dt><dd>线下</dd>" in zh
+    assert "<dt>偏好产品类别</dt><dd>茶叶</dd>" in zh
+
+
+def test_scores_panel_shows_a_dash_without_a_preference(potential, login):
+    html = login("sales1").get(reverse("customer-detail", args=["T1"])).content.decode()
+    assert "<dt>Preferred channel</dt><dd>—</dd>" in html
+    assert "<dt>Preferred category</dt><dd>—</dd>" in html
+
+
 def test_timeline_holds_campaigns_care_messages_and_tasks(potential, staff):
     campaign = Campaign.objects.create(name="新品试用", kind="new_product", starts_on=AS_OF)
     CampaignParticipation.objects.create(

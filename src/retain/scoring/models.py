@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from retain.orders.models import SalesChannel
+
 
 class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
@@ -80,6 +82,11 @@ class CustomerScore(models.Model):
     last_nps = models.PositiveSmallIntegerField(_("last NPS answer"), null=True, blank=True)
     churn_risk = models.CharField(_("churn risk"), max_length=10, blank=True, db_index=True)
     risk_reasons = models.TextField(_("risk reasons"), blank=True)
+    # The channel and the product category of most of the customer's purchases.
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, choices=SalesChannel.choices, blank=True
+    )
+    preferred_category = models.CharField(_("preferred category"), max_length=100, blank=True)
     # The state before this as_of, kept so that a re-run for the same as_of finds the same
     # changes (and so the same win-back alerts).
     previous_as_of = models.DateField(_("previous as of"), null=True, blank=True)

@@ -134,6 +134,8 @@ def _scores_from_frame(
             last_nps=_int(rec.get("last_nps")),
             churn_risk=_text(rec.get("churn_risk")),
             risk_reasons=_text(rec.get("risk_reasons")),
+            preferred_channel=_text(rec.get("preferred_channel")),
+            preferred_category=_text(rec.get("preferred_category")),
             previous_as_of=prev[0],
             previous_quadrant=prev[1],
             previous_lifecycle_stage=prev[2],
@@ -272,10 +274,10 @@ def scoring_run(
     run = _run_start(as_of=as_of, now=now)
     try:
         step(_("reading tables"))
-        tables = tables or app_tables(source=source)
+        tables = tables or app_tables(source=source, preferences=True)
         step(_("scoring customers"))
         frame = score_customers(
-            tables.orders, as_of=as_of, settings=settings, **tables.engine_kwargs()
+            tables.score_orders, as_of=as_of, settings=settings, **tables.engine_kwargs()
         )
         step(_("computing KPIs"))
         snapshot = kpis(tables.orders, as_of=as_of, settings=settings, **tables.kpi_kwargs())

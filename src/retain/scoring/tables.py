@@ -10,6 +10,7 @@ connection (the in-memory SQLite database of the tests, or rows not yet committe
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,6 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 
 from retain.analytics import (
     ComplaintColumns,
@@ -63,6 +65,10 @@ ORDER_COLUMNS = OrderColumns(
     refund_statuses=(),
     ignored_statuses=("refunded",),
 )
+ORDER_FIELDS = ("customer_id", "ordered_at", "amount", "status")
+# The scores also get each customer's preferred channel and category. An order's category is
+# that of its largest line (ties: the first line; lines without a category are skipped).
+SCORE_ORDER_COLUMNS = dataclasses.replace(ORDER_COLUMNS, channel="channel", category="category")
 CUSTOMER_COLUMNS = CustomerColumns(customer_id="id", first_contact="first_contact_date")
 INTERACTION_COLUMNS = InteractionColumns(customer_id="customer_id", timestamp="occurred_at")
 COMPLAINT_COLUMNS = ComplaintColumns(
@@ -80,11 +86,19 @@ class AppTables:
     interactions: ir.Table
     complaints: ir.Table
     surveys: ir.Table
+    #: ``orders`` with their ``channel`` and ``category``, for the preferences of the scores;
+    #: None: scores without preferences (see ``app_tables``)
+    preference_orders: ir.Table | None = None
+
+    @property
+    def score_orders(self) -> ir.Table:
+        """The orders for ``score_customers`` (with ``engine_kwargs``)."""
+        return self.orders if self.preference_orders is None else self.preference_orders
 
     def engine_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``score_customers`` (tables and their column names)."""
         return {
-            "columns": ORDER_COLUMNS,
+            "columns": ORDER_COLUMNS if self.preference_orders is None else SCORE_ORDER_COLUMNS,
             "customers": self.customers,
             "customer_columns": CUSTOMER_COLUMNS,
             "interactions": self.interactions,
@@ -153,16 +167,42 @@ def _copied(table: ir.Table) -> ir.Table:
     return ibis.memtable(table.to_pyarrow())
 
 
-def app_tables(*, source: TableSource = TableSource.AUTO) -> AppTables:
-    """The app's orders, customers, follow-ups, complaints and answered surveys for the engine."""
+def _order_categories(con: Any) -> ir.Table:
+    """``order_id``, ``category``: the category name of each order's largest line (the first
+    line of a tie); lines without a category do not count."""
+    lines = con.table("orders_orderline")
+    names = con.table("orders_productcategory")
+    named = lines.join(names, lines.category_id == names.id).select(
+        order_id=lines.order_id, line_id=lines.id, amount=lines.amount, category=names.name
+    )
+    pos = ibis.row_number().over(
+        group_by=named.order_id, order_by=[named.amount.desc(), named.line_id]
+    )
+    ranked = named.mutate(pos=pos)
+    return ranked.filter(ranked.pos == 0).select("order_id", "category")
+
+
+def _preference_orders(con: Any) -> ir.Table:
+    orders = con.table("orders_order")
+    categories = _order_categories(con)
+    return orders.left_join(categories, orders.id == categories.order_id).select(
+        *(orders[name] for name in ORDER_FIELDS), orders.channel, categories.category
+    )
+
+
+def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = False) -> AppTables:
+    """The app's orders, customers, follow-ups, complaints and answered surveys for the engine.
+
+    With ``preferences``, also the orders with their ``channel`` and ``category`` (the
+    category of the order's largest line) for the preferred channel and category of the
+    scores; ``orders`` stays without them, so the KPIs do not pay for the join of the lines.
+    """
     source = resolved_source(source)
     if source in {TableSource.DATABASE, TableSource.COPY}:
         con = _connect()
         surveys = con.table("feedback_surveyresponse")
         tables = AppTables(
-            orders=con.table("orders_order").select(
-                "customer_id", "ordered_at", "amount", "status"
-            ),
+            orders=con.table("orders_order").select(*ORDER_FIELDS),
             customers=con.table("customers_customer").select("id", "first_contact_date"),
             interactions=con.table("interactions_interaction").select("customer_id", "occurred_at"),
             complaints=con.table("complaints_complaint").select(
@@ -171,30 +211,46 @@ def app_tables(*, source: TableSource = TableSource.AUTO) -> AppTables:
             surveys=surveys.filter(surveys.answered_at.notnull()).select(
                 "customer_id", "answered_at", "nps", "satisfaction"
             ),
+            preference_orders=_preference_orders(con) if preferences else None,
         )
         if source == TableSource.COPY:
+            # one scan of the orders: the plain ones are a projection of the copy
+            full = _copied(tables.score_orders)
             tables = AppTables(
-                orders=_copied(tables.orders),
+                orders=full.select(*ORDER_FIELDS),
                 customers=_copied(tables.customers),
                 interactions=_copied(tables.interactions),
                 complaints=_copied(tables.complaints),
                 surveys=_copied(tables.surveys),
+                preference_orders=full if preferences else None,
             )
         return tables
     from retain.complaints.models import Complaint
     from retain.customers.models import Customer
     from retain.feedback.models import SurveyResponse
     from retain.interactions.models import Interaction
-    from retain.orders.models import Order
+    from retain.orders.models import Order, OrderLine
 
     def rows(qs: Any, *names: str) -> list[dict[str, Any]]:
         return list(qs.values(*names))
 
+    order_columns = {
+        "customer_id": "int",
+        "ordered_at": "timestamp",
+        "amount": "float",
+        "status": "text",
+    }
+    orders = Order.objects.all()
+    if preferences:
+        largest_line = OrderLine.objects.filter(order=OuterRef("pk"), category__isnull=False)
+        orders = orders.annotate(
+            category=Subquery(largest_line.order_by("-amount", "pk").values("category__name")[:1])
+        )
+        order_columns |= {"channel": "text", "category": "text"}
+    full = _frame(rows(orders, *order_columns), order_columns)
+
     return AppTables(
-        orders=_frame(
-            rows(Order.objects.all(), "customer_id", "ordered_at", "amount", "status"),
-            {"customer_id": "int", "ordered_at": "timestamp", "amount": "float", "status": "text"},
-        ),
+        orders=full.select(*ORDER_FIELDS),
         customers=_frame(
             rows(Customer.objects.all(), "id", "first_contact_date"),
             {"id": "int", "first_contact_date": "date"},
@@ -217,6 +273,7 @@ def app_tables(*, source: TableSource = TableSource.AUTO) -> AppTables:
             ),
             {"customer_id": "int", "answered_at": "timestamp", "nps": "int", "satisfaction": "int"},
         ),
+        preference_orders=full if preferences else None,
     )
 
 
