@@ -20,11 +20,10 @@ import argparse
 import datetime as dt
 import json
 import os
-import statistics
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from _timing import StepTimer
 
 
 def _descendants(pid: int) -> list[int]:
@@ -114,42 +113,31 @@ def main() -> None:
     times["load"] = time.perf_counter() - start
     cpu["load"] = time.process_time() - cpu_start
 
-    runs: dict[str, list[float]] = {}
-    cpu_runs: dict[str, list[float]] = {}
-
-    @contextmanager
-    def timed(step: str) -> Iterator[None]:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        yield
-        runs.setdefault(step, []).append(time.perf_counter() - start)
-        cpu_runs.setdefault(step, []).append(time.process_time() - cpu_start)
-
+    timer = StepTimer()
     for _ in range(args.repeat):  # the whole pipeline, again and again: the median is kept
-        with timed("summary"):
+        with timer.step("summary"):
             summary = to_frame(model_inputs(orders, as_of=as_of, settings=settings, columns=cols))
-        with timed("fit"):
+        with timer.step("fit"):
             models = fit_models(summary, settings)
         buyers = summary[summary["T_days"].notna()]
         x = buyers["frequency"].to_numpy(np.float64)
         t_x = buyers["t_x_days"].to_numpy(np.float64)
         t_obs = buyers["T_days"].to_numpy(np.float64)
         m = buyers["monetary_value"].to_numpy(np.float64)
-        with timed("scoring"):
+        with timer.step("scoring"):
             p_alive = models.bgnbd.predict_proba_alive(x, t_x, t_obs)
             expected = [
                 models.bgnbd.predict_purchases(d, x, t_x, t_obs) for d in (30.0, 90.0, 365.0)
             ]
         assert models.gamma_gamma is not None
-        with timed("ltv"):
+        with timer.step("ltv"):
             ltv = lifetime_value(
                 models.bgnbd, models.gamma_gamma, x, t_x, t_obs, m,
                 months=12, monthly_discount_rate=0.01, days_per_unit=1.0,
             )  # fmt: skip
-    for step in ("summary", "fit", "scoring", "ltv"):
-        times[step] = statistics.median(runs[step])
-        cpu[step] = statistics.median(cpu_runs[step])
-    times["end_to_end"] = sum(times[k] for k in ("summary", "fit", "scoring", "ltv"))
-    cpu["end_to_end"] = sum(cpu[k] for k in ("summary", "fit", "scoring", "ltv"))
+    medians, cpu_medians = timer.medians()
+    times.update(medians)
+    cpu.update(cpu_medians)
     peak = peak_rss_mb()  # of the steps above; the full summary comes after
     if args.full_summary:
         start, cpu_start = time.perf_counter(), time.process_time()

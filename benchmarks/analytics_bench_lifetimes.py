@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
+
+from _timing import StepTimer
 
 
 def peak_rss_mb() -> float:
@@ -53,18 +53,9 @@ def main() -> None:
     times["load"] = time.perf_counter() - start
     cpu["load"] = time.process_time() - cpu_start
 
-    runs: dict[str, list[float]] = {}
-    cpu_runs: dict[str, list[float]] = {}
-
-    @contextmanager
-    def timed(step):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        yield
-        runs.setdefault(step, []).append(time.perf_counter() - start)
-        cpu_runs.setdefault(step, []).append(time.process_time() - cpu_start)
-
+    timer = StepTimer()
     for _ in range(args.repeat):  # the whole pipeline, again and again: the median is kept
-        with timed("summary"):
+        with timer.step("summary"):
             summary = summary_data_from_transaction_data(
                 orders,
                 args.customer_col,
@@ -77,7 +68,7 @@ def main() -> None:
         m = summary["monetary_value"]
         repeat = (f > 0) & (m > 0)
         try:
-            with timed("fit"):
+            with timer.step("fit"):
                 bgf = BetaGeoFitter(penalizer_coef=0.0).fit(f, r, t)
                 ggf = GammaGammaFitter(penalizer_coef=0.0).fit(f[repeat], m[repeat])
         except Exception as exc:  # lifetimes raises ConvergenceError on large data
@@ -87,28 +78,26 @@ def main() -> None:
                         "tool": "lifetimes 0.11.3",
                         "orders": len(orders),
                         "customers": len(summary),
-                        "times": {"summary": runs["summary"][-1]},
+                        "times": {"summary": timer.wall["summary"][-1]},
                         "peak_rss_mb": peak_rss_mb(),
                         "error": f"BetaGeoFitter.fit failed: {type(exc).__name__}: {exc}"[:300],
                     }
                 )
             )
             return
-        with timed("scoring"):
+        with timer.step("scoring"):
             p_alive = bgf.conditional_probability_alive(f, r, t)
             expected = [
                 bgf.conditional_expected_number_of_purchases_up_to_time(d, f, r, t)
                 for d in (30, 90, 365)
             ]
-        with timed("ltv"):
+        with timer.step("ltv"):
             ltv = ggf.customer_lifetime_value(
                 bgf, f, r, t, m.where(repeat, 0.0), time=12, discount_rate=0.01, freq="D"
             )
-    for step in ("summary", "fit", "scoring", "ltv"):
-        times[step] = statistics.median(runs[step])
-        cpu[step] = statistics.median(cpu_runs[step])
-    times["end_to_end"] = sum(times[k] for k in ("summary", "fit", "scoring", "ltv"))
-    cpu["end_to_end"] = sum(cpu[k] for k in ("summary", "fit", "scoring", "ltv"))
+    medians, cpu_medians = timer.medians()
+    times.update(medians)
+    cpu.update(cpu_medians)
     p = bgf.params_
     g = ggf.params_
     print(

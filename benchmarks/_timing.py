@@ -1,0 +1,36 @@
+"""Step timer shared by the two sides of the analytics benchmark (each runs in its own venv).
+
+Both import it from this folder (a script's folder is on ``sys.path``); standard library only.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STEPS = ("summary", "fit", "scoring", "ltv")
+
+
+class StepTimer:
+    """Wall and CPU seconds of named steps, each step timed once per run of the pipeline."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        yield
+        self.wall.setdefault(name, []).append(time.perf_counter() - start)
+        self.cpu.setdefault(name, []).append(time.process_time() - cpu_start)
+
+    def medians(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Median wall and CPU seconds of each of :data:`STEPS`, plus their sum ``end_to_end``."""
+        wall = {name: statistics.median(self.wall[name]) for name in STEPS}
+        cpu = {name: statistics.median(self.cpu[name]) for name in STEPS}
+        wall["end_to_end"] = sum(wall[name] for name in STEPS)
+        cpu["end_to_end"] = sum(cpu[name] for name in STEPS)
+        return wall, cpu
