@@ -167,11 +167,9 @@ def _copied(table: ir.Table) -> ir.Table:
     return ibis.memtable(table.to_pyarrow())
 
 
-def _order_categories(con: Any) -> ir.Table:
+def _order_categories(lines: ir.Table, names: ir.Table) -> ir.Table:
     """``order_id``, ``category``: the category name of each order's largest line (the first
     line of a tie); lines without a category do not count."""
-    lines = con.table("orders_orderline")
-    names = con.table("orders_productcategory")
     named = lines.join(names, lines.category_id == names.id).select(
         order_id=lines.order_id, line_id=lines.id, amount=lines.amount, category=names.name
     )
@@ -182,11 +180,19 @@ def _order_categories(con: Any) -> ir.Table:
     return ranked.filter(ranked.pos == 0).select("order_id", "category")
 
 
-def _preference_orders(con: Any) -> ir.Table:
-    orders = con.table("orders_order")
-    categories = _order_categories(con)
+def _preference_orders(orders: ir.Table, lines: ir.Table, names: ir.Table) -> ir.Table:
+    categories = _order_categories(lines, names)
     return orders.left_join(categories, orders.id == categories.order_id).select(
         *(orders[name] for name in ORDER_FIELDS), orders.channel, categories.category
+    )
+
+
+def _app_order_tables(con: Any) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """The orders (with ``id`` and ``channel``), their lines and the product categories."""
+    return (
+        con.table("orders_order").select(*ORDER_FIELDS, "id", "channel"),
+        con.table("orders_orderline").select("id", "order_id", "amount", "category_id"),
+        con.table("orders_productcategory").select("id", "name"),
     )
 
 
@@ -211,11 +217,18 @@ def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = Fa
             surveys=surveys.filter(surveys.answered_at.notnull()).select(
                 "customer_id", "answered_at", "nps", "satisfaction"
             ),
-            preference_orders=_preference_orders(con) if preferences else None,
+            preference_orders=(
+                _preference_orders(*_app_order_tables(con)) if preferences else None
+            ),
         )
         if source == TableSource.COPY:
-            # one scan of the orders: the plain ones are a projection of the copy
-            full = _copied(tables.score_orders)
+            if preferences:
+                # copy the orders, their lines and the categories as they are; the largest
+                # line of each order is found in DuckDB (a window in SQLite is far slower)
+                orders, lines, names = (_copied(t) for t in _app_order_tables(con))
+                full = ibis.memtable(_preference_orders(orders, lines, names).to_pyarrow())
+            else:
+                full = _copied(tables.orders)
             tables = AppTables(
                 orders=full.select(*ORDER_FIELDS),
                 customers=_copied(tables.customers),
