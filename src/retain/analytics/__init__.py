@@ -8,7 +8,7 @@ See docs/analytics.md for the definitions.
 from retain.analytics._cohorts import cohort_retention
 from retain.analytics._inputs import MODEL_INPUT_COLUMNS, model_inputs
 from retain.analytics._io import InputError, OrderFile, read_orders
-from retain.analytics._kpis import KpiSnapshot, QuadrantKpi, kpis, kpis_by_month
+from retain.analytics._kpis import KpiSnapshot, QuadrantKpi, kpis, kpis_by_month, month_ends
 from retain.analytics._labels import (
     ActivityLevel,
     LifecycleStage,
@@ -74,6 +74,7 @@ __all__ = [
     "kpis_by_month",
     "lifetime_value",
     "model_inputs",
+    "month_ends",
     "read_orders",
     "render_report",
     "score_customers",

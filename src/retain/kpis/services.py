@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from retain.accounts.access import require
-from retain.analytics import cohort_retention, kpis
+from retain.analytics import cohort_retention, kpis, month_ends
 from retain.audit.services import audit_event, snapshot
 from retain.kpis.definitions import KPIS
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
@@ -137,17 +137,6 @@ def core_repurchase_rate() -> float | None:
     return core.filter(order_count__gte=2).count() / total
 
 
-def _month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
-    """Last day of every month from the month of ``start`` to ``end``; ``end`` itself last."""
-    out: list[dt.date] = []
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-        out.append(min(nxt - dt.timedelta(days=1), end))
-        year, month = nxt.year, nxt.month
-    return out
-
-
 def _is_month_end(day: dt.date) -> bool:
     return (day + dt.timedelta(days=1)).day == 1
 
@@ -194,7 +183,7 @@ def board_figures_refresh(
     tables = app_tables(source=resolved_source(source))
     known = _closed_months(run)
     trend: list[dict[str, Any]] = []
-    for end in _month_ends(_months_back(run.as_of, TREND_MONTHS), run.as_of):
+    for end in month_ends(_months_back(run.as_of, TREND_MONTHS), run.as_of):
         row = known.get(end.isoformat())
         if row is None:
             step(f"KPIs as of {end}")

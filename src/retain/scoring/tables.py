@@ -206,6 +206,7 @@ def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = Fa
     source = resolved_source(source)
     if source in {TableSource.DATABASE, TableSource.COPY}:
         con = _connect()
+        order_tables = _app_order_tables(con) if preferences else None
         surveys = con.table("feedback_surveyresponse")
         tables = AppTables(
             orders=con.table("orders_order").select(*ORDER_FIELDS),
@@ -217,15 +218,13 @@ def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = Fa
             surveys=surveys.filter(surveys.answered_at.notnull()).select(
                 "customer_id", "answered_at", "nps", "satisfaction"
             ),
-            preference_orders=(
-                _preference_orders(*_app_order_tables(con)) if preferences else None
-            ),
+            preference_orders=_preference_orders(*order_tables) if order_tables else None,
         )
         if source == TableSource.COPY:
-            if preferences:
+            if order_tables:
                 # copy the orders, their lines and the categories as they are; the largest
                 # line of each order is found in DuckDB (a window in SQLite is far slower)
-                orders, lines, names = (_copied(t) for t in _app_order_tables(con))
+                orders, lines, names = (_copied(t) for t in order_tables)
                 full = ibis.memtable(_preference_orders(orders, lines, names).to_pyarrow())
             else:
                 full = _copied(tables.orders)
