@@ -70,6 +70,19 @@ def test_the_report_counts_what_is_missing_stale_left_and_invalid():
     assert (report.invalid_phones, report.invalid_emails) == (1, 1)
 
 
+def test_a_contact_leaving_in_the_future_is_not_counted_as_gone():
+    company = _customer("F1", updated=dt.date(2026, 10, 1))
+    ContactFactory(customer=company, name="将离职", email="bad@", left_on=dt.date(2026, 12, 31))
+    ContactFactory(customer=company, name="今天离职", left_on=AS_OF)
+
+    report = data_quality(as_of=AS_OF)
+
+    assert report.contacts_left == 1
+    assert report.customers_without_active_contact == 0
+    # still here until the leaving day, so the bad address is still worth fixing
+    assert [(b.where, b.value) for b in report.invalid] == [("将离职", "bad@")]
+
+
 def test_retain_quality_prints_the_report_and_writes_the_invalid_values(tmp_path):
     CustomerFactory(code="Q9", kind="person", name="李四", phone="1", email="")
     out = tmp_path / "invalid.csv"

@@ -120,8 +120,10 @@ def data_quality(*, as_of: dt.date, stale_months: int = 12, sample: int = 50) ->
     report.stale = stale.count()
     report.stale_sample = list(stale.order_by("updated_at", "code")[:sample])
     contacts = Contact.objects.all()
-    report.contacts_left = contacts.filter(left_on__isnull=False).count()
-    active = Contact.objects.filter(customer=OuterRef("pk"), left_on__isnull=True)
+    # A leaving date still ahead (notice given) is not gone yet: active until that day.
+    still_here = Q(left_on__isnull=True) | Q(left_on__gt=as_of)
+    report.contacts_left = contacts.filter(left_on__lte=as_of).count()
+    active = Contact.objects.filter(still_here, customer=OuterRef("pk"))
     report.customers_without_active_contact = (
         customers.filter(kind="company").exclude(Exists(active)).count()
     )
@@ -130,7 +132,7 @@ def data_quality(*, as_of: dt.date, stale_months: int = 12, sample: int = 50) ->
     for code, phone, email in customers.values_list("code", "phone", "email").iterator():
         _check(report, code, "customer", phone, email)
     for code, name, phone, email in (
-        contacts.filter(left_on__isnull=True)
+        contacts.filter(still_here)
         .values_list("customer__code", "name", "phone", "email")
         .iterator()
     ):
