@@ -86,7 +86,7 @@ def analyze(
         kpis,
         score_summary,
     )
-    from retain.analytics._io import InputError, read_orders
+    from retain.analytics._io import InputError, id_sorted, read_orders
     from retain.analytics._report import render_report, write_report
     from retain.analytics._scoring import to_frame
 
@@ -145,7 +145,7 @@ def analyze(
             raise fail(f"--as-of {when} is before the first order ({first}): nothing to analyse")
         progress.update(task, advance=1, description=f"summarising {data.rows:,} orders")
         summary = customer_summary(data.table, as_of=when, settings=settings, columns=data.columns)
-        frame = to_frame(summary).sort_values("customer_id", kind="stable").reset_index(drop=True)
+        frame = id_sorted(to_frame(summary))
         progress.update(task, advance=1, description=f"fitting models on {len(frame):,} customers")
         models = fit_models(frame, settings)
         progress.update(task, advance=1, description="scoring customers")

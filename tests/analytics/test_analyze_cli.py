@@ -188,3 +188,23 @@ def test_engine_never_imports_django() -> None:
         "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_customer_ids_are_written_exactly_as_read(tmp_path: Path) -> None:
+    # given ids with leading zeros and ids that only look like numbers
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "cust,when,value\n0001,2024-01-05,10\n10,2024-01-06,5\n2,2024-01-07,7\n"
+        "0001,2024-02-01,20\n007,2024-02-02,3\n"
+    )
+    out = [tmp_path / "scores.csv", tmp_path / "scores.parquet"]
+    # when analysed
+    code, output = _run(
+        path, *ARGS, "--as-of", "2024-03-01", *[x for p in out for x in ("--out", p)]
+    )
+    assert code == 0, output
+    # then each file carries the ids as text, unchanged, in numeric order
+    csv_ids = pd.read_csv(out[0], dtype=str)["customer_id"].tolist()
+    assert csv_ids == ["0001", "2", "007", "10"]
+    assert out[0].read_text().splitlines()[1].startswith("0001,")
+    assert pd.read_parquet(out[1])["customer_id"].tolist() == ["0001", "2", "007", "10"]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from retain.analytics._settings import OrderColumns
 
-__all__ = ["InputError", "OrderFile", "read_orders"]
+__all__ = ["InputError", "OrderFile", "id_sorted", "read_orders"]
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx")
 
@@ -98,7 +98,8 @@ def read_orders(
 ) -> OrderFile:
     """Read orders from csv / tsv / txt (whitespace-separated) / parquet / xlsx.
 
-    Every row needs a customer id, a parseable date and a numeric amount; otherwise
+    Customer ids are kept exactly as read: text files and spreadsheets give text ids (``0001``
+    stays ``0001``), a parquet file keeps its column's type. Every row needs a customer id, a parseable date and a numeric amount; otherwise
     :class:`InputError` names the file, the column and the first bad row. Negative amounts are
     refunds; zero amounts free orders. Dates given as 8 digits (19970101) are read as YYYYMMDD.
     The optional channel and category columns are read as text (blank = null) and named
@@ -170,9 +171,7 @@ def read_orders(
             out[target] = text.mask(text == "")
     if out.empty:
         raise InputError(f"{path.name}: no usable orders (every row lacks a customer id)")
-    ids = out["customer_id"]
-    if ids.str.fullmatch(r"-?\d{1,18}").all():  # numeric ids sort numerically
-        out["customer_id"] = ids.astype(np.int64)
+    # ids stay text as read ("0001" stays "0001"): never re-typed (see id_sorted for order)
     out = out.reset_index(drop=True)
     con = ibis.duckdb.connect()
     table = con.create_table("orders", out)
@@ -182,3 +181,24 @@ def read_orders(
         category="category" if category_col is not None else None,
     )
     return OrderFile(table, out, columns, len(out), int((~usable).sum()))
+
+
+def id_sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by ``customer_id``: numerically when every id is a whole number.
+
+    Text ids such as ``"0001"`` and ``"10"`` keep their text; only the order is numeric, so
+    ``"2"`` comes before ``"10"`` and ``"0001"`` before ``"2"``.
+
+    Examples
+    --------
+    >>> id_sorted(pd.DataFrame({"customer_id": ["10", "0001", "2"]}))["customer_id"].tolist()
+    ['0001', '2', '10']
+    """
+    ids = frame["customer_id"]
+    if ids.dtype == object or pd.api.types.is_string_dtype(ids):
+        text = ids.astype("string")
+        if bool(text.str.fullmatch(r"-?\d{1,18}").fillna(False).all()):
+            numbers = text.astype("int64").to_numpy()
+            order = np.lexsort((text.to_numpy(dtype=object).astype(str), numbers))
+            return frame.iloc[order].reset_index(drop=True)
+    return frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
