@@ -70,6 +70,24 @@ def customer_can_edit(user: Any, customer: Customer) -> bool:
     return can(user, "customers.change_customer") and customer_is_visible(user, customer)
 
 
+def task_may_work_on(user: Any, task: Any) -> bool:
+    """Whether ``user`` may complete or edit ``task``: its owner, or an admin or manager."""
+    if user is None or not user.is_active:
+        return False
+    return bool(task.owner_id == user.pk or user.role in {"admin", "manager"})
+
+
+def followup_may_log(user: Any, customer: Customer, *, task: Any = None) -> bool:
+    """Whether ``user`` may log a follow-up of ``customer``.
+
+    Who may add follow-ups may log them on the customers they see; whoever may work on a
+    task may log the follow-up that completes it, on the task's own customer.
+    """
+    if task is not None and task.customer_id == customer.pk and task_may_work_on(user, task):
+        return True
+    return can(user, "interactions.add_interaction") and customer_is_visible(user, customer)
+
+
 def visible_to(
     user: Any, queryset: QuerySet[Any], customer_field: str = "customer"
 ) -> QuerySet[Any]:

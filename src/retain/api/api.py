@@ -37,7 +37,7 @@ from retain.customers.selectors import customer_list
 from retain.customers.services import consent_set, contact_create, customer_create, customer_update
 from retain.feedback.models import SurveyResponse
 from retain.interactions.models import Interaction
-from retain.interactions.services import interaction_log
+from retain.interactions.services import followup_log
 from retain.orders.models import Order
 from retain.orders.services import order_create, orders_bulk_create
 from retain.playbooks.models import Segment
@@ -350,7 +350,7 @@ def interactions_create(request: HttpRequest, payload: s.InteractionIn) -> Any:
     data = payload.dict()
     customer = _customer(request, data.pop("customer"))
     return Status(
-        201, interaction_log(customer=customer, actor=_user(request), request=request, **data)
+        201, followup_log(customer=customer, actor=_user(request), request=request, **data)
     )
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 
 from retain.audit.admin_mixins import CustomerDataAdmin
@@ -39,6 +41,11 @@ class InteractionInline(admin.StackedInline):
     )
     autocomplete_fields = ("contact", "owner")
     ordering = ("-occurred_at",)
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        # New follow-ups are logged through the follow-up admin (``followup_log``), which
+        # validates them and turns their next step into a task.
+        return False
 
 
 class CustomerTagInline(admin.TabularInline):

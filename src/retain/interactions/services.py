@@ -1,33 +1,107 @@
+"""Follow-ups (跟进记录): the one service every door logs them through.
+
+The task inbox, the customer page, the REST API, the admin and imports all call
+``followup_log``, so a follow-up is validated the same way and its next-step date becomes a
+task whichever door it came through.
+"""
+
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from retain.accounts.access import can, customer_is_visible
+from retain.accounts.access import followup_may_log
+from retain.audit.models import AuditAction
 from retain.audit.services import audit_event, snapshot
 from retain.customers.models import Customer
 from retain.interactions.models import Interaction
+from retain.tasks.models import Task, TaskKind
+
+
+def followup_check(
+    *, occurred_at: dt.datetime | None, next_step_on: dt.date | None, now: dt.datetime
+) -> None:
+    """Raise ValidationError (by field) when the dates of a follow-up cannot be right."""
+    errors: dict[str, str] = {}
+    if occurred_at is not None and occurred_at > now:
+        errors["occurred_at"] = _("The follow-up cannot be in the future.")
+    if (
+        occurred_at is not None
+        and next_step_on is not None
+        and next_step_on < timezone.localdate(occurred_at)
+    ):
+        errors["next_step_on"] = _("The next step cannot be before the follow-up.")
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
-def interaction_log(
-    *, customer: Customer, actor: Any = None, request: Any = None, **fields: Any
+def followup_log(
+    *,
+    customer: Customer,
+    actor: Any = None,
+    kind: str,
+    occurred_at: dt.datetime,
+    content: str,
+    feedback: str = "",
+    outcome: str = "",
+    next_step: str = "",
+    next_step_on: dt.date | None = None,
+    contact: Any = None,
+    owner: Any = None,
+    task: Task | None = None,
+    now: dt.datetime | None = None,
+    request: Any = None,
 ) -> Interaction:
-    """Log a follow-up of ``customer``; the actor owns it unless an owner is given. Audited."""
-    if actor is not None and not (
-        can(actor, "interactions.add_interaction") and customer_is_visible(actor, customer)
-    ):
-        raise PermissionDenied("interactions.add_interaction")
-    fields.setdefault("logged_at", timezone.now())
-    if actor is not None:
-        fields.setdefault("owner", actor)
-    interaction = Interaction(customer=customer, **fields)
+    """Log a follow-up of ``customer`` and turn its next-step date into a task. Audited.
+
+    The follow-up belongs to ``owner``, else to ``actor``. ``task`` is the task this
+    follow-up completes (the task inbox), which lets its owner log on the task's customer.
+    A next step with a date opens one follow-up task for the follow-up's owner, due that day.
+    """
+    now = now or timezone.now()
+    if actor is not None and not followup_may_log(actor, customer, task=task):
+        raise PermissionDenied(_("You may not log follow-ups of this customer."))
+    followup_check(occurred_at=occurred_at, next_step_on=next_step_on, now=now)
+    interaction = Interaction(
+        customer=customer,
+        contact=contact,
+        kind=kind,
+        occurred_at=occurred_at,
+        content=content,
+        feedback=feedback,
+        outcome=outcome,
+        next_step=next_step,
+        next_step_on=next_step_on,
+        owner=owner if owner is not None else actor,
+        logged_at=now,
+    )
     interaction.full_clean()
     interaction.save()
     audit_event(
-        actor=actor, action="create", obj=interaction, after=snapshot(interaction), request=request
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=interaction,
+        after=snapshot(interaction),
+        request=request,
     )
+    if next_step_on is not None:
+        follow = Task(
+            customer=customer,
+            kind=TaskKind.FOLLOWUP,
+            key=f"followup:{interaction.pk}",
+            owner=interaction.owner,
+            title=next_step or _("Next step"),
+            reason=_("Next step agreed in the follow-up of %(date)s: %(step)s")
+            % {"date": timezone.localdate(occurred_at).isoformat(), "step": next_step or "-"},
+            due_on=next_step_on,
+            created_at=now,
+        )
+        follow.full_clean()
+        follow.save()
     return interaction

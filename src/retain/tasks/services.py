@@ -17,11 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from retain.accounts.access import task_may_work_on
 from retain.accounts.models import Role, User
-from retain.audit.models import AuditAction
-from retain.audit.services import audit_event, snapshot
 from retain.customers.models import Consent, ConsentStatus, Customer
-from retain.interactions.models import LOGGING_DEADLINE, Interaction
+from retain.interactions.models import LOGGING_DEADLINE
+from retain.interactions.services import followup_log
 from retain.playbooks.models import (
     CONSENT_CHANNELS,
     ActionChannel,
@@ -331,10 +331,6 @@ def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult
 # --------------------------------------------------------------------------- completing tasks
 
 
-def _may_work_on(user: User, task: Task) -> bool:
-    return task.owner_id == user.pk or user.role in {Role.ADMIN, Role.MANAGER}
-
-
 @transaction.atomic
 def task_complete(
     *,
@@ -357,20 +353,17 @@ def task_complete(
     """
     now = now or timezone.now()
     task = Task.objects.select_for_update().select_related("customer").get(pk=task.pk)
-    if not _may_work_on(user, task):
+    if not task_may_work_on(user, task):
         raise PermissionDenied(_("This task belongs to someone else."))
     if task.status != TaskStatus.OPEN:
         raise ValidationError(_("This task is already closed."))
-    if occurred_at > now:
-        raise ValidationError({"occurred_at": _("The follow-up cannot be in the future.")})
     if task.kind == TaskKind.WINBACK and outcome not in WinbackOutcome.values:
         raise ValidationError({"outcome": _("Say whether the customer was won back or lost.")})
     if outcome and task.kind != TaskKind.WINBACK:
         raise ValidationError({"outcome": _("Only win-back tasks have an outcome.")})
-    if next_step_on is not None and next_step_on < timezone.localdate(now):
-        raise ValidationError({"next_step_on": _("The next step cannot be in the past.")})
-    interaction = Interaction(
+    interaction = followup_log(
         customer=task.customer,
+        actor=user,
         kind=method,
         occurred_at=occurred_at,
         content=content,
@@ -379,12 +372,9 @@ def task_complete(
         + (f": {outcome_reason}" if outcome_reason else ""),
         next_step=next_step,
         next_step_on=next_step_on,
-        owner=user,
-        logged_at=now,
+        task=task,
+        now=now,
     )
-    interaction.full_clean()
-    interaction.save()
-    audit_event(actor=user, action=AuditAction.CREATE, obj=interaction, after=snapshot(interaction))
     task.status = TaskStatus.DONE
     task.closed_at = now
     task.interaction = interaction
@@ -404,20 +394,6 @@ def task_complete(
             "outcome_reason",
         ]
     )
-    if next_step_on is not None:
-        follow = Task(
-            customer=task.customer,
-            kind=TaskKind.FOLLOWUP,
-            key=f"followup:{interaction.pk}",
-            owner=user,
-            title=next_step or _("Next step"),
-            reason=_("Next step agreed in the follow-up of %(date)s: %(step)s")
-            % {"date": timezone.localdate(occurred_at).isoformat(), "step": next_step or "-"},
-            due_on=next_step_on,
-            created_at=now,
-        )
-        follow.full_clean()
-        follow.save()
     return task
 
 

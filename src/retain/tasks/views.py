@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from retain.accounts.access import task_may_work_on
 from retain.accounts.models import Role, User
 from retain.tasks.forms import TaskCompleteForm
 from retain.tasks.models import Task, TaskKind
@@ -32,7 +33,7 @@ def task_inbox_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def task_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(Task.objects.select_related("customer"), pk=pk)
-    if task.owner_id != _user(request).pk and _user(request).role not in {Role.ADMIN, Role.MANAGER}:
+    if not task_may_work_on(_user(request), task):
         raise PermissionDenied
     if request.method == "POST":
         form = TaskCompleteForm(request.POST)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from retain.accounts.access import can, customers_visible_to
 from retain.customers.models import Customer
 from retain.interactions.models import Interaction
-from retain.interactions.services import interaction_log
+from retain.interactions.services import followup_log
 from retain.scoring.models import CustomerScore
 from retain.tasks.models import Task, TaskStatus
 from retain.web.explain import score_explain
@@ -67,11 +67,14 @@ def customer_followup_view(request: HttpRequest, code: str) -> HttpResponse:
     form = FollowupForm(request.POST)
     if form.is_valid():
         try:
-            interaction_log(
+            followup_log(
                 customer=customer, actor=request.user, request=request, **form.cleaned_data
             )
         except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
+            messages.error(
+                request,
+                _("The follow-up was not logged: %(errors)s") % {"errors": "; ".join(exc.messages)},
+            )
         else:
             messages.success(request, _("Follow-up logged."))
     else:
