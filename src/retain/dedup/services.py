@@ -18,6 +18,8 @@ from retain.dedup.models import DuplicatePair, MergeRecord, PairStatus
 UNDO_WINDOW = dt.timedelta(days=30)
 #: Key in MergeRecord.moved of the loser's primary contacts demoted by the merge.
 DEMOTED = "customers.contact:demoted"
+#: Key in MergeRecord.dropped of the "not a duplicate" decisions involving the loser.
+DECISIONS = "dedup.duplicatepair"
 #: Customer fields a merge may take from either side.
 MERGE_FIELDS = (
     "name",
@@ -127,8 +129,8 @@ def customer_merge(
         )
     survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
     loser = Customer.objects.select_for_update().get(pk=loser.pk)
-    loser_snapshot = snapshot(loser)
-    survivor_before = snapshot(survivor, take_from_loser)
+    loser_snapshot = _exact_snapshot(loser)
+    survivor_before = _exact_snapshot(survivor, {*take_from_loser, "updated_at"})
     for name in take_from_loser:
         field = cast(models.Field, Customer._meta.get_field(name))
         setattr(survivor, field.attname, getattr(loser, field.attname))
@@ -169,13 +171,22 @@ def customer_merge(
                         )
                     moved.setdefault(label, []).append(obj.pk)
                 except IntegrityError:
-                    dropped.setdefault(label, []).append(snapshot(obj))
+                    dropped.setdefault(label, []).append(_exact_snapshot(obj))
                     obj.delete()
-    # Candidate pairs of the loser go with it (deleted by cascade); the merge record stays.
+    # Open candidate pairs of the loser go with it (deleted by cascade); its "not a
+    # duplicate" decisions are kept in the record and come back on undo.
+    decisions = DuplicatePair.objects.filter(
+        models.Q(left=loser) | models.Q(right=loser), status=PairStatus.DISMISSED
+    )
+    if rows := [_exact_snapshot(pair) for pair in decisions]:
+        dropped[DECISIONS] = rows
     loser.delete()
     survivor.save(
         update_fields=[*(Customer._meta.get_field(n).name for n in take_from_loser), "updated_at"]
     )
+    # auto_now stamps the clock's time; the merge's own moment is what undo compares with.
+    Customer.objects.filter(pk=survivor.pk).update(updated_at=now)
+    survivor.updated_at = now
     record = MergeRecord(
         survivor=survivor,
         loser_id=loser_snapshot["id"],
@@ -228,13 +239,17 @@ def customer_merge_undo(
             % {"code": record.loser_code}
         )
     survivor = Customer.objects.select_for_update().get(pk=record.survivor_id)
-    loser = cast(Customer, _instance(Customer, record.loser_snapshot))
-    loser.save(force_insert=True)
-    for name, value in record.survivor_before.items():
+    loser = cast(Customer, _restore(Customer, record.loser_snapshot))
+    before = dict(record.survivor_before)
+    updated_before = before.pop("updated_at", None)
+    for name, value in before.items():
         field = cast(models.Field, Customer._meta.get_field(name))
         setattr(survivor, field.attname, field.to_python(value) if value is not None else None)
-    survivor.updated_at = now
-    survivor.save(update_fields=[*record.survivor_before, "updated_at"])
+    # Untouched since the merge: the survivor gets its own time back; edited since: now.
+    untouched = updated_before is not None and survivor.updated_at == record.merged_at
+    survivor.save(update_fields=[*before, "updated_at"])
+    survivor.updated_at = _value(Customer, "updated_at", updated_before) if untouched else now
+    Customer.objects.filter(pk=survivor.pk).update(updated_at=survivor.updated_at)
     relations = {f.model._meta.label_lower: f for f in _customer_relations()}
     for label, ids in record.moved.items():
         if label == DEMOTED:
@@ -246,9 +261,26 @@ def customer_merge_undo(
 
         Contact.objects.filter(pk__in=record.moved[DEMOTED]).update(is_primary=True)
     for label, rows in record.dropped.items():
+        if label == DECISIONS:
+            continue
         model = relations[label].model
         for data in rows:
-            _instance(model, data).save(force_insert=True)
+            _restore(model, data)
+    # "Not a duplicate" decisions come back unless the other customer is gone meanwhile.
+    decisions = record.dropped.get(DECISIONS, [])
+    present = set(
+        Customer.objects.filter(
+            pk__in={d["left"] for d in decisions} | {d["right"] for d in decisions}
+        ).values_list("pk", flat=True)
+    )
+    DuplicatePair.objects.bulk_create(
+        [
+            cast(DuplicatePair, _instance(DuplicatePair, d))
+            for d in decisions
+            if d["left"] in present and d["right"] in present
+        ],
+        ignore_conflicts=True,
+    )
     record.undone_at = now
     record.undone_by = actor if getattr(actor, "is_authenticated", False) else None
     record.save(update_fields=["undone_at", "undone_by"])
@@ -264,11 +296,44 @@ def customer_merge_undo(
     return loser
 
 
+def _exact_snapshot(obj: models.Model, fields: set[str] | None = None) -> dict[str, Any]:
+    """``snapshot`` with times to the microsecond (the JSON encoder keeps milliseconds only),
+    so undo puts back exactly what was there."""
+    data = snapshot(obj, fields)
+    for field in obj._meta.concrete_fields:
+        if field.name in data and isinstance(field, (models.DateTimeField, models.TimeField)):
+            value = getattr(obj, field.attname)
+            data[field.name] = None if value is None else value.isoformat()
+    return data
+
+
+def _value(model: type[models.Model], name: str, raw: Any) -> Any:
+    field = cast(models.Field, model._meta.get_field(name))
+    return None if raw is None else field.to_python(raw)
+
+
 def _instance(model: type[models.Model], data: dict[str, Any]) -> models.Model:
     values = {}
     for field in model._meta.concrete_fields:
         if field.name not in data:
             continue
-        raw = data[field.name]
-        values[field.attname] = None if raw is None else field.to_python(raw)
+        values[field.attname] = _value(model, field.name, data[field.name])
     return model(**values)
+
+
+def _restore(model: type[models.Model], data: dict[str, Any]) -> models.Model:
+    """Insert a row from its snapshot as it was, including the times that ``auto_now`` and
+    ``auto_now_add`` would otherwise stamp anew."""
+    obj = _instance(model, data)
+    obj.save(force_insert=True)
+    stamped = {
+        f.attname: getattr(obj, f.attname)
+        for f in model._meta.concrete_fields
+        if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)) and f.name in data
+    }
+    if stamped:
+        for name in stamped:
+            stamped[name] = _value(model, name, data[name])
+            setattr(obj, name, stamped[name])
+        model._default_manager.filter(pk=obj.pk).update(**stamped)
+    return obj

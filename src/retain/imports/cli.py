@@ -152,6 +152,7 @@ def duplicates(
     """Find possible duplicate customers (Splink) and list them with score and evidence."""
     _setup()
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from retain.dedup.selectors import duplicate_pairs_open
@@ -164,9 +165,10 @@ def duplicates(
     for pair in duplicate_pairs_open()[:limit]:
         table.add_row(
             f"{pair.score:.2f}",
-            f"{pair.left.code} {pair.left.name}",
-            f"{pair.right.code} {pair.right.name}",
-            "; ".join(pair.evidence_lines()),
+            # names are data, not markup: "[/bold]" in a name must print as it is
+            escape(f"{pair.left.code} {pair.left.name}"),
+            escape(f"{pair.right.code} {pair.right.name}"),
+            escape("; ".join(pair.evidence_lines())),
         )
     Console().print(table)
     typer.echo("Merge them on the Duplicates page of the web app (Imports → Duplicates).")
