@@ -178,8 +178,8 @@ def customer_merge(
     decisions = DuplicatePair.objects.filter(
         models.Q(left=loser) | models.Q(right=loser), status=PairStatus.DISMISSED
     )
-    if rows := [_exact_snapshot(pair) for pair in decisions]:
-        dropped[DECISIONS] = rows
+    if kept := [_exact_snapshot(pair) for pair in decisions]:
+        dropped[DECISIONS] = kept
     loser.delete()
     survivor.save(
         update_fields=[*(Customer._meta.get_field(n).name for n in take_from_loser), "updated_at"]
