@@ -294,7 +294,7 @@ def export_customers(
     _django()
     from django.core.exceptions import PermissionDenied
 
-    from retain.accounts.access import customers_visible_to
+    from retain.accounts.access import SearchLimited, customers_visible_to
     from retain.accounts.models import User
     from retain.core.exports import csv_write
     from retain.customers.bulk import customers_export_rows
@@ -304,7 +304,11 @@ def export_customers(
     if actor is None:
         typer.echo(f"Error: no active user {user!r}", err=True)
         raise typer.Exit(2)
-    customers = customers_visible_to(actor, customer_list(search=search))
+    try:
+        customers = customers_visible_to(actor, customer_list(search=search, user=actor))
+    except SearchLimited as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     try:
         rows = iter(customers_export_rows(queryset=customers, actor=actor, description=search))
     except PermissionDenied as exc:

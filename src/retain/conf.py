@@ -35,6 +35,7 @@ class Environment:
     email_host: str
     email_port: int
     email_from: str
+    search_limit: int
 
 
 def _secret_key(home: Path) -> str:
@@ -78,4 +79,5 @@ def environment() -> Environment:
         email_host=os.environ.get("RETAIN_EMAIL_HOST") or "localhost",
         email_port=int(os.environ.get("RETAIN_EMAIL_PORT") or "25"),
         email_from=os.environ.get("RETAIN_EMAIL_FROM") or "retain@localhost",
+        search_limit=int(os.environ.get("RETAIN_SEARCH_LIMIT") or "30"),
     )

@@ -129,6 +129,8 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Searches by phone or email per user per 10 minutes (audited; retain.accounts.access).
+RETAIN_SEARCH_LIMIT = ENV.search_limit
 if ENV.https:
     # Behind TLS in production: cookies only over HTTPS, redirect plain HTTP, HSTS.
     SESSION_COOKIE_SECURE = True

@@ -180,3 +180,21 @@ def test_sales_creates_customers_they_own(client, company):
     assert response.status_code == 201, response.content
     assert response.json()["owner"] == "east"
     assert response.json()["phone"] == "13700001111"
+
+
+#: Who finds a customer by its full phone: only roles that are shown full phones.
+FINDS_BY_PHONE = {"admin", "manager", "lead", "east", "west"}
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+@pytest.mark.parametrize("owner", OWNERS)
+def test_search_by_full_phone_only_for_roles_that_see_phones(client, company, who, owner):
+    customer = company.customers[owner]
+    found = owner in SEES[who] and who in FINDS_BY_PHONE
+
+    api = client.get("/api/v1/customers", {"q": customer.phone}, headers=bearer(company, who))
+    client.force_login(company.users[who])
+    web = client.get(reverse("customer-list"), {"q": customer.phone}).content.decode()
+
+    assert [item["code"] for item in api.json()["items"]] == ([customer.code] if found else [])
+    assert (customer.code in web) is found

@@ -9,8 +9,11 @@ decided here.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
@@ -138,6 +141,87 @@ MASKED_FIELDS = ("phone", "email", "wechat_id")
 def personal(user: Any, field: str, value: str) -> str:
     """``value`` as ``user`` may see it: in full, or masked."""
     return value if shows_personal_data(user) else mask_value(field, value)
+
+
+# --- Searching by personal data ----------------------------------------------------------
+# A role that sees phones masked may not find a customer by the hidden digits (searching
+# for full numbers one after the other would reveal them): it searches by the masked form
+# it sees (138****1234) only. Searches by a phone number or email are audited and limited
+# per user, for every role (RETAIN_SEARCH_LIMIT per SEARCH_WINDOW).
+
+#: The window over which personal-data searches are counted for RETAIN_SEARCH_LIMIT.
+SEARCH_WINDOW = dt.timedelta(minutes=10)
+_MASKED_PHONE = re.compile(r"^(\d{3})\*{4}(\d{4})$")
+
+
+class SearchLimited(Exception):
+    """Too many searches by phone or email in SEARCH_WINDOW; try again later."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many searches by phone or email; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def personal_search_kind(term: str) -> str:
+    """ "phone" or "email" when ``term`` looks like one (counted and audited), else ""."""
+    term = term.strip()
+    if "@" in term:
+        return "email"
+    if sum(c.isdigit() for c in term) >= 7 or _MASKED_PHONE.match(term):
+        return "phone"
+    return ""
+
+
+def phone_search(user: Any, term: str, field: str = "phone") -> Q | None:
+    """The condition on ``field`` (a phone) that ``term`` may match for ``user``, or None.
+
+    ``user`` None is the system (no masking). A role that sees phones matches the whole
+    number; a masked role matches only the masked form it is shown, never the hidden digits.
+    """
+    term = term.strip()
+    if user is None or shows_personal_data(user):
+        return Q(**{field: term})
+    masked = _MASKED_PHONE.match(term)
+    if masked is None:
+        return None
+    first, last = masked.groups()
+    # mask_phone shows the first three and last four digits of numbers longer than seven.
+    return Q(**{f"{field}__startswith": first, f"{field}__endswith": last}) & Q(
+        **{f"{field}__regex": r"^.{8,}$"}
+    )
+
+
+def personal_search_check(user: Any, term: str, *, request: Any = None) -> None:
+    """Count and audit a search by phone or email; raise SearchLimited over the limit.
+
+    Counted from the audit trail, like failed logins, so every process agrees.
+    """
+    kind = personal_search_kind(term)
+    if not kind or user is None:
+        return
+    from django.utils import timezone
+
+    from retain.audit.models import AuditAction, AuditEvent
+    from retain.audit.services import audit_event
+
+    now = timezone.now()
+    recent = list(
+        AuditEvent.objects.filter(
+            action=AuditAction.SEARCH, actor=user, at__gte=now - SEARCH_WINDOW
+        )
+        .order_by("at")
+        .values_list("at", flat=True)[: settings.RETAIN_SEARCH_LIMIT]
+    )
+    if len(recent) >= settings.RETAIN_SEARCH_LIMIT:
+        retry = int((recent[0] + SEARCH_WINDOW - now).total_seconds()) + 1
+        raise SearchLimited(max(retry, 1))
+    audit_event(
+        actor=user,
+        action=AuditAction.SEARCH,
+        object_repr=f"customers: {kind}",
+        after={"search": mask_value(kind, term.strip())[:100], "kind": kind},
+        request=request,
+    )
 
 
 # --- The permission matrix --------------------------------------------------------------

@@ -18,6 +18,7 @@ from ninja.security import HttpBearer, django_auth
 from retain.accounts.access import (
     VIEW_ALL_CUSTOMERS,
     VIEW_AUDIT,
+    SearchLimited,
     can,
     customers_visible_to,
     require,
@@ -84,6 +85,13 @@ def _error(request: HttpRequest, status: int, detail: Any) -> HttpResponse:
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return _error(request, 403, "You do not have permission to do this.")
+
+
+@api.exception_handler(SearchLimited)
+def _search_limited(request: HttpRequest, exc: SearchLimited) -> HttpResponse:
+    response = _error(request, 429, "Too many searches by phone number or email; try later.")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -159,7 +167,7 @@ def customers_list(
     """Customers you may see; ``q`` matches code, name, phone or a contact's phone or name."""
     user = _user(request)
     require(user, "customers.view_customer")
-    qs = customers_visible_to(user, customer_list(search=q))
+    qs = customers_visible_to(user, customer_list(search=q, user=user, request=request))
     filters = {"status": status, "kind": kind, "owner__username": owner, "city": city}
     qs = qs.filter(**{k: v for k, v in filters.items() if v})
     if region:

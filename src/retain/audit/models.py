@@ -22,6 +22,7 @@ class AuditAction(models.TextChoices):
     LOGOUT = "logout", _("Logout")
     TOKEN_CREATE = "token_create", _("API token created")
     TOKEN_REVOKE = "token_revoke", _("API token revoked")
+    SEARCH = "search", _("Search by phone or email")
 
 
 class AuditEvent(models.Model):

@@ -1,12 +1,24 @@
 from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
 
+from retain.accounts.access import MASKED_FIELDS, shows_personal_data
 from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.customers.models import Consent, Contact, Customer, CustomerSource
 from retain.interactions.models import Interaction
 from retain.orders.models import Order
 from retain.tags.models import CustomerTag
+
+
+class _NoSearchByHiddenFields:
+    """A staff user who sees phones and emails masked may not search by them."""
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        fields = super().get_search_fields(request)  # type: ignore[misc]
+        if shows_personal_data(request.user):
+            return fields
+        return tuple(f for f in fields if f.split("__")[-1] not in MASKED_FIELDS)
 
 
 class ContactInline(admin.TabularInline):
@@ -56,7 +68,7 @@ class CustomerTagInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CustomerDataAdmin):
+class CustomerAdmin(_NoSearchByHiddenFields, CustomerDataAdmin):
     customer_field = ""
     list_display = (
         "code",
@@ -78,7 +90,7 @@ class CustomerAdmin(CustomerDataAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(CustomerDataAdmin):
+class ContactAdmin(_NoSearchByHiddenFields, CustomerDataAdmin):
     list_display = ("name", "customer", "title", "phone", "email", "is_primary", "left_on")
     list_filter = ("is_primary",)
     search_fields = ("name", "phone", "email", "customer__name", "customer__code")

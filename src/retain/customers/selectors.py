@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from retain.accounts.access import personal_search_check, phone_search
 from retain.complaints.models import Complaint
 from retain.customers.models import Contact, Customer
 from retain.feedback.models import SurveyResponse
@@ -14,18 +16,31 @@ from retain.interactions.models import Interaction
 from retain.orders.models import Order
 
 
-def customer_list(*, search: str = "") -> QuerySet[Customer]:
-    """Customers matching ``search`` by code, name, phone or a contact's phone / name."""
+def customer_list(*, search: str = "", user: Any = None, request: Any = None) -> QuerySet[Customer]:
+    """Customers matching ``search`` by code, name, phone or a contact's phone / name.
+
+    ``user`` is who searches (None: the system). A role that sees phones masked matches a
+    phone only by the masked form it is shown (``138****1234``), never by the hidden digits;
+    a search by phone or email is audited and limited per user
+    (``access.personal_search_check``, raises ``access.SearchLimited``). The result is not
+    yet narrowed to the customers ``user`` sees: wrap it in ``customers_visible_to``.
+    """
     qs = Customer.objects.select_related("owner", "source")
     search = search.strip()
     if not search:
         return qs.order_by("code")
+    personal_search_check(user, search, request=request)
     # Contacts through a subquery, not a join: no customer is repeated, and the database
     # can walk the code index and stop after a page (a join made it match every row first).
-    contacts = Contact.objects.filter(Q(phone=search) | Q(name=search)).values("customer_id")
-    match = (
-        Q(code__iexact=search) | Q(name__icontains=search) | Q(phone=search) | Q(id__in=contacts)
-    )
+    contact_match = Q(name=search)
+    contact_phone = phone_search(user, search)
+    if contact_phone is not None:
+        contact_match |= contact_phone
+    contacts = Contact.objects.filter(contact_match).values("customer_id")
+    match = Q(code__iexact=search) | Q(name__icontains=search) | Q(id__in=contacts)
+    customer_phone = phone_search(user, search)
+    if customer_phone is not None:
+        match |= customer_phone
     return qs.filter(match).order_by("code")
 
 

@@ -157,7 +157,7 @@ def customer_export_view(request: HttpRequest, fmt: str) -> HttpResponse | Strea
     if not can(request.user, EXPORT_CUSTOMERS):
         raise PermissionDenied
     query = CustomerQuery.from_params(request.GET)
-    qs = customer_search(user=request.user, query=query)
+    qs = customer_search(user=request.user, query=query, request=request)
     rows = customers_export_rows(
         queryset=qs, actor=request.user, description=query.querystring(), request=request
     )

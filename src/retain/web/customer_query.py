@@ -127,12 +127,16 @@ class CustomerQuery:
         return urlencode(self.params())
 
 
-def customer_search(*, user: Any, query: CustomerQuery) -> QuerySet[Customer]:
-    """The customers ``user`` may see that match ``query``, in its order."""
-    base = customer_list(search=query.q)
+def customer_search(*, user: Any, query: CustomerQuery, request: Any = None) -> QuerySet[Customer]:
+    """The customers ``user`` may see that match ``query``, in its order.
+
+    Raises ``retain.accounts.access.SearchLimited`` past the limit of searches by phone or
+    email (see ``customer_list``)."""
     if query.q and Customer.objects.filter(code=query.q.upper()).exists():
         # A customer code is unique: skip the name scan (a LIKE over every name at 1M rows).
         base = customer_list().filter(code=query.q.upper())
+    else:
+        base = customer_list(search=query.q, user=user, request=request)
     qs = customers_visible_to(user, base).select_related("score")
     for name, values in query.choices.items():
         qs = qs.filter(**{f"score__{CHOICE_FILTERS[name]}__in": values})

@@ -4,11 +4,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from retain.accounts.access import (
     HANDLE_PRIVACY_REQUESTS,
     VIEW_AUDIT,
+    SearchLimited,
     can,
     customers_visible_to,
     shows_personal_data,
@@ -32,7 +34,14 @@ class RetainLoginView(auth_views.LoginView):
 @require_GET
 def customer_list_view(request: HttpRequest) -> HttpResponse:
     query = CustomerQuery.from_params(request.GET)
-    qs = customer_search(user=request.user, query=query)
+    status = 200
+    try:
+        qs = customer_search(user=request.user, query=query, request=request)
+    except SearchLimited as exc:
+        query.errors.append(_search_limited_message(exc))
+        # htmx swaps only 2xx answers: the partial says so in place
+        qs = Customer.objects.none()
+        status = 200 if request.headers.get("HX-Request") else 429
     try:
         number = int(request.GET.get("page", "1"))
     except ValueError:
@@ -47,13 +56,19 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
         **customer_list_context(request.user, query),
     }
     if request.headers.get("HX-Request"):
-        response = render(request, "web/_customer_rows.html", context)
+        response = render(request, "web/_customer_rows.html", context, status=status)
         # the address bar shows the filters that apply, not every empty field of the form
         response["HX-Push-Url"] = (
             f"{request.path}?{context['qs']}" if context["qs"] else request.path
         )
         return response
-    return render(request, "web/customer_list.html", context)
+    return render(request, "web/customer_list.html", context, status=status)
+
+
+def _search_limited_message(exc: SearchLimited) -> str:
+    return _("Too many searches by phone number or email. Try again in %(minutes)s minutes.") % {
+        "minutes": max(1, -(-exc.retry_after // 60))
+    }
 
 
 @login_required
