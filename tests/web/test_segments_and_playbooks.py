@@ -172,3 +172,71 @@ def test_a_nested_segment_is_not_overwritten_from_the_explorer(scored, login):
     assert 'id="segment-size">3<' in page  # T1, T3, T4 evaluated with the nested group
     segment.refresh_from_db()
     assert segment.conditions == nested
+
+
+def test_explorer_takes_values_by_their_label_in_either_language(scored, login):
+    client = login("marketing")
+
+    zh = client.get(
+        reverse("segments"),
+        {"f": ["quadrant"], "o": ["in"], "v": ["核心客户，潜力客户"]},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).content.decode()
+    en = client.get(reverse("segments"), {"f": ["churn_risk"], "o": ["eq"], "v": ["High"]})
+
+    assert 'id="segment-size">3<' in zh  # T1, T2, T3
+    assert 'id="segment-size">2<' in en.content.decode()  # T1, T4
+    assert '<option value="核心客户">' in zh  # offered as a labelled choice
+
+
+def test_segment_saved_by_label_keeps_codes_and_shows_labels(scored, login):
+    client = login("marketing")
+
+    client.post(
+        reverse("segment-save"),
+        {"name": "核心", "f": ["quadrant"], "o": ["eq"], "v": ["核心客户"], "mode": "all"},
+    )
+    segment = Segment.objects.get(name="核心")
+    zh = client.get(
+        reverse("segments"), {"segment": segment.pk}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    en = client.get(reverse("segments"), {"segment": segment.pk}).content.decode()
+
+    assert segment.conditions == {"all": [{"field": "quadrant", "op": "eq", "value": "core"}]}
+    assert 'name="v" value="核心客户"' in zh
+    assert 'name="v" value="Core"' in en
+
+
+def test_tags_combine_with_and_or_not_and_a_segment_filters_the_export(scored, staff, login):
+    from retain.tags.models import CustomerTag, Tag, TagGroup
+
+    industry = TagGroup.objects.create(name="行业", kind="industry")
+    need = TagGroup.objects.create(name="需求", kind="need")
+    maker = Tag.objects.create(group=industry, name="制造业")
+    quality = Tag.objects.create(group=need, name="品质优先")
+    for code, tag in (("T1", maker), ("T2", maker), ("T2", quality), ("T3", quality)):
+        CustomerTag.objects.create(customer=scored[code], tag=tag, tagged_at=aware(2026, 10, 1))
+    client = login("analyst")
+
+    def size(mode: str, ops: list[str]) -> str:
+        html = client.get(
+            reverse("segments"),
+            {"f": ["tag", "tag"], "o": ops, "v": ["制造业", "品质优先"], "mode": mode},
+        ).content.decode()
+        return html.split('id="segment-size">')[1].split("<")[0]
+
+    assert size("all", ["eq", "eq"]) == "1"  # T2
+    assert size("any", ["eq", "eq"]) == "3"  # T1, T2, T3
+    assert size("all", ["eq", "ne"]) == "1"  # T1: 制造业 NOT 品质优先
+    segment = Segment.objects.create(
+        name="制造业+品质优先",
+        conditions={
+            "all": [
+                {"field": "tag", "op": "eq", "value": "制造业"},
+                {"field": "tag", "op": "eq", "value": "品质优先"},
+            ]
+        },
+    )
+    export = client.get(reverse("customer-export", args=["csv"]), {"segment": segment.pk})
+    lines = b"".join(export.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[1].startswith("T2,")

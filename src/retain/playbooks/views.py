@@ -42,7 +42,8 @@ def playbook_edit_view(request: HttpRequest, pk: int | None = None) -> HttpRespo
     if _user(request).role not in EDITORS:
         raise PermissionDenied
     playbook = get_object_or_404(Playbook, pk=pk) if pk is not None else None
-    form = PlaybookForm(request.POST or None, instance=playbook)
+    initial = {"segment": request.GET["segment"]} if request.GET.get("segment") else None
+    form = PlaybookForm(request.POST or None, instance=playbook, initial=initial)
     actions = ActionFormSet(request.POST or None, instance=playbook or Playbook())
     if request.method == "POST" and form.is_valid() and actions.is_valid():
         playbook_save(form=form, actions=actions)

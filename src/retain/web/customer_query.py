@@ -66,6 +66,7 @@ class CustomerQuery:
     tag_mode: str = "and"
     owner: str = ""
     region: str = ""
+    segment: int | None = None
     sort: str = "code"
     errors: list[str] = field(default_factory=list)
 
@@ -94,6 +95,8 @@ class CustomerQuery:
         query.tag_mode = "or" if params.get("tag_mode") == "or" else "and"
         query.owner = params.get("owner", "").strip()
         query.region = params.get("region", "").strip()
+        raw_segment = params.get("segment", "").strip()
+        query.segment = int(raw_segment) if raw_segment.isdigit() else None
         sort = params.get("sort", "code")
         query.sort = sort if sort in SORTS else "code"
         return query
@@ -101,7 +104,13 @@ class CustomerQuery:
     @property
     def filtered(self) -> bool:
         return bool(
-            self.q or self.choices or self.numbers or self.tags or self.owner or self.region
+            self.q
+            or self.choices
+            or self.numbers
+            or self.tags
+            or self.owner
+            or self.region
+            or self.segment
         )
 
     def params(self) -> list[tuple[str, str]]:
@@ -119,6 +128,8 @@ class CustomerQuery:
             out.append(("owner", self.owner))
         if self.region:
             out.append(("region", self.region))
+        if self.segment:
+            out.append(("segment", str(self.segment)))
         if self.sort != "code":
             out.append(("sort", self.sort))
         return out
@@ -159,6 +170,13 @@ def customer_search(*, user: Any, query: CustomerQuery, request: Any = None) -> 
         qs = qs.filter(owner__username=query.owner)
     if query.region:
         qs = qs.filter(Q(region=query.region) | Q(city=query.region))
+    if query.segment:
+        from retain.playbooks.models import Segment
+        from retain.scoring.conditions import conditions_q
+
+        segment = Segment.objects.filter(pk=query.segment).first()
+        # an unknown segment matches nobody rather than everybody
+        qs = qs.filter(conditions_q(segment.conditions)) if segment else qs.none()
     return qs.order_by(*SORTS[query.sort][1])
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from retain.accounts.access import can, customers_visible_to
+from retain.accounts.access import EXPORT_CUSTOMERS, can, customers_visible_to
 from retain.customers.models import Customer
 from retain.playbooks.models import Segment
 from retain.playbooks.services import segment_save
@@ -51,7 +51,7 @@ FIELD_LABELS = {
 }
 OP_LABELS = {
     "eq": "=",
-    "ne": "≠",
+    "ne": gettext_lazy("≠ (not)"),
     "in": gettext_lazy("is one of"),
     "not_in": gettext_lazy("is none of"),
     "lt": "<",
@@ -62,8 +62,94 @@ OP_LABELS = {
 ROWS = 4
 
 
+def _enum(labels: dict[str, Any], codes: Any) -> list[tuple[str, Any]]:
+    return [(str(code), labels.get(str(code), str(code))) for code in codes]
+
+
+def field_choices() -> dict[str, list[tuple[str, Any]]]:
+    """Each field's values as (code, label) pairs; the labels are lazy (the user's language).
+
+    Fields with values from the data (tags, owners, teams, regions, cities, industries) list
+    what exists; number fields have none.
+    """
+    from retain.accounts.models import Team, User
+    from retain.analytics import (
+        ActivityLevel,
+        LifecycleStage,
+        Quadrant,
+        RfmSegment,
+        RiskLevel,
+        ValueTier,
+    )
+    from retain.campaigns.models import CampaignKind
+    from retain.customers.models import CustomerKind, CustomerStatus
+    from retain.tags.models import Tag
+    from retain.tasks.templatetags.task_tags import LABELS
+    from retain.web.templatetags.board import RFM_LABELS
+
+    def distinct(column: str) -> list[tuple[str, Any]]:
+        values = (
+            Customer.objects.exclude(**{column: ""})
+            .order_by(column)
+            .values_list(column, flat=True)
+            .distinct()[:300]
+        )
+        return [(v, v) for v in values]
+
+    return {
+        "quadrant": _enum(LABELS, Quadrant),
+        "lifecycle_stage": _enum(LABELS, LifecycleStage),
+        "rfm_segment": _enum(RFM_LABELS, RfmSegment),
+        "value_tier": _enum(LABELS, ValueTier),
+        "activity_level": _enum(LABELS, ActivityLevel),
+        "churn_risk": _enum(LABELS, RiskLevel),
+        "tag": [(n, n) for n in Tag.objects.order_by("name").values_list("name", flat=True)],
+        "campaign_kind": list(CampaignKind.choices),
+        "owner": [
+            (u.username, u.get_full_name() or u.username)
+            for u in User.objects.filter(is_active=True).order_by("username")
+        ],
+        "team": [(n, n) for n in Team.objects.order_by("name").values_list("name", flat=True)],
+        "region": distinct("region"),
+        "city": distinct("city"),
+        "industry": distinct("industry"),
+        "kind": list(CustomerKind.choices),
+        "status": list(CustomerStatus.choices),
+    }
+
+
+def _code_of(field: str, text: str, choices: dict[str, list[tuple[str, Any]]]) -> str:
+    """The stored code of ``text``: a code itself, or its label in any of the languages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    options = choices.get(field)
+    if not options:
+        return text
+    wanted = text.casefold()
+    for code, _label in options:
+        if code.casefold() == wanted:
+            return code
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for code, label in options:
+                if str(label).casefold() == wanted:
+                    return code
+    return text
+
+
+def _label_of(field: str, code: Any, choices: dict[str, list[tuple[str, Any]]]) -> str:
+    for known, label in choices.get(field, []):
+        if known == str(code):
+            return str(label)
+    return str(code)
+
+
 def conditions_from_params(params: QueryDict) -> dict[str, Any]:
-    """{"all"|"any": [clauses]} from the builder's rows (f, o, v repeated)."""
+    """{"all"|"any": [clauses]} from the builder's rows (f, o, v repeated).
+
+    A value is a code ("core") or its label in either language ("核心客户", "Core")."""
+    choices: dict[str, list[tuple[str, Any]]] | None = None
     clauses = []
     for field, op, raw in zip(
         params.getlist("f"), params.getlist("o"), params.getlist("v"), strict=False
@@ -72,7 +158,10 @@ def conditions_from_params(params: QueryDict) -> dict[str, Any]:
         if not field or not raw:
             continue
         kind = FIELDS.get(field, ("", "text"))[1]
-        values: list[Any] = [p.strip() for p in raw.split(",") if p.strip()]
+        values: list[Any] = [p.strip() for p in raw.replace("，", ",").split(",") if p.strip()]
+        if kind != "number":
+            choices = choices if choices is not None else field_choices()
+            values = [_code_of(field, v, choices) for v in values]
         if kind == "number":
             try:
                 values = [float(v) for v in values]
@@ -91,11 +180,13 @@ def rows_of(conditions: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
     """The builder's rows for a (flat) condition group; nested groups are not editable here."""
     ((mode, items),) = conditions.items()
     rows = []
+    choices = field_choices()
     for item in items:
         if "field" not in item:
             continue
         value = item.get("value")
-        text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        values = value if isinstance(value, list) else [value]
+        text = ", ".join(_label_of(item["field"], v, choices) for v in values)
         rows.append({"f": item["field"], "o": item["op"], "v": text})
     while len(rows) < ROWS:
         rows.append({"f": "", "o": "eq", "v": ""})
@@ -195,6 +286,8 @@ def segment_explorer_view(request: HttpRequest) -> HttpResponse:
             "mode": mode,
             "rows": rows,
             "fields": [(f, FIELD_LABELS.get(f, f)) for f in FIELDS],
+            "choices": field_choices().items(),
+            "can_export": can(request.user, EXPORT_CUSTOMERS),
             "ops": list(OP_LABELS.items()),
             "can_save": can(request.user, "playbooks.add_playbook"),
             "nav": "segments",

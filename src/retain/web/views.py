@@ -19,6 +19,7 @@ from retain.accounts.login import LockoutAuthenticationForm
 from retain.audit.selectors import customer_audit_trail
 from retain.customers.models import Customer
 from retain.customers.selectors import customer_timeline
+from retain.playbooks.models import Segment
 from retain.web.customer_list_views import customer_list_context
 from retain.web.customer_query import CustomerQuery, customer_page, customer_search
 from retain.web.customer_views import customer_360_context
@@ -50,6 +51,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "query": query,
+        "segment": Segment.objects.filter(pk=query.segment).first() if query.segment else None,
         "q": query.q,
         "qs": query.querystring(),
         "nav": "customers",
