@@ -382,3 +382,34 @@ def role_permissions_sync(apps: Any = None) -> None:
     for role, wanted in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         group.permissions.set([known[p] for p in dict.fromkeys(wanted) if p in known])
+
+
+# --- Whose work a user oversees, whom they may hand customers and tasks to -----------------
+
+
+def users_overseen_by(user: Any) -> QuerySet[Any]:
+    """The people whose customers and tasks ``user`` may hand out: every active sales user
+    and manager for managers and admins (they may add tasks and see every customer), the
+    members of the teams they lead for a team lead, only themselves otherwise."""
+    from retain.accounts.models import Role, User
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return User.objects.none()
+    people = User.objects.filter(is_active=True)
+    if can(user, VIEW_ALL_CUSTOMERS) and can(user, "tasks.add_task"):
+        return people.filter(role__in=[Role.SALES, Role.MANAGER]).order_by("username")
+    return people.filter(Q(pk=user.pk) | Q(team__lead=user)).order_by("username")
+
+
+def may_oversee(user: Any) -> bool:
+    """Whether ``user`` has a team page: managers, admins and team leads."""
+    if user is None or not user.is_authenticated:
+        return False
+    return (can(user, VIEW_ALL_CUSTOMERS) and can(user, "tasks.add_task")) or (
+        can(user, "customers.change_customer") and user.teams_led.exists()
+    )
+
+
+def may_assign_to(user: Any, owner: Any) -> bool:
+    """Whether ``user`` may make ``owner`` the owner of a customer or task."""
+    return owner is not None and users_overseen_by(user).filter(pk=owner.pk).exists()

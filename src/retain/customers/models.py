@@ -197,3 +197,36 @@ class CodeSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}: {self.last}"
+
+
+class StatusChange(models.Model):
+    """A change of a customer's current status (潜在客户 → 核心客户 …): who, when and why."""
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+    )
+    from_status = models.CharField(
+        _("from status"), max_length=20, choices=CustomerStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to status"), max_length=20, choices=CustomerStatus.choices)
+    reason = models.CharField(_("why"), max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_status} → {self.to_status}"

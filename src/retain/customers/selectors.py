@@ -173,3 +173,61 @@ def _timeline_more(*, customer: Customer, limit: int) -> list[TimelineEntry]:
             )
         )
     return entries
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    customer: Customer
+    why: list[str]
+
+
+def customer_possible_duplicates(
+    *, name: str = "", phone: str = "", email: str = "", kind: str = "", limit: int = 10
+) -> list[PossibleDuplicate]:
+    """Customers that may be the one about to be created: the same name once normalised
+    ("(北京)某科技有限公司" = "某科技"), or the same phone or email on the customer or one of
+    its contacts (normalised like the duplicate finder does). Visibility is the caller's."""
+    from retain.dedup.normalise import company_core, email_key, person_core, phone_key
+
+    why: dict[int, list[str]] = {}
+
+    def hit(ids: Any, reason: str) -> None:
+        for cid in ids:
+            why.setdefault(cid, [])
+            if reason not in why[cid]:
+                why[cid].append(reason)
+
+    core = (person_core if kind == "person" else company_core)(name)
+    if len(core) >= 2 or (core and not core.isascii()):
+        rows = Customer.objects.filter(name__icontains=core).values_list("id", "name", "kind")[:200]
+        hit(
+            [
+                cid
+                for cid, other, other_kind in rows
+                if (person_core if other_kind == "person" else company_core)(other) == core
+            ],
+            _("same name"),
+        )
+    key = phone_key(phone)
+    if key:
+        hit(
+            Customer.objects.filter(phone=key).values_list("id", flat=True)[:limit], _("same phone")
+        )
+        hit(
+            Contact.objects.filter(phone=key).values_list("customer_id", flat=True)[:limit],
+            _("same phone"),
+        )
+    mail = email_key(email)
+    if mail:
+        hit(
+            Customer.objects.filter(email__iexact=mail).values_list("id", flat=True)[:limit],
+            _("same email"),
+        )
+        hit(
+            Contact.objects.filter(email__iexact=mail).values_list("customer_id", flat=True)[
+                :limit
+            ],
+            _("same email"),
+        )
+    found = Customer.objects.select_related("owner").in_bulk(list(why)[:limit])
+    return [PossibleDuplicate(found[cid], why[cid]) for cid in list(why)[:limit] if cid in found]

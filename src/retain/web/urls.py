@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from retain.web import (
     board_views,
+    customer_edit_views,
     customer_list_views,
     customer_views,
     playbook_views,
@@ -30,7 +31,34 @@ urlpatterns = [
         customer_list_views.saved_view_delete,
         name="saved-view-delete",
     ),
+    path("customers/new/", customer_edit_views.customer_create_view, name="customer-create"),
+    path(
+        "customers/new/duplicates/",
+        customer_edit_views.customer_duplicates_view,
+        name="customer-duplicates",
+    ),
     path("customers/<str:code>/", views.customer_detail_view, name="customer-detail"),
+    path(
+        "customers/<str:code>/edit/", customer_edit_views.customer_edit_view, name="customer-edit"
+    ),
+    path(
+        "customers/<str:code>/status/",
+        customer_edit_views.customer_status_view,
+        name="customer-status",
+    ),
+    path(
+        "customers/<str:code>/tags/", customer_edit_views.customer_tags_view, name="customer-tags"
+    ),
+    path(
+        "customers/<str:code>/contacts/new/",
+        customer_edit_views.contact_edit_view,
+        name="contact-create",
+    ),
+    path(
+        "customers/<str:code>/contacts/<int:pk>/",
+        customer_edit_views.contact_edit_view,
+        name="contact-edit",
+    ),
     path(
         "customers/<str:code>/followups/",
         customer_views.customer_followup_view,

@@ -20,6 +20,7 @@ from retain.audit.selectors import customer_audit_trail
 from retain.customers.models import Customer
 from retain.customers.selectors import customer_timeline
 from retain.playbooks.models import Segment
+from retain.web.customer_edit_views import customer_edit_context
 from retain.web.customer_list_views import customer_list_context
 from retain.web.customer_query import CustomerQuery, customer_page, customer_search
 from retain.web.customer_views import customer_360_context
@@ -93,5 +94,6 @@ def customer_detail_view(request: HttpRequest, code: str) -> HttpResponse:
             customer_audit_trail(customer=customer)[:50] if can(request.user, VIEW_AUDIT) else None
         ),
         **customer_360_context(request.user, customer),
+        **customer_edit_context(request.user, customer),
     }
     return render(request, "web/customer_detail.html", context)
