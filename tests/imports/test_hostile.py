@@ -236,7 +236,7 @@ def test_orders_for_an_unknown_customer_are_rejected_and_nothing_is_written(tmp_
     result = import_file(path=path, kind="orders", actor=importer)
 
     assert [str(e) for e in result.errors] == [
-        "row 3, 客户编号: no customer has the code C404; import the customers first"
+        "row 3, 客户编号: customer C404: not found or not yours"
     ]
     assert Order.objects.count() == 0
 

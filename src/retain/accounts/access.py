@@ -413,3 +413,94 @@ def may_oversee(user: Any) -> bool:
 def may_assign_to(user: Any, owner: Any) -> bool:
     """Whether ``user`` may make ``owner`` the owner of a customer or task."""
     return owner is not None and users_overseen_by(user).filter(pk=owner.pk).exists()
+
+
+# --- Imports ------------------------------------------------------------------------------
+# An import runs as the uploading user: the same rules as the pages, asked per file (which
+# kind and columns) and per row (which customers and orders). ``None`` as the user is a
+# system import (``retain import`` without ``--as``): no rule applies, the audit says so.
+
+#: What a role must hold to import a kind at all (new rows are added, known ones changed).
+IMPORT_KIND_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "customers": ("customers.add_customer", "customers.change_customer"),
+    "contacts": ("customers.add_contact", "customers.change_contact"),
+    "orders": ("orders.add_order", "orders.change_order"),
+    "followups": ("interactions.add_interaction",),
+    "complaints": ("complaints.add_complaint",),
+    "surveys": ("feedback.add_surveyresponse",),
+}
+#: Columns that write more than the kind itself: {kind: {field: permissions}}.
+IMPORT_FIELD_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "customers": {
+        "contact": ("customers.add_contact", "customers.change_contact"),
+        "phone": ("customers.add_contact", "customers.change_contact"),
+        "email": ("customers.add_contact", "customers.change_contact"),
+    },
+    # Handling a complaint (its status and resolution) is the service desk's job.
+    "complaints": {
+        "status": ("complaints.change_complaint",),
+        "resolution": ("complaints.change_complaint",),
+    },
+}
+#: What changing an existing row of a kind takes, beyond the kind's permissions.
+IMPORT_CHANGE_PERMISSIONS: dict[str, str] = {
+    "followups": "interactions.change_interaction",
+    "complaints": "complaints.change_complaint",
+    "surveys": "feedback.change_surveyresponse",
+}
+#: Reference rows an import creates when a cell names one that does not exist yet.
+IMPORT_CREATES: dict[str, str] = {
+    "source": "customers.add_customersource",
+    "survey": "feedback.add_survey",
+}
+
+
+def import_refused(user: Any, kind: str, fields: set[str] | frozenset[str]) -> list[str]:
+    """What ``user`` may not write in an import of ``kind`` with these columns: ``["*"]``
+    when the kind itself is refused, else the refused fields (empty: allowed)."""
+    if user is None:
+        return []
+    if not can(user, IMPORT_CUSTOMERS) or not all(
+        can(user, p) for p in IMPORT_KIND_PERMISSIONS.get(kind, ("-",))
+    ):
+        return ["*"]
+    rules = IMPORT_FIELD_PERMISSIONS.get(kind, {})
+    return sorted(f for f in fields if f in rules and not all(can(user, p) for p in rules[f]))
+
+
+def import_may_change(user: Any, kind: str) -> bool:
+    """Whether an import by ``user`` may change rows of ``kind`` that exist already."""
+    needed = IMPORT_CHANGE_PERMISSIONS.get(kind)
+    return user is None or needed is None or can(user, needed)
+
+
+def import_may_create(user: Any, reference: str) -> bool:
+    """Whether an import by ``user`` may add a missing source or survey it names."""
+    return user is None or can(user, IMPORT_CREATES[reference])
+
+
+def import_customer_ids(user: Any, ids: Any) -> set[int]:
+    """Of the customer ids given, those ``user``'s import may write to (all for the system)."""
+    wanted = set(ids)
+    if user is None or not wanted:
+        return wanted
+    qs = customers_visible_to(user, Customer.objects.filter(pk__in=wanted))
+    return set(qs.values_list("pk", flat=True))
+
+
+def import_customer_owner(user: Any) -> Any:
+    """The owner of a customer an import by ``user`` creates: the user, when the role sees
+    only its own customers (else the new customer would vanish from their view); nobody
+    otherwise."""
+    if user is None or can(user, VIEW_ALL_CUSTOMERS):
+        return None
+    return user
+
+
+def interaction_may_record_for(user: Any, owner_id: int | None) -> bool:
+    """Whether ``user`` may log a follow-up whose author is the user ``owner_id``: their own
+    always; someone else's only for roles that see every customer and log follow-ups
+    (admin, manager, service)."""
+    if user is None or owner_id is None or owner_id == user.pk:
+        return True
+    return can(user, VIEW_ALL_CUSTOMERS) and can(user, "interactions.add_interaction")

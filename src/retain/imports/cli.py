@@ -46,7 +46,13 @@ def import_command(
         bool, typer.Option("--dry-run", help="Check everything, write nothing.")
     ] = False,
     user: Annotated[
-        str | None, typer.Option(help="Username the changes are audited under.")
+        str | None,
+        typer.Option(
+            "--as",
+            "--user",
+            help="Run the import as this user: their role and visible customers apply, "
+            "and the changes are audited under them. Without it: a system import.",
+        ),
     ] = None,
 ) -> None:
     """Import customers, contacts, orders, follow-ups, complaints or survey answers."""
@@ -83,9 +89,13 @@ def import_command(
     actor = None
     if user:
         actor = User.objects.filter(username=user).first()
-        if actor is None:
-            typer.echo(f"Error: no user {user!r}", err=True)
+        if actor is None or not actor.is_active:
+            typer.echo(f"Error: no active user {user!r}", err=True)
             raise typer.Exit(2)
+    if actor is None and not dry_run:
+        typer.echo(
+            "System import (no --as USER): no role or visibility rule applies; audited as such."
+        )
     if reject_file is None:
         reject_file = file.with_name(f"{file.stem}.rejects.csv")
     bar = Progress(
@@ -135,9 +145,10 @@ def import_command(
     if dry_run:
         typer.echo("Dry run: nothing was written.")
     elif not result.committed:
+        # The reject file holds only the bad rows: importing it alone would drop the good ones.
         typer.echo(
-            "Nothing was imported. Fix the rows in the reject file and import it again, "
-            "or use --valid-rows.",
+            "Nothing was imported (all or nothing). Fix the rows listed in the reject file "
+            "in the original file and import the whole file again, or use --valid-rows.",
             err=True,
         )
         raise typer.Exit(1)

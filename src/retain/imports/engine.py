@@ -24,6 +24,14 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from retain.accounts.access import (
+    import_customer_ids,
+    import_customer_owner,
+    import_may_change,
+    import_may_create,
+    import_refused,
+    interaction_may_record_for,
+)
 from retain.accounts.models import User
 from retain.audit.services import audit_event
 from retain.complaints.models import Complaint
@@ -194,6 +202,8 @@ class Handler:
         self.tz = tz
         self.now = now
         self.customer_ids: dict[str, int] = {}
+        # The import runs as ``actor`` (None: a system import, no rule applies).
+        self.may_change = True
 
     def file_key(self, row: Row) -> tuple[Any, ...] | None:
         if not self.file_key_fields:
@@ -215,22 +225,25 @@ class Handler:
         codes = {r.values[column] for r in rows if r.values.get(column)}
         missing = codes - self.customer_ids.keys()
         if missing:
-            found = Customer.objects.filter(code__in=missing).values_list("code", "id")
-            self.customer_ids.update(found)
+            found = dict(Customer.objects.filter(code__in=missing).values_list("code", "id"))
+            # A customer the user may not see is answered like one that does not exist.
+            allowed = import_customer_ids(self.actor, found.values())
+            self.customer_ids.update({c: i for c, i in found.items() if i in allowed})
         for row in rows:
             code = row.values.get(column)
             if code and code not in self.customer_ids:
-                row.fail(
-                    self.label(column),
-                    _("no customer has the code %(code)s; import the customers first")
-                    % {"code": code},
-                )
+                row.fail(self.label(column), not_found(code))
 
     def resolve(self, rows: list[Row]) -> None:
         self.resolve_customers(rows)
 
     def write(self, rows: list[Row], result: ImportResult) -> None:
         raise NotImplementedError
+
+
+def not_found(code: str) -> str:
+    """The one answer for a customer that does not exist or that the user may not see."""
+    return _("customer %(code)s: not found or not yours") % {"code": code}
 
 
 def _changes(instance: models.Model, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -305,6 +318,12 @@ class KeyedHandler(Handler):
             if not changed:
                 result.unchanged += 1
                 continue
+            if not self.may_change:
+                row.fail(
+                    "",
+                    _("this row changes a record that exists already; your role may not change it"),
+                )
+                continue
             for name, (_old, value) in changed.items():
                 setattr(current, name, value)
             try:
@@ -363,6 +382,13 @@ class CustomerHandler(Handler):
                 row.values.pop("status")
             name = row.values.get("source")
             if name and choice_key(name) not in self.sources:
+                if not import_may_create(self.actor, "source"):
+                    row.fail(
+                        self.label("source"),
+                        _("no customer source is called %(name)s; an admin can add it")
+                        % {"name": name},
+                    )
+                    continue
                 code = "import-" + hashlib.sha1(name.encode()).hexdigest()[:10]
                 source, _created = CustomerSource.objects.get_or_create(
                     code=code, defaults={"name": name, "name_zh": name}
@@ -376,6 +402,8 @@ class CustomerHandler(Handler):
 
         codes = [r.values["code"] for r in rows if r.values.get("code")]
         existing = {c.code: c for c in Customer.objects.filter(code__in=codes)}
+        allowed = import_customer_ids(self.actor, [c.pk for c in existing.values()])
+        owner = import_customer_owner(self.actor)
         fresh = [r for r in rows if not r.values.get("code")]
         for row, code in zip(
             fresh, customer_code_next(count=len(fresh)) if fresh else [], strict=True
@@ -392,11 +420,16 @@ class CustomerHandler(Handler):
                     if row.values.get(f):
                         values[f] = row.values[f]
             customer = existing.get(row.values["code"])
+            if customer is not None and customer.pk not in allowed:
+                # Taken by a customer this user may not see: the same answer as "no such".
+                row.fail(self.label("code"), not_found(row.values["code"]))
+                continue
             if customer is None:
                 customer = Customer(
                     code=row.values["code"], **{k: v for k, v in values.items() if not _blank(v)}
                 )
                 customer.kind = kind
+                customer.owner = owner
                 if self._clean(row, customer):
                     new.append((row, customer))
                 continue
@@ -613,6 +646,7 @@ class OrderHandler(Handler):
         else:
             found = found.filter(number__in=numbers)
         existing = {o[0]: o for o in found}
+        allowed = import_customer_ids(self.actor, {o[2] for o in existing.values()})
         inserts: list[tuple[Any, ...]] = []
         updates: list[Order] = []
         changed_fields: set[str] = set()
@@ -620,6 +654,13 @@ class OrderHandler(Handler):
             v = row.values
             v["customer_id"] = self.customer_ids[v["customer_code"]]
             old = existing.get(v["number"])
+            if old is not None and old[2] not in allowed:
+                # Another customer's order, one this user may not see: not theirs to move.
+                row.fail(
+                    self.label("number"),
+                    _("order %(number)s: not found or not yours") % {"number": v["number"]},
+                )
+                continue
             if old is None:
                 inserts.append(self._db_row(v))
                 continue
@@ -693,10 +734,16 @@ class FollowupHandler(KeyedHandler):
         for row in rows:
             owner = row.values.get("owner")
             if owner:
-                if owner in self.users:
-                    row.values["owner_id"] = self.users[owner]
-                else:
+                if owner not in self.users:
                     row.fail(self.label("owner"), _("no user is called %(name)s") % {"name": owner})
+                elif not interaction_may_record_for(self.actor, self.users[owner]):
+                    row.fail(
+                        self.label("owner"),
+                        _("you may log follow-ups only as yourself, not as %(name)s")
+                        % {"name": owner},
+                    )
+                else:
+                    row.values["owner_id"] = self.users[owner]
             elif self.actor is not None:
                 row.values["owner_id"] = self.actor.pk
 
@@ -802,6 +849,14 @@ class SurveyHandler(KeyedHandler):
         for row in rows:
             name = row.values.get("survey")
             if name and name not in self.surveys:
+                if not Survey.objects.filter(name=name).exists() and not import_may_create(
+                    self.actor, "survey"
+                ):
+                    row.fail(
+                        self.label("survey"),
+                        _("no survey is called %(name)s; an admin can add it") % {"name": name},
+                    )
+                    continue
                 self.surveys[name] = Survey.objects.get_or_create(name=name)[0].pk
             if name:
                 row.values["survey_id"] = self.surveys[name]
@@ -873,6 +928,26 @@ def mapping_check(kind: str, headers: list[str], mapping: dict[str, str], *, nam
         )
 
 
+def access_check(kind: str, mapping: dict[str, str], *, actor: Any, name: str) -> None:
+    """Refuse the whole file, before anything is read or written, when ``actor``'s role
+    may not import ``kind`` or write one of the mapped columns (docs/access.md)."""
+    refused = import_refused(actor, kind, {t for t in mapping.values() if t})
+    if refused == ["*"]:
+        raise ImportFileError(
+            _("%(file)s: your role may not import %(kind)s. Nothing was imported.")
+            % {"file": name, "kind": str(ImportKind(kind).label).lower()}
+        )
+    if refused:
+        columns = [h for h, t in mapping.items() if t in refused]
+        raise ImportFileError(
+            _(
+                "%(file)s: your role may not write the column(s) %(columns)s; leave them out "
+                "or unmapped. Nothing was imported."
+            )
+            % {"file": name, "columns": ", ".join(columns)}
+        )
+
+
 Column = tuple[int, str, Field, Callable[[Any], Any]]
 
 
@@ -932,6 +1007,7 @@ def import_file(
             mapping = mapping_guess(kind, table.headers)
         mapping = {h: t for h, t in mapping.items() if t}
         mapping_check(kind, table.headers, mapping, name=name)
+        access_check(kind, mapping, actor=actor, name=name)
         result.mapping = dict(mapping)
         fields = field_names(kind)
         tz = timezone.get_current_timezone()
@@ -943,6 +1019,7 @@ def import_file(
         now = timezone.now()
         handler = _handler_class(kind)(actor=actor, mapped=set(mapping.values()), tz=tz, now=now)
         handler.kind = kind
+        handler.may_change = import_may_change(actor, kind)
         handler.headers = {t: h for h, t in mapping.items()}
         seen: dict[tuple[Any, ...], int] = {}
         key_label = ", ".join(handler.label(f) for f in handler.file_key_fields)
@@ -1006,6 +1083,8 @@ def import_file(
                             "created": result.created,
                             "updated": result.updated,
                             "rejected": result.rejected,
+                            # Who the rules were those of: a user, or nobody (the system).
+                            "run_as": actor.get_username() if actor is not None else "system",
                         },
                     )
                 result.committed = True

@@ -113,6 +113,19 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
 
     reject = Path(settings.MEDIA_ROOT) / "imports" / "rejects" / f"rejects-{job.pk}.csv"
     fields: dict[str, Any] = {"finished_at": None}
+    if job.created_by is None:
+        # An upload runs as its uploader; without one it must not run as the system.
+        _finish(
+            job,
+            {
+                "status": ImportStatus.FAILED,
+                "error_summary": _(
+                    "The user who uploaded this file no longer exists; upload it again."
+                ),
+            },
+        )
+        job.refresh_from_db()
+        return job
     try:
         result = import_file(
             path=Path(job.file.path),

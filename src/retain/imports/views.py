@@ -129,7 +129,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 import_job_queue(job=job)
                 return redirect("import-job", pk=job.pk)
-    preview, problem = _preview(job, path)
+    preview, problem = _preview(job, path, request.user)
     by_row: dict[int, list[Any]] = {}
     for error in preview.errors if preview else []:
         by_row.setdefault(error.row, []).append(error)
@@ -152,13 +152,14 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _check_mapping(job: ImportJob, path: Path) -> None:
-    from retain.imports.engine import mapping_check
+    from retain.imports.engine import access_check, mapping_check
 
     headers, _rows, _enc = sample(path, name=job.original_name, limit=1)
     mapping_check(job.kind, headers, job.mapping, name=job.original_name)
+    access_check(job.kind, job.mapping, actor=job.created_by, name=job.original_name)
 
 
-def _preview(job: ImportJob, path: Path) -> tuple[Any, str]:
+def _preview(job: ImportJob, path: Path, request_user: Any) -> tuple[Any, str]:
     """The first rows checked against the database, written nowhere (rolled back)."""
     try:
         result = import_file(
@@ -166,6 +167,7 @@ def _preview(job: ImportJob, path: Path) -> tuple[Any, str]:
             kind=job.kind,
             mapping=job.mapping,
             name=job.original_name,
+            actor=job.created_by or request_user,
             dry_run=True,
             limit=PREVIEW_ROWS,
             valid_rows=True,
