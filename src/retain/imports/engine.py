@@ -43,7 +43,9 @@ from retain.imports import values as V
 from retain.imports.reading import MAX_CELL, ImportFileError, open_table
 from retain.imports.schema import Field, ImportKind, Parse, choice_key, field_names, mapping_guess
 from retain.interactions.models import Interaction
+from retain.interactions.services import followup_check, followup_next_step_tasks
 from retain.orders.models import Order
+from retain.tasks.models import Task
 
 BATCH = 5000
 #: Row errors kept in the result (the reject file holds them all).
@@ -290,6 +292,9 @@ class KeyedHandler(Handler):
     def defaults(self, row: Row) -> dict[str, Any]:
         return {}
 
+    def created(self, new: list[Any]) -> None:
+        """After the new rows of a batch are inserted (with their ids)."""
+
     def write(self, rows: list[Row], result: ImportResult) -> None:
         existing = self.existing(rows)
         new: list[models.Model] = []
@@ -342,6 +347,7 @@ class KeyedHandler(Handler):
                 _audit_update(self.actor, current, getattr(current, "customer_id", None), changed)
         manager = self.model._default_manager
         manager.bulk_create(new, batch_size=1000)
+        self.created(new)
         if updated:
             manager.bulk_update(updated, sorted(update_fields), batch_size=1000)
         result.created += len(new)
@@ -746,6 +752,20 @@ class FollowupHandler(KeyedHandler):
                     row.values["owner_id"] = self.users[owner]
             elif self.actor is not None:
                 row.values["owner_id"] = self.actor.pk
+            # The same date rules as every other door (interactions.services).
+            try:
+                followup_check(
+                    occurred_at=row.values.get("occurred_at"),
+                    next_step_on=row.values.get("next_step_on"),
+                    now=self.now,
+                )
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    row.fail(self.label(name), " ".join(messages))
+
+    def created(self, new: list[Any]) -> None:
+        # A next-step date becomes a follow-up task, as when the follow-up is logged by hand.
+        Task.objects.bulk_create(followup_next_step_tasks(interactions=new, now=self.now))
 
     def write(self, rows: list[Row], result: ImportResult) -> None:
 

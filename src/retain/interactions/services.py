@@ -90,18 +90,28 @@ def followup_log(
         after=snapshot(interaction),
         request=request,
     )
-    if next_step_on is not None:
-        follow = Task(
-            customer=customer,
-            kind=TaskKind.FOLLOWUP,
-            key=f"followup:{interaction.pk}",
-            owner=interaction.owner,
-            title=next_step or _("Next step"),
-            reason=_("Next step agreed in the follow-up of %(date)s: %(step)s")
-            % {"date": timezone.localdate(occurred_at).isoformat(), "step": next_step or "-"},
-            due_on=next_step_on,
-            created_at=now,
-        )
+    for follow in followup_next_step_tasks(interactions=[interaction], now=now):
         follow.full_clean()
         follow.save()
     return interaction
+
+
+def followup_next_step_tasks(*, interactions: list[Interaction], now: dt.datetime) -> list[Task]:
+    """The follow-up tasks (unsaved) that saved ``interactions`` with a next-step date open:
+    one per follow-up, for its owner, due that day. ``followup_log`` saves the one of a single
+    follow-up; imports save those of a whole batch with one bulk insert."""
+    return [
+        Task(
+            customer_id=i.customer_id,
+            kind=TaskKind.FOLLOWUP,
+            key=f"followup:{i.pk}",
+            owner_id=i.owner_id,
+            title=(i.next_step or _("Next step"))[:200],  # a next step holds up to 300
+            reason=_("Next step agreed in the follow-up of %(date)s: %(step)s")
+            % {"date": timezone.localdate(i.occurred_at).isoformat(), "step": i.next_step or "-"},
+            due_on=i.next_step_on,
+            created_at=now,
+        )
+        for i in interactions
+        if i.next_step_on is not None
+    ]
