@@ -282,6 +282,8 @@ def daily(
         f"{result.complaints.escalated:,} complaints escalated; "
         f"{result.detractors.created:,} detractor follow-ups."
     )
+    for broken in result.care.broken:
+        typer.echo(f"Skipped broken care template {broken}", err=True)
 
 
 @app.command("export-customers")

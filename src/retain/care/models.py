@@ -53,6 +53,15 @@ class CareTemplate(models.Model):
             raise ValidationError({"custom_day": _("A custom occasion needs a month and a day.")})
         if self.channel == CareChannel.WEBHOOK and not self.webhook_url:
             raise ValidationError({"webhook_url": _("The webhook channel needs a URL.")})
+        from retain.care.templating import template_validate
+
+        errors = {
+            field: [str(p) for p in problems]
+            for field in ("subject", "body")
+            if (problems := template_validate(getattr(self, field)))
+        }
+        if errors:
+            raise ValidationError(errors)
 
 
 class DeliveryStatus(models.TextChoices):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -13,12 +13,12 @@ from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
-from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 from zhdate import ZhDate
 
 from retain.care.models import CareChannel, CareTemplate, Delivery, DeliveryStatus, Occasion
+from retain.care.templating import TemplateInvalid, template_compile, template_context
 from retain.customers.models import Consent, ConsentStatus, Contact, Customer, CustomerKind
 from retain.customers.services import consent_set
 from retain.tasks.services import quiet_until
@@ -163,6 +163,8 @@ def unsubscribe_confirm(
 class CareResult:
     prepared: int = 0
     without_consent: int = 0
+    #: "template name: line N: reason" of each template skipped because it is broken
+    broken: list[str] = field(default_factory=list)
 
 
 def _recipients(
@@ -174,9 +176,13 @@ def _recipients(
         "customer_id"
     )
     birthday = template.occasion == Occasion.BIRTHDAY
-    people = Customer.objects.filter(kind=CustomerKind.PERSON).exclude(email="")
+    people = (
+        Customer.objects.filter(kind=CustomerKind.PERSON).exclude(email="").select_related("owner")
+    )
     contacts = (
-        Contact.objects.filter(left_on__isnull=True).exclude(email="").select_related("customer")
+        Contact.objects.filter(left_on__isnull=True)
+        .exclude(email="")
+        .select_related("customer", "customer__owner")
     )
     if birthday:
         people = people.filter(birthday__month=on.month, birthday__day=on.day)
@@ -225,20 +231,24 @@ def care_messages_prepare(*, on: dt.date, now: dt.datetime) -> CareResult:
         done = set(
             Delivery.objects.filter(template=template, on=on).values_list("address", flat=True)
         )
-        subject_t, body_t = Template(template.subject), Template(template.body)
+        # A broken template (saved before validation existed) is reported and skipped:
+        # it never stops the daily run or the other greetings.
+        try:
+            subject_t, body_t = template_compile(template.subject), template_compile(template.body)
+        except TemplateInvalid as exc:
+            result.broken.append(f"{template.name}: {exc}")
+            continue
         for customer, contact, address, name in _recipients(template, on):
             if address in done:
                 continue
             done.add(address)
-            context = Context(
-                {
-                    "name": name,
-                    "customer": customer,
-                    "unsubscribe_url": unsubscribe_url(
-                        customer_id=customer.pk, channel=CONSENT_OF[CareChannel(template.channel)]
-                    ),
-                },
-                autoescape=False,
+            context = template_context(
+                customer=customer,
+                name=name,
+                today=on,
+                unsubscribe_url=unsubscribe_url(
+                    customer_id=customer.pk, channel=CONSENT_OF[CareChannel(template.channel)]
+                ),
             )
             new.append(
                 Delivery(
@@ -247,8 +257,8 @@ def care_messages_prepare(*, on: dt.date, now: dt.datetime) -> CareResult:
                     contact=contact,
                     on=on,
                     address=address,
-                    subject=subject_t.render(context).strip(),
-                    body=body_t.render(context).strip(),
+                    subject=subject_t.render(context),
+                    body=body_t.render(context),
                     send_after=send_after,
                 )
             )

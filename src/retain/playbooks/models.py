@@ -138,3 +138,8 @@ class PlaybookAction(models.Model):
             raise ValidationError({"team": _("Round-robin needs a team.")})
         if self.owner_rule == OwnerRule.FIXED_USER and self.fixed_user_id is None:
             raise ValidationError({"fixed_user": _("A fixed-user rule needs a user.")})
+        from retain.care.templating import template_validate
+
+        problems = template_validate(self.template)
+        if problems:
+            raise ValidationError({"template": [str(p) for p in problems]})

@@ -6,20 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
-from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from retain.accounts.access import task_may_work_on
 from retain.accounts.models import Role, User
-from retain.customers.models import Consent, ConsentStatus, Customer
+from retain.care.templating import CompiledTemplate, TemplateInvalid, template_compile
+from retain.customers.models import Consent, ConsentStatus, Customer, CustomerKind
 from retain.interactions.models import LOGGING_DEADLINE
 from retain.interactions.services import followup_log
 from retain.playbooks.models import (
@@ -54,8 +54,34 @@ def quiet_until(now: dt.datetime) -> dt.datetime | None:
     return dt.datetime.combine(day, end, tzinfo=local.tzinfo)
 
 
-def _render(template: str, **context: Any) -> str:
-    return Template(template).render(Context(context, autoescape=False)).strip()
+def _script_text(
+    script: CompiledTemplate | None,
+    action: PlaybookAction,
+    member: tuple[str, int | None, str, str],
+    owner: str,
+    as_of: dt.date,
+) -> str:
+    if script is None:
+        return action.template
+    name, _owner, code, kind = member
+    return script.render(
+        {
+            "name": name,
+            "customer": {"name": name, "code": code},
+            "owner": owner,
+            "company": name if kind == CustomerKind.COMPANY else "",
+            "today": as_of,
+        }
+    )
+
+
+def _script(action: PlaybookAction) -> CompiledTemplate | None:
+    """The action's message template, compiled by the one sandboxed renderer; None (and
+    the raw text shown) when it is broken, so a bad template never stops the daily run."""
+    try:
+        return template_compile(action.template)
+    except TemplateInvalid:
+        return None
 
 
 # --------------------------------------------------------------------------- playbooks
@@ -111,14 +137,18 @@ def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskRe
         granted[channel].add(cid)
     not_before = quiet_until(now)
     by_owner: dict[int, int] = defaultdict(int)
+    user_names = {
+        u.pk: (u.get_full_name() or u.get_username()).strip()
+        for u in User.objects.only("username", "first_name", "last_name")
+    }
     for playbook in Playbook.objects.select_related("segment").prefetch_related("actions"):
-        members: dict[int, tuple[str, int | None]] = {}
+        members: dict[int, tuple[str, int | None, str, str]] = {}
         if playbook.active:
             members = {
-                cid: (name, owner)
-                for cid, name, owner in segment_members(segment=playbook.segment).values_list(
-                    "id", "name", "owner_id"
-                )
+                cid: (name, owner, code, kind)
+                for cid, name, owner, code, kind in segment_members(
+                    segment=playbook.segment
+                ).values_list("id", "name", "owner_id", "code", "kind")
             }
         for action in playbook.actions.all():
             action.playbook = playbook
@@ -153,6 +183,7 @@ def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskRe
                 candidates = [cid for cid in candidates if cid in allowed]
             owners = _owners_for(action, candidates, {c: m[1] for c, m in live.items()})
             tasks = []
+            script = _script(action)
             for cid in candidates:
                 owner_id = owners.get(cid)
                 if owner_id is None:
@@ -171,8 +202,8 @@ def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskRe
                         % {
                             "playbook": playbook.name,
                             "segment": playbook.segment.name,
-                            "what": _render(
-                                action.template, customer={"name": live[cid][0]}, owner=""
+                            "what": _script_text(
+                                script, action, live[cid], user_names.get(owner_id, ""), as_of
                             ),
                         },
                         channel=action.channel,
