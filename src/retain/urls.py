@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("retain.tasks.urls")),
     path("", include("retain.playbooks.urls")),
     path("", include("retain.care.urls")),
+    path("", include("retain.complaints.urls")),
 ]

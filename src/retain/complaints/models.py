@@ -27,7 +27,17 @@ class ComplaintChannel(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
 
 
+class ComplaintKind(models.TextChoices):
+    COMPLAINT = "complaint", _("Complaint")
+    INQUIRY = "inquiry", _("Inquiry")
+
+
 class Complaint(models.Model):
+    """A complaint or a service inquiry (咨询), from opening to close."""
+
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=ComplaintKind.choices, default=ComplaintKind.COMPLAINT
+    )
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
@@ -47,6 +57,7 @@ class Complaint(models.Model):
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -64,3 +75,44 @@ class Complaint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.opened_at:%Y-%m-%d}"
+
+
+class ComplaintEventKind(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    ASSIGNED = "assigned", _("Assigned")
+    RESPONDED = "responded", _("Answered")
+    NOTE = "note", _("Note")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
+    ESCALATED = "escalated", _("Escalated")
+    SATISFACTION_ASKED = "satisfaction_asked", _("Satisfaction asked")
+
+
+class ComplaintEvent(models.Model):
+    """One step of a complaint's handling: what happened, when, by whom, with what text.
+
+    The customer's timeline shows these; the audit trail has the before/after values."""
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("at"))
+    kind = models.CharField(_("kind"), max_length=20, choices=ComplaintEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    text = models.TextField(_("text"), blank=True)
+
+    class Meta:
+        verbose_name = _("complaint event")
+        verbose_name_plural = _("complaint events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"

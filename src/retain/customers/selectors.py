@@ -87,16 +87,7 @@ def customer_timeline(*, customer: Customer, limit: int = 200) -> list[TimelineE
                 status=str(item.owner or ""),
             )
         )
-    for complaint in Complaint.objects.filter(customer=customer).order_by("-opened_at")[:limit]:
-        entries.append(
-            TimelineEntry(
-                at=complaint.opened_at,
-                kind="complaint",
-                title=_("Complaint: %(category)s") % {"category": complaint.category},
-                detail=complaint.description,
-                status=complaint.get_status_display(),
-            )
-        )
+    entries.extend(_complaint_entries(customer=customer, limit=limit))
     for response in (
         SurveyResponse.objects.filter(customer=customer)
         .select_related("survey")
@@ -121,6 +112,45 @@ def customer_timeline(*, customer: Customer, limit: int = 200) -> list[TimelineE
     entries.extend(_timeline_more(customer=customer, limit=limit))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
+
+
+def _complaint_entries(*, customer: Customer, limit: int) -> list[TimelineEntry]:
+    """Each step of each complaint or inquiry (opened, answered, resolved, closed...);
+    complaints recorded before steps were kept show as opened."""
+    from retain.complaints.models import ComplaintEvent, ComplaintEventKind
+
+    entries: list[TimelineEntry] = []
+    complaints = list(Complaint.objects.filter(customer=customer).order_by("-opened_at")[:limit])
+    with_events = set()
+    for event in (
+        ComplaintEvent.objects.filter(complaint__in=[c.pk for c in complaints])
+        .select_related("complaint", "actor")
+        .order_by("-at", "-id")[:limit]
+    ):
+        c = event.complaint
+        with_events.add(c.pk)
+        entries.append(
+            TimelineEntry(
+                at=event.at,
+                kind="complaint",
+                title=f"{c.get_kind_display()}: {c.category} · {event.get_kind_display()}",
+                detail=event.text if event.kind != ComplaintEventKind.OPENED else c.description,
+                status=str(event.actor or ""),
+            )
+        )
+    for complaint in complaints:
+        if complaint.pk in with_events:
+            continue
+        entries.append(
+            TimelineEntry(
+                at=complaint.opened_at,
+                kind="complaint",
+                title=_("Complaint: %(category)s") % {"category": complaint.category},
+                detail=complaint.description,
+                status=complaint.get_status_display(),
+            )
+        )
+    return entries
 
 
 def _timeline_more(*, customer: Customer, limit: int) -> list[TimelineEntry]:

@@ -39,6 +39,24 @@ def complaint_deadline(complaint: Complaint) -> dt.datetime:
     return complaint.opened_at + dt.timedelta(minutes=first_response_minutes()[complaint.severity])
 
 
+#: Hours to resolution per severity. Override with the RETAIN_COMPLAINT_RESOLUTION setting.
+DEFAULT_RESOLUTION_HOURS = {
+    Severity.URGENT: 24,
+    Severity.HIGH: 48,
+    Severity.NORMAL: 72,
+    Severity.LOW: 120,
+}
+
+
+def resolution_hours() -> dict[str, int]:
+    configured = getattr(settings, "RETAIN_COMPLAINT_RESOLUTION", {})
+    return {**{str(k): v for k, v in DEFAULT_RESOLUTION_HOURS.items()}, **configured}
+
+
+def complaint_resolution_deadline(complaint: Complaint) -> dt.datetime:
+    return complaint.opened_at + dt.timedelta(hours=resolution_hours()[complaint.severity])
+
+
 @dataclass
 class EscalationResult:
     escalated: int = 0
@@ -69,6 +87,20 @@ def complaint_deadlines_check(*, now: dt.datetime) -> EscalationResult:
             for c in complaints
         ]
     )
+    from retain.complaints.models import ComplaintEvent, ComplaintEventKind
+
+    ComplaintEvent.objects.bulk_create(
+        [
+            ComplaintEvent(
+                complaint=c,
+                kind=ComplaintEventKind.ESCALATED,
+                at=now,
+                text=_("No first response by %(deadline)s")
+                % {"deadline": timezone.localtime(complaint_deadline(c)).strftime("%H:%M")},
+            )
+            for c in complaints
+        ]
+    )
     managers = list(User.objects.filter(role=Role.MANAGER, is_active=True).order_by("id"))
     for c in complaints:
         to = list(managers)
@@ -85,7 +117,7 @@ def complaint_deadlines_check(*, now: dt.datetime) -> EscalationResult:
         notification_send(
             users=to,
             text=text,
-            url=reverse("customer-detail", args=[c.customer.code]),
+            url=reverse("complaint-detail", args=[c.pk]),
             now=now,
             email_subject=_("Escalation: complaint without first response"),
             email_body=f"{text}\n\n{c.category}: {c.description}",
@@ -118,17 +150,23 @@ def survey_response_record(
     )
     response.full_clean()
     response.save()
-    if nps is not None and nps <= DETRACTOR_MAX:
-        service_task_open(
-            customer=customer,
-            key=f"survey:{response.pk}",
-            title=_("Call back a detractor: %(name)s") % {"name": customer.name},
-            reason=_("Answered %(nps)d to 'would you recommend us' in %(survey)s. %(comment)s")
-            % {"nps": nps, "survey": survey.name, "comment": comment},
-            due_on=timezone.localdate(now),
-            now=now,
-        )
+    detractor_task_open(response=response, now=now)
     return response
+
+
+def detractor_task_open(*, response: SurveyResponse, now: dt.datetime) -> Task | None:
+    """A service task to call back a detractor (NPS 0-6), once per answer."""
+    if response.nps is None or response.nps > DETRACTOR_MAX:
+        return None
+    return service_task_open(
+        customer=response.customer,
+        key=f"survey:{response.pk}",
+        title=_("Call back a detractor: %(name)s") % {"name": response.customer.name},
+        reason=_("Answered %(nps)d to 'would you recommend us' in %(survey)s. %(comment)s")
+        % {"nps": response.nps, "survey": response.survey.name, "comment": response.comment},
+        due_on=timezone.localdate(now),
+        now=now,
+    )
 
 
 @dataclass
