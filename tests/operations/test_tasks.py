@@ -220,7 +220,7 @@ def test_the_inbox_page_and_completing_through_htmx(client):
     assert page.status_code == form.status_code == done.status_code == 200
     assert "星河制造" in page.content.decode() and "12,345" in page.content.decode()
     assert 'name="content"' in form.content.decode()
-    assert 'class="done"' in done.content.decode()
+    assert 'class="task-card done"' in done.content.decode()
     assert Task.objects.get(pk=task.pk).status == TaskStatus.DONE
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -144,3 +145,39 @@ class ComplaintEscalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.escalated_at:%Y-%m-%d %H:%M}"
+
+
+#: Tasks a person is given per day unless they or their manager set another number.
+DEFAULT_DAILY_CAPACITY = 15
+
+
+class DailyCapacity(models.Model):
+    """How many tasks a person works in a day: the size of their daily list, and how the
+    daily jobs spread new tasks over the following days."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="daily_capacity",
+    )
+    tasks_per_day = models.PositiveSmallIntegerField(
+        _("tasks per day"),
+        default=DEFAULT_DAILY_CAPACITY,
+        validators=[MinValueValidator(1), MaxValueValidator(200)],
+    )
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("daily capacity")
+        verbose_name_plural = _("daily capacities")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.tasks_per_day}"

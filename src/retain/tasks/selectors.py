@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 
 from retain.accounts.models import User
 from retain.tasks.models import Notification, Task, TaskKind, TaskStatus
@@ -33,6 +35,107 @@ def task_inbox(*, user: User, today: dt.date) -> Inbox:
         overdue=[t for t in tasks if t.due_on < today],
         today=[t for t in tasks if t.due_on == today],
         upcoming=[t for t in tasks if t.due_on > today],
+    )
+
+
+def capacity_of(user: User) -> int:
+    """Tasks per day of ``user`` (their setting or the default)."""
+    from retain.tasks.services import capacities
+
+    return capacities([user.pk])[user.pk]
+
+
+def tasks_ranked(qs: QuerySet[Task], *, today: dt.date) -> QuerySet[Task]:
+    """Open tasks in the order to work them: overdue first, then the value at risk (the
+    customer's predicted lifetime value, spend to date when not predicted), the churn risk
+    (high first), the due date."""
+    return qs.annotate(
+        late=Case(When(due_on__lt=today, then=Value(0)), default=Value(1)),
+        at_stake=Coalesce(
+            "customer__score__predicted_ltv", "customer__score__total_spend", Value(0.0)
+        ),
+        risk_rank=Case(
+            When(customer__score__churn_risk="high", then=Value(0)),
+            When(customer__score__churn_risk="medium", then=Value(1)),
+            default=Value(2),
+        ),
+    ).order_by("late", "-at_stake", "risk_rank", "due_on", "id")
+
+
+#: The "due" filter of the inbox.
+DUE_CHOICES = ("overdue", "today", "week", "later")
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    kind: str = ""
+    playbook: int | None = None
+    segment: str = ""  # the customer's quadrant
+    due: str = ""
+
+    @classmethod
+    def from_params(cls, params: Any) -> InboxFilters:
+        try:
+            playbook = int(params.get("playbook") or 0) or None
+        except ValueError:
+            playbook = None
+        due = params.get("due", "")
+        return cls(
+            kind=params.get("kind", "") if params.get("kind", "") in TaskKind.values else "",
+            playbook=playbook,
+            segment=params.get("segment", "")[:20],
+            due=due if due in DUE_CHOICES else "",
+        )
+
+    def apply(self, qs: QuerySet[Task], *, today: dt.date) -> QuerySet[Task]:
+        if self.kind:
+            qs = qs.filter(kind=self.kind)
+        if self.playbook:
+            qs = qs.filter(action__playbook_id=self.playbook)
+        if self.segment:
+            qs = qs.filter(customer__score__quadrant=self.segment)
+        if self.due == "overdue":
+            qs = qs.filter(due_on__lt=today)
+        elif self.due == "today":
+            qs = qs.filter(due_on=today)
+        elif self.due == "week":
+            qs = qs.filter(due_on__lte=today + dt.timedelta(days=7))
+        elif self.due == "later":
+            qs = qs.filter(due_on__gt=today)
+        return qs
+
+    @property
+    def active(self) -> bool:
+        return bool(self.kind or self.playbook or self.segment or self.due)
+
+
+@dataclass(frozen=True)
+class DailyList:
+    capacity: int
+    today: list[Task]  # the day's list: at most ``capacity``, ranked
+    beyond: int  # tasks due by today that did not fit
+    done_today: int
+    later: QuerySet[Task]  # everything else open, ranked (paged by the view)
+
+
+def daily_list(*, user: User, today: dt.date, filters: InboxFilters | None = None) -> DailyList:
+    """ "Whom to contact today and how": the user's open tasks due by today, ranked, as many
+    as their daily capacity; the rest (due later, or beyond the capacity) after it."""
+    filters = filters or InboxFilters()
+    capacity = capacity_of(user)
+    base = tasks_ranked(filters.apply(_open_tasks(user), today=today), today=today)
+    due = list(base.filter(due_on__lte=today)[: capacity + 1])
+    todays = due[:capacity]
+    beyond = base.filter(due_on__lte=today).count() - len(todays) if len(due) > capacity else 0
+    done_today = Task.objects.filter(
+        owner=user, status=TaskStatus.DONE, closed_at__date=today
+    ).count()
+    return DailyList(
+        capacity=capacity,
+        today=todays,
+        beyond=beyond,
+        done_today=done_today,
+        later=base.exclude(pk__in=[t.pk for t in todays]),
     )
 
 

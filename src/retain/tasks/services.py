@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,8 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from retain.accounts.access import task_may_work_on
+from retain.accounts.access import may_assign_to, task_may_work_on, users_overseen_by
 from retain.accounts.models import Role, User
+from retain.audit.models import AuditAction
+from retain.audit.services import audit_event, snapshot
 from retain.care.templating import CompiledTemplate, TemplateInvalid, template_compile
 from retain.customers.models import Consent, ConsentStatus, Customer, CustomerKind
 from retain.interactions.models import LOGGING_DEADLINE
@@ -31,7 +33,15 @@ from retain.playbooks.models import (
 )
 from retain.playbooks.selectors import segment_members
 from retain.scoring.models import CustomerScore, Dimension, SegmentChange
-from retain.tasks.models import Notification, Task, TaskKind, TaskStatus, WinbackOutcome
+from retain.tasks.models import (
+    DEFAULT_DAILY_CAPACITY,
+    DailyCapacity,
+    Notification,
+    Task,
+    TaskKind,
+    TaskStatus,
+    WinbackOutcome,
+)
 
 BATCH = 500
 #: Default quiet hours (local time): no customer is contacted from 21:00 to 08:00.
@@ -175,7 +185,16 @@ def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskRe
                 .exclude(status=TaskStatus.WITHDRAWN)
                 .values_list("customer_id", flat=True)
             )
-            candidates = sorted(set(live) - set(open_tasks) - recent)
+            # one purpose, one open task: a customer who already has an open playbook task on
+            # this channel (another action, another playbook: a second call) gets no second
+            busy = set(
+                Task.objects.filter(
+                    kind=TaskKind.PLAYBOOK, channel=action.channel, status=TaskStatus.OPEN
+                )
+                .exclude(key=key)
+                .values_list("customer_id", flat=True)
+            )
+            candidates = sorted(set(live) - set(open_tasks) - recent - busy)
             consent_channel = CONSENT_CHANNELS.get(ActionChannel(action.channel))
             if consent_channel is not None:
                 allowed = granted[consent_channel]
@@ -212,10 +231,198 @@ def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskRe
                         created_at=now,
                     )
                 )
+            due_dates_spread(tasks, as_of=as_of)
             Task.objects.bulk_create(tasks, batch_size=BATCH)
             result.created += len(tasks)
     result.by_owner = dict(by_owner)
     return result
+
+
+# --------------------------------------------------------------------------- daily capacity
+
+
+def capacities(owner_ids: Any) -> dict[int, int]:
+    """Tasks per day of each owner: their own setting, else the default."""
+    owner_ids = set(owner_ids)
+    known = dict(
+        DailyCapacity.objects.filter(user_id__in=owner_ids).values_list("user_id", "tasks_per_day")
+    )
+    return {o: known.get(o, DEFAULT_DAILY_CAPACITY) for o in owner_ids}
+
+
+def stakes(customer_ids: Any) -> dict[int, tuple[float, int]]:
+    """What is at stake per customer, for ordering: (value at risk, churn-risk rank).
+
+    The value at risk is the predicted lifetime value (spend to date when not predicted);
+    the churn-risk rank is 0 for high, 1 medium, 2 low or unknown."""
+    ranks = {"high": 0, "medium": 1}
+    return {
+        cid: (float(ltv if ltv is not None else spend or 0.0), ranks.get(risk, 2))
+        for cid, ltv, spend, risk in CustomerScore.objects.filter(
+            customer_id__in=list(customer_ids)
+        ).values_list("customer_id", "predicted_ltv", "total_spend", "churn_risk")
+    }
+
+
+def due_dates_spread(tasks: list[Task], *, as_of: dt.date) -> None:
+    """Give new (unsaved) tasks due dates within their owners' daily capacity.
+
+    The customers with most at stake come first and get today; the rest go to the following
+    days, each day filled up to the owner's capacity. Open tasks already due count against
+    their day (overdue ones against today), so a daily run never piles up one day.
+    """
+    owners = {t.owner_id for t in tasks if t.owner_id is not None}
+    if not owners:
+        return
+    cap = capacities(owners)
+    load: dict[tuple[int, dt.date], int] = defaultdict(int)
+    for owner_id, due, n in (
+        Task.objects.filter(owner_id__in=owners, status=TaskStatus.OPEN)
+        .order_by()
+        .values_list("owner_id", "due_on")
+        .annotate(n=Count("id"))
+    ):
+        load[(owner_id, max(due, as_of))] += n
+    at_stake = stakes({t.customer_id for t in tasks})
+    tasks.sort(
+        key=lambda t: (
+            -at_stake.get(t.customer_id, (0.0, 2))[0],
+            at_stake.get(t.customer_id, (0.0, 2))[1],
+            t.customer_id,
+        )
+    )
+    day: dict[int, dt.date] = dict.fromkeys(owners, as_of)  # first day not yet full
+    for task in tasks:
+        owner_id = task.owner_id
+        if owner_id is None:
+            continue
+        while load[(owner_id, day[owner_id])] >= cap[owner_id]:
+            day[owner_id] += dt.timedelta(days=1)
+        task.due_on = day[owner_id]
+        load[(owner_id, day[owner_id])] += 1
+
+
+@transaction.atomic
+def capacity_set(*, user: User, tasks_per_day: int, actor: Any) -> DailyCapacity:
+    """Set how many tasks ``user`` works a day: themselves or whoever oversees them. Audited."""
+    if actor is not None and actor.pk != user.pk and not may_assign_to(actor, user):
+        raise PermissionDenied("tasks.capacity")
+    capacity, _created = DailyCapacity.objects.get_or_create(user=user)
+    before = snapshot(capacity, ["tasks_per_day"])
+    capacity.tasks_per_day = tasks_per_day
+    capacity.set_by = actor
+    capacity.full_clean()
+    capacity.save()
+    audit_event(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=capacity,
+        object_repr=str(user),
+        before=before,
+        after=snapshot(capacity, ["tasks_per_day"]),
+    )
+    return capacity
+
+
+# --------------------------------------------------------------------------- working the inbox
+
+
+@transaction.atomic
+def task_snooze(*, task: Task, until: dt.date, actor: User, today: dt.date | None = None) -> Task:
+    """Put a task off to a later day. Audited."""
+    today = today or timezone.localdate()
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if not task_may_work_on(actor, task):
+        raise PermissionDenied(_("This task belongs to someone else."))
+    if task.status != TaskStatus.OPEN:
+        raise ValidationError(_("This task is already closed."))
+    if until <= today:
+        raise ValidationError({"until": _("Snooze to a day after today.")})
+    before = snapshot(task, ["due_on"])
+    task.due_on = until
+    task.save(update_fields=["due_on"])
+    audit_event(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=task,
+        before=before,
+        after=snapshot(task, ["due_on"]),
+    )
+    return task
+
+
+@transaction.atomic
+def tasks_reassign(
+    *, tasks: list[Task], owner: User, actor: User, now: dt.datetime | None = None
+) -> int:
+    """Hand open tasks to another person: whoever oversees both may (a manager, the team
+    lead); the new owner is notified. Returns how many changed. Audited per task."""
+    now = now or timezone.now()
+    if not may_assign_to(actor, owner):
+        raise PermissionDenied("tasks.reassign")
+    ids = [t.pk for t in tasks]
+    rows = list(
+        Task.objects.select_for_update()
+        .filter(pk__in=ids, status=TaskStatus.OPEN)
+        .select_related("customer", "owner")
+    )
+    overseen = set(users_overseen_by(actor).values_list("pk", flat=True))
+    for task in rows:
+        if task.owner_id is not None and task.owner_id not in overseen:
+            raise PermissionDenied("tasks.reassign")
+    moving = [t for t in rows if t.owner_id != owner.pk]
+    for task in moving:
+        before = snapshot(task, ["owner"])
+        task.owner = owner
+        audit_event(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=task,
+            before=before,
+            after={"owner": owner.pk},
+        )
+    Task.objects.filter(pk__in=[t.pk for t in moving]).update(owner=owner)
+    if moving:
+        notification_send(
+            users=[owner],
+            text=_("%(who)s gave you %(n)d tasks") % {"who": actor, "n": len(moving)},
+            url=reverse("tasks"),
+            now=now,
+        )
+    return len(moving)
+
+
+#: Kinds of task that are simple touches: closed in bulk with one note.
+SIMPLE_TOUCH_KINDS = (TaskKind.PLAYBOOK, TaskKind.FOLLOWUP)
+
+
+def tasks_complete_bulk(
+    *, tasks: list[Task], user: User, content: str, now: dt.datetime | None = None
+) -> int:
+    """Close simple touches (playbook and next-step tasks) with one note; each is logged
+    through ``task_complete`` (so through ``followup_log``). Win-back and service tasks need
+    their own form. All or nothing."""
+    now = now or timezone.now()
+    if not content.strip():
+        raise ValidationError({"content": _("Say what was done.")})
+    complex_ = [t for t in tasks if t.kind not in SIMPLE_TOUCH_KINDS]
+    if complex_:
+        raise ValidationError(
+            _("Win-back and service tasks are completed one by one: %(titles)s")
+            % {"titles": ", ".join(t.title for t in complex_[:3])}
+        )
+    methods = {"phone": "call", "visit": "visit", "email": "email", "wechat": "chat", "sms": "chat"}
+    with transaction.atomic():
+        for task in tasks:
+            task_complete(
+                task=task,
+                user=user,
+                method=methods.get(task.channel, "call"),
+                occurred_at=now,
+                content=content,
+                now=now,
+            )
+    return len(tasks)
 
 
 # --------------------------------------------------------------------------- notifications
@@ -302,6 +509,12 @@ def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult
             "customer_id", flat=True
         )
     )
+    # one purpose, one open task: a customer already being won back gets no second task
+    done |= set(
+        Task.objects.filter(
+            kind=TaskKind.WINBACK, status=TaskStatus.OPEN, customer_id__in=list(why)
+        ).values_list("customer_id", flat=True)
+    )
     customers = {
         c.pk: c
         for c in Customer.objects.filter(pk__in=[c for c in why if c not in done]).select_related(
@@ -335,6 +548,7 @@ def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult
                 created_at=now,
             )
         )
+    due_dates_spread(tasks, as_of=as_of)
     Task.objects.bulk_create(tasks, batch_size=BATCH)
     result.created = len(tasks)
     per_owner: dict[int, list[Task]] = defaultdict(list)
@@ -425,6 +639,8 @@ def task_complete(
             "outcome_reason",
         ]
     )
+    # the bell stops ringing for a task that is done
+    Notification.objects.filter(task=task, read_at__isnull=True).update(read_at=now)
     return task
 
 

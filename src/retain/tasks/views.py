@@ -1,20 +1,36 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import cast
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from retain.accounts.access import task_may_work_on
+from retain.accounts.access import task_may_work_on, users_overseen_by
 from retain.accounts.models import Role, User
+from retain.playbooks.models import Playbook
 from retain.tasks.forms import TaskCompleteForm
-from retain.tasks.models import Task, TaskKind
-from retain.tasks.selectors import churn_reasons_report, task_inbox
-from retain.tasks.services import notifications_mark_read, task_complete
+from retain.tasks.models import Task, TaskKind, TaskStatus
+from retain.tasks.selectors import InboxFilters, churn_reasons_report, daily_list
+from retain.tasks.services import (
+    capacity_set,
+    notifications_mark_read,
+    task_complete,
+    task_snooze,
+    tasks_complete_bulk,
+    tasks_reassign,
+)
+from retain.tasks.templatetags.task_tags import label
+
+#: The quadrants of the value x activity matrix, the "segment" filter of the inbox.
+QUADRANTS = ("core", "potential", "basic", "watch")
 
 
 def _user(request: HttpRequest) -> User:
@@ -25,8 +41,106 @@ def _user(request: HttpRequest) -> User:
 @login_required
 @require_GET
 def task_inbox_view(request: HttpRequest) -> HttpResponse:
-    inbox = task_inbox(user=_user(request), today=timezone.localdate())
-    return render(request, "tasks/inbox.html", {"inbox": inbox, "nav": "tasks"})
+    """Whom to contact today and how: the day's list (sized to the person's capacity,
+    ranked by what is at stake), then the rest, paged; filters, snooze, bulk actions."""
+    user = _user(request)
+    today = timezone.localdate()
+    filters = InboxFilters.from_params(request.GET)
+    daily = daily_list(user=user, today=today, filters=filters)
+    later_page = Paginator(daily.later, 25).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    overseen = list(users_overseen_by(user))
+    context = {
+        "daily": daily,
+        "later_page": later_page,
+        "filters": filters,
+        "qs": params.urlencode(),
+        "today": today,
+        "tomorrow": today + dt.timedelta(days=1),
+        "kinds": TaskKind.choices,
+        "playbooks": Playbook.objects.order_by("name").only("pk", "name"),
+        "segments": [(q, label(q)) for q in QUADRANTS],
+        "dues": [
+            ("overdue", _("overdue")),
+            ("today", _("today")),
+            ("week", _("within 7 days")),
+            ("later", _("after today")),
+        ],
+        "reassign_to": [u for u in overseen if u.pk != user.pk],
+        "nav": "tasks",
+    }
+    return render(request, "tasks/inbox.html", context)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("tasks")
+
+
+@login_required
+@require_POST
+def task_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(Task, pk=pk)
+    try:
+        until = dt.date.fromisoformat(request.POST.get("until", ""))
+        task_snooze(task=task, until=until, actor=_user(request))
+    except ValueError:
+        messages.error(request, _("Give the day to snooze to."))
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("%(title)s snoozed to %(day)s.") % {"title": task.title, "day": until.isoformat()},
+        )
+    return _back(request)
+
+
+@login_required
+@require_POST
+def tasks_bulk_view(request: HttpRequest) -> HttpResponse:
+    """Mark the ticked simple touches done with one note, or hand them to someone."""
+    user = _user(request)
+    ids = [int(i) for i in request.POST.getlist("task") if i.isdigit()]
+    tasks = list(Task.objects.filter(pk__in=ids, status=TaskStatus.OPEN).order_by("id"))
+    if not tasks:
+        messages.error(request, _("Tick the tasks first."))
+        return _back(request)
+    if any(not task_may_work_on(user, t) for t in tasks):
+        raise PermissionDenied
+    try:
+        if request.POST.get("action") == "reassign":
+            owner = get_object_or_404(User, pk=request.POST.get("owner") or 0)
+            n = tasks_reassign(tasks=tasks, owner=owner, actor=user)
+            messages.success(request, _("%(n)d tasks handed to %(who)s.") % {"n": n, "who": owner})
+        else:
+            n = tasks_complete_bulk(tasks=tasks, user=user, content=request.POST.get("content", ""))
+            messages.success(request, _("%(n)d tasks done.") % {"n": n})
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    return _back(request)
+
+
+@login_required
+@require_POST
+def task_capacity_view(request: HttpRequest) -> HttpResponse:
+    """Set the daily capacity: one's own, or (a manager, the team lead) someone else's."""
+    user = _user(request)
+    whom = get_object_or_404(User, pk=request.POST.get("user") or user.pk)
+    try:
+        capacity_set(
+            user=whom, tasks_per_day=int(request.POST.get("tasks_per_day", "")), actor=user
+        )
+    except ValueError:
+        messages.error(request, _("Give a number of tasks."))
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, _("Daily capacity saved."))
+    return _back(request)
 
 
 @login_required
