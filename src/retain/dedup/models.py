@@ -91,3 +91,58 @@ class MergeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.loser_code} → {self.survivor_id}"
+
+
+class MatchKey(models.Model):
+    """A blocking key of a customer ("n:<name core>", "p:<phone>", …): the index through which
+    the search after an import finds the few customers worth comparing with the new ones."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = _("match key")
+        verbose_name_plural = _("match keys")
+        indexes = [
+            models.Index(fields=["key"], name="dedup_matchkey_key"),
+            models.Index(fields=["customer"], name="dedup_matchkey_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.key}"
+
+
+class MatchState(models.Model):
+    """When a customer was last searched: the ``updated_at`` it had then, and the full scan
+    that last covered it. A customer whose ``updated_at`` differs is new or changed."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+    scan = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("match state")
+        verbose_name_plural = _("match states")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} @ {self.updated_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DuplicateScan(models.Model):
+    """A full duplicate scan; an unfinished one is resumed where it stopped."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    searched = models.PositiveIntegerField(_("customers searched"), default=0)
+
+    class Meta:
+        verbose_name = _("duplicate scan")
+        verbose_name_plural = _("duplicate scans")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"scan {self.pk} from {self.started_at:%Y-%m-%d %H:%M}"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from retain.audit.services import audit_event, snapshot
 from retain.customers.models import Customer
-from retain.dedup.matching import THRESHOLD, customer_frame, find_candidates
+from retain.dedup.matching import THRESHOLD
 from retain.dedup.models import DuplicatePair, MergeRecord, PairStatus
 
 UNDO_WINDOW = dt.timedelta(days=30)
@@ -45,42 +45,26 @@ MERGE_FIELDS = (
 def duplicates_refresh(
     *,
     customer_ids: set[int] | None = None,
+    changed_only: bool = False,
     threshold: float = THRESHOLD,
     now: dt.datetime | None = None,
 ) -> int:
-    """Run the matcher over all customers and store the candidate pairs found (open pairs
-    are replaced; pairs dismissed as not duplicates stay dismissed). With
-    ``customer_ids`` only pairs involving those customers are stored (after an import).
-    Returns the number of open candidate pairs stored by this run."""
-    now = now or timezone.now()
-    candidates = find_candidates(customer_frame(), threshold=threshold)
+    """Search for duplicates and store the candidate pairs found (open pairs of the
+    searched customers are replaced; pairs dismissed as not duplicates stay dismissed).
+
+    - ``changed_only``: the customers new or changed since they were last searched,
+      against all others (after an import; see ``retain.dedup.search``);
+    - ``customer_ids``: those customers against all others;
+    - neither: the full scan, in batches, resumed if an earlier one was stopped.
+
+    Returns the number of open candidate pairs stored (for the full scan: open after it)."""
+    from retain.dedup import search
+
+    if changed_only:
+        return search.search_changed(threshold=threshold, now=now)
     if customer_ids is not None:
-        candidates = [
-            c for c in candidates if c.left_id in customer_ids or c.right_id in customer_ids
-        ]
-    with transaction.atomic():
-        decided = set(
-            DuplicatePair.objects.exclude(status=PairStatus.OPEN).values_list("left_id", "right_id")
-        )
-        stale = DuplicatePair.objects.filter(status=PairStatus.OPEN)
-        if customer_ids is not None:
-            stale = stale.filter(
-                models.Q(left_id__in=customer_ids) | models.Q(right_id__in=customer_ids)
-            )
-        stale.delete()
-        rows = [
-            DuplicatePair(
-                left_id=c.left_id,
-                right_id=c.right_id,
-                score=c.score,
-                evidence=[list(item) for item in c.evidence],
-                found_at=now,
-            )
-            for c in candidates
-            if (c.left_id, c.right_id) not in decided
-        ]
-        DuplicatePair.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+        return search.search_ids(customer_ids, threshold=threshold, now=now)
+    return search.scan(threshold=threshold, now=now)
 
 
 @transaction.atomic

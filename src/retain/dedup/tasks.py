@@ -11,3 +11,15 @@ def duplicates_quarterly() -> int:
     from retain.dedup.services import duplicates_refresh
 
     return duplicates_refresh()
+
+
+@db_periodic_task(crontab(hour="2", minute="45"))
+def duplicates_nightly() -> int:
+    """Finish a full scan that was stopped, then search the customers changed since they
+    were last searched (edits in the web app, the API, the admin)."""
+    from retain.dedup.models import DuplicateScan
+    from retain.dedup.services import duplicates_refresh
+
+    if DuplicateScan.objects.filter(finished_at__isnull=True).exists():
+        duplicates_refresh()
+    return duplicates_refresh(changed_only=True)

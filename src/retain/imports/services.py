@@ -166,7 +166,7 @@ def duplicates_after_import(result: ImportResult) -> int:
         return 0
     from retain.dedup.services import duplicates_refresh
 
-    return duplicates_refresh()
+    return duplicates_refresh(changed_only=True)  # the new and changed ones, not all
 
 
 def _result_fields(result: ImportResult) -> dict[str, Any]:
