@@ -17,6 +17,7 @@ from retain.accounts.access import (
     can,
     customers_visible_to,
     mask_value,
+    may_assign_to,
     require,
     shows_personal_data,
 )
@@ -75,6 +76,8 @@ def customers_assign_owner(
 ) -> int:
     """Give the customers a new account owner; returns how many changed. Audited."""
     require(actor, "customers.change_customer")
+    if owner is not None and not may_assign_to(actor, owner):
+        raise PermissionDenied("owner")
     ids = _visible(actor, customer_ids)
     before = dict(
         Customer.objects.filter(pk__in=ids).select_for_update().values_list("pk", "owner_id")

@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Count, QuerySet, Value, When
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 from retain.accounts.models import User
@@ -161,3 +161,97 @@ def churn_reasons_report(*, since: dt.date | None = None) -> list[ChurnReason]:
         .order_by("outcome", "-n", "outcome_reason")
     )
     return [ChurnReason(r["outcome"], r["outcome_reason"], r["n"]) for r in rows]
+
+
+#: A follow-up logged more than this after it happened is late (PRODUCT.md section 1).
+LATE_LOG_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class RepLoad:
+    user: User
+    capacity: int
+    open: int
+    overdue: int
+    done_this_week: int
+    logged_late: int  # follow-ups of the last 30 days logged more than 24 h after they happened
+    out_of_cadence: int  # customers of a playbook not contacted within its cadence
+    customers: int
+
+
+def team_overview(*, user: User, today: dt.date, now: dt.datetime) -> list[RepLoad]:
+    """Per person ``user`` oversees: open, overdue and done-this-week tasks, late logging,
+    customers out of their playbook's cadence. A few grouped queries per page, none per
+    person."""
+    from django.db.models import DurationField, ExpressionWrapper, F, Max, OuterRef, Subquery
+
+    from retain.accounts.access import users_overseen_by
+    from retain.customers.models import Customer
+    from retain.interactions.models import LOGGING_DEADLINE, Interaction
+    from retain.playbooks.models import Playbook
+    from retain.playbooks.selectors import segment_members
+    from retain.tasks.services import capacities
+
+    people = list(users_overseen_by(user))
+    ids = [p.pk for p in people]
+    monday = today - dt.timedelta(days=today.weekday())
+
+    def by_owner(qs: QuerySet[Any], field: str = "owner_id") -> dict[int, int]:
+        return dict(qs.order_by().values_list(field).annotate(n=Count("id")))
+
+    open_ = Task.objects.filter(owner_id__in=ids, status=TaskStatus.OPEN)
+    done = Task.objects.filter(
+        owner_id__in=ids, status=TaskStatus.DONE, closed_at__date__gte=monday
+    )
+    late = (
+        Interaction.objects.filter(
+            owner_id__in=ids, occurred_at__gte=now - dt.timedelta(days=LATE_LOG_WINDOW_DAYS)
+        )
+        .annotate(
+            delay=ExpressionWrapper(F("logged_at") - F("occurred_at"), output_field=DurationField())
+        )
+        .filter(delay__gt=LOGGING_DEADLINE)
+    )
+    last_contact = (
+        Interaction.objects.filter(customer_id=OuterRef("pk"))
+        .order_by()
+        .values("customer_id")
+        .annotate(last=Max("occurred_at"))
+        .values("last")
+    )
+    behind: dict[int, set[int]] = {}
+    for playbook in Playbook.objects.filter(active=True).select_related("segment"):
+        cadences = [a.every_days for a in playbook.actions.all() if a.active]
+        if not cadences:
+            continue
+        since = now - dt.timedelta(days=min(cadences))
+        rows = (
+            segment_members(segment=playbook.segment)
+            .filter(owner_id__in=ids)
+            .annotate(last=Subquery(last_contact))
+            .filter(Q(last__isnull=True) | Q(last__lt=since))
+            .values_list("owner_id", "id")
+        )
+        for owner_id, cid in rows:
+            behind.setdefault(owner_id, set()).add(cid)
+    counts = {
+        "open": by_owner(open_),
+        "overdue": by_owner(open_.filter(due_on__lt=today)),
+        "done": by_owner(done),
+        "late": by_owner(late),
+        "customers": by_owner(Customer.objects.filter(owner_id__in=ids)),
+    }
+    cap = capacities(ids)
+    return [
+        RepLoad(
+            user=p,
+            capacity=cap[p.pk],
+            open=counts["open"].get(p.pk, 0),
+            overdue=counts["overdue"].get(p.pk, 0),
+            done_this_week=counts["done"].get(p.pk, 0),
+            logged_late=counts["late"].get(p.pk, 0),
+            out_of_cadence=len(behind.get(p.pk, ())),
+            customers=counts["customers"].get(p.pk, 0),
+        )
+        for p in people
+    ]

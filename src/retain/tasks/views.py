@@ -13,12 +13,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from retain.accounts.access import task_may_work_on, users_overseen_by
+from retain.accounts.access import (
+    may_assign_to,
+    may_oversee,
+    task_may_work_on,
+    users_overseen_by,
+)
 from retain.accounts.models import Role, User
+from retain.customers.bulk import customers_assign_owner
+from retain.customers.models import Customer
 from retain.playbooks.models import Playbook
 from retain.tasks.forms import TaskCompleteForm
 from retain.tasks.models import Task, TaskKind, TaskStatus
-from retain.tasks.selectors import InboxFilters, churn_reasons_report, daily_list
+from retain.tasks.selectors import (
+    InboxFilters,
+    churn_reasons_report,
+    daily_list,
+    team_overview,
+)
 from retain.tasks.services import (
     capacity_set,
     notifications_mark_read,
@@ -208,3 +220,47 @@ def churn_reasons_view(request: HttpRequest) -> HttpResponse:
     return render(
         request, "tasks/churn_reasons.html", {"rows": churn_reasons_report(), "nav": "tasks"}
     )
+
+
+@login_required
+@require_GET
+def team_view(request: HttpRequest) -> HttpResponse:
+    """Managers and team leads: each person's open, overdue and done tasks, late logging,
+    customers out of cadence; reassign tasks and customers, set capacities."""
+    user = _user(request)
+    if not may_oversee(user):
+        raise PermissionDenied
+    now = timezone.now()
+    reps = team_overview(user=user, today=timezone.localdate(now), now=now)
+    return render(request, "tasks/team.html", {"reps": reps, "nav": "team"})
+
+
+@login_required
+@require_POST
+def team_reassign_view(request: HttpRequest) -> HttpResponse:
+    """Hand one person's overdue tasks, open tasks or customers to another (the services
+    check that the actor oversees both)."""
+    user = _user(request)
+    if not may_oversee(user):
+        raise PermissionDenied
+    source = get_object_or_404(User, pk=request.POST.get("from") or 0)
+    target = get_object_or_404(User, pk=request.POST.get("to") or 0)
+    what = request.POST.get("what", "overdue")
+    if not may_assign_to(user, source):
+        raise PermissionDenied
+    try:
+        if what == "customers":
+            ids = list(Customer.objects.filter(owner=source).values_list("pk", flat=True))
+            n = customers_assign_owner(customer_ids=ids, owner=target, actor=user, request=request)
+            messages.success(
+                request, _("%(n)d customers handed to %(who)s.") % {"n": n, "who": target}
+            )
+        else:
+            tasks = Task.objects.filter(owner=source, status=TaskStatus.OPEN)
+            if what == "overdue":
+                tasks = tasks.filter(due_on__lt=timezone.localdate())
+            n = tasks_reassign(tasks=list(tasks), owner=target, actor=user)
+            messages.success(request, _("%(n)d tasks handed to %(who)s.") % {"n": n, "who": target})
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    return redirect("team")
