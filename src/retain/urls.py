@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("retain.playbooks.urls")),
     path("", include("retain.care.urls")),
     path("", include("retain.complaints.urls")),
+    path("", include("retain.tags.urls")),
 ]

@@ -36,7 +36,11 @@ class Complaint(models.Model):
     """A complaint or a service inquiry (咨询), from opening to close."""
 
     kind = models.CharField(
-        _("kind"), max_length=10, choices=ComplaintKind.choices, default=ComplaintKind.COMPLAINT
+        _("kind"),
+        max_length=10,
+        choices=ComplaintKind.choices,
+        default=ComplaintKind.COMPLAINT,
+        db_default=ComplaintKind.COMPLAINT,  # bulk writers insert without it
     )
     customer = models.ForeignKey(
         "customers.Customer",

@@ -50,6 +50,8 @@ def customers_tag(*, customer_ids: Sequence[int], tag: Tag, actor: Any, request:
     require(actor, "tags.add_customertag")
     if tag.automatic:
         raise ValidationError(_("%(tag)s is set by scoring rules, not by hand.") % {"tag": tag})
+    if tag.retired:
+        raise ValidationError(_("%(tag)s is retired.") % {"tag": tag})
     ids = _visible(actor, customer_ids)
     have = set(
         CustomerTag.objects.filter(tag=tag, customer_id__in=ids).values_list(

@@ -233,6 +233,8 @@ def customer_tag_add(
     _may_tag(actor, customer, "tags.add_customertag")
     if tag.automatic:
         raise ValidationError(_("%(tag)s is set by scoring rules, not by hand.") % {"tag": tag})
+    if tag.retired:
+        raise ValidationError(_("%(tag)s is retired.") % {"tag": tag})
     if CustomerTag.objects.filter(customer=customer, tag=tag).exists():
         return None
     link = CustomerTag.objects.create(

@@ -161,6 +161,18 @@ def _scores_from_frame(
     return scores, changes
 
 
+def tag_rule_diff(*, tag: Any, conditions: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """(gain, lose): the customer ids a rule with ``conditions`` would tag and untag now.
+
+    Gain: matching customers without the tag; lose: automatic holders no longer matching
+    (a tag put on by hand is never removed). The daily run and the rule editor's preview
+    both use it."""
+    matching = set(Customer.objects.filter(conditions_q(conditions)).values_list("id", flat=True))
+    current = dict(CustomerTag.objects.filter(tag=tag).values_list("customer_id", "automatic"))
+    automatic = {cid for cid, auto in current.items() if auto}
+    return sorted(matching - set(current)), sorted(automatic - matching)
+
+
 def tag_rules_apply(*, now: dt.datetime) -> tuple[int, int]:
     """Recompute every automatic tag from its rule; manual tags are never touched.
 
@@ -168,15 +180,7 @@ def tag_rules_apply(*, now: dt.datetime) -> tuple[int, int]:
     """
     added = removed = 0
     for rule in TagRule.objects.select_related("tag").filter(active=True):
-        matching = set(
-            Customer.objects.filter(conditions_q(rule.conditions)).values_list("id", flat=True)
-        )
-        current = dict(
-            CustomerTag.objects.filter(tag=rule.tag).values_list("customer_id", "automatic")
-        )
-        automatic = {cid for cid, auto in current.items() if auto}
-        new = sorted(matching - set(current))
-        gone = sorted(automatic - matching)
+        new, gone = tag_rule_diff(tag=rule.tag, conditions=rule.conditions)
         CustomerTag.objects.bulk_create(
             [
                 CustomerTag(customer_id=cid, tag=rule.tag, automatic=True, tagged_at=now)

@@ -34,6 +34,12 @@ class Tag(models.Model):
         _("automatic"), default=False, help_text=_("Set by scoring rules, not by hand.")
     )
     description = models.CharField(_("description"), max_length=300, blank=True)
+    retired = models.BooleanField(
+        _("retired"),
+        default=False,
+        db_default=False,  # bulk writers insert without it
+        help_text=_("Kept on the customers who have it, but no longer given."),
+    )
 
     class Meta:
         verbose_name = _("tag")

@@ -350,7 +350,7 @@ def customer_edit_context(user: Any, customer: Customer) -> dict[str, Any]:
         "status_changes": customer.status_changes.select_related("changed_by")[:20],
         "can_tag_add": can(user, "tags.add_customertag"),
         "can_tag_remove": can(user, "tags.delete_customertag"),
-        "manual_tags": Tag.objects.filter(automatic=False).select_related("group")
+        "manual_tags": Tag.objects.filter(automatic=False, retired=False).select_related("group")
         if can(user, "tags.add_customertag")
         else [],
         "contact_form": ContactForm() if editable else None,

@@ -5,56 +5,140 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CareTemplate',
+            name="CareTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('occasion', models.CharField(choices=[('birthday', 'Birthday'), ('new_year', "New Year's Day"), ('spring_festival', 'Spring Festival'), ('lantern', 'Lantern Festival'), ('dragon_boat', 'Dragon Boat Festival'), ('mid_autumn', 'Mid-Autumn Festival'), ('national_day', 'National Day'), ('custom', 'Custom date')], max_length=20, verbose_name='occasion')),
-                ('custom_month', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='month')),
-                ('custom_day', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='day')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('webhook', 'Webhook')], default='email', max_length=10, verbose_name='channel')),
-                ('webhook_url', models.URLField(blank=True, verbose_name='webhook URL')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('body', models.TextField(help_text='{{ name }}, {{ customer.name }} and {{ unsubscribe_url }} are filled in.', verbose_name='body')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                (
+                    "occasion",
+                    models.CharField(
+                        choices=[
+                            ("birthday", "Birthday"),
+                            ("new_year", "New Year's Day"),
+                            ("spring_festival", "Spring Festival"),
+                            ("lantern", "Lantern Festival"),
+                            ("dragon_boat", "Dragon Boat Festival"),
+                            ("mid_autumn", "Mid-Autumn Festival"),
+                            ("national_day", "National Day"),
+                            ("custom", "Custom date"),
+                        ],
+                        max_length=20,
+                        verbose_name="occasion",
+                    ),
+                ),
+                (
+                    "custom_month",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="month"),
+                ),
+                (
+                    "custom_day",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="day"),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("webhook", "Webhook")],
+                        default="email",
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("webhook_url", models.URLField(blank=True, verbose_name="webhook URL")),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="{{ name }}, {{ customer.name }} and {{ unsubscribe_url }} are filled in.",
+                        verbose_name="body",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'care template',
-                'verbose_name_plural': 'care templates',
-                'ordering': ['occasion', 'name'],
+                "verbose_name": "care template",
+                "verbose_name_plural": "care templates",
+                "ordering": ["occasion", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on', models.DateField(verbose_name='date')),
-                ('address', models.CharField(max_length=300, verbose_name='address')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('body', models.TextField(verbose_name='body')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=10, verbose_name='status')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('send_after', models.DateTimeField(verbose_name='send after')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='customers.contact', verbose_name='contact')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='care_deliveries', to='customers.customer', verbose_name='customer')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='care.caretemplate', verbose_name='template')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("on", models.DateField(verbose_name="date")),
+                ("address", models.CharField(max_length=300, verbose_name="address")),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                ("body", models.TextField(verbose_name="body")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("send_after", models.DateTimeField(verbose_name="send after")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="customers.contact",
+                        verbose_name="contact",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="care_deliveries",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deliveries",
+                        to="care.caretemplate",
+                        verbose_name="template",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'delivery',
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-on', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('template', 'on', 'address'), name='one_greeting_per_address_and_day')],
+                "verbose_name": "delivery",
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-on", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("template", "on", "address"),
+                        name="one_greeting_per_address_and_day",
+                    )
+                ],
             },
         ),
     ]

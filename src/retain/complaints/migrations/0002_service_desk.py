@@ -6,37 +6,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0001_initial'),
+        ("complaints", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='complaint',
-            name='closed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='closed at'),
+            model_name="complaint",
+            name="closed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
         ),
         migrations.AddField(
-            model_name='complaint',
-            name='kind',
-            field=models.CharField(choices=[('complaint', 'Complaint'), ('inquiry', 'Inquiry')], default='complaint', max_length=10, verbose_name='kind'),
+            model_name="complaint",
+            name="kind",
+            field=models.CharField(
+                choices=[("complaint", "Complaint"), ("inquiry", "Inquiry")],
+                default="complaint",
+                max_length=10,
+                verbose_name="kind",
+            ),
         ),
         migrations.CreateModel(
-            name='ComplaintEvent',
+            name="ComplaintEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(verbose_name='at')),
-                ('kind', models.CharField(choices=[('opened', 'Opened'), ('assigned', 'Assigned'), ('responded', 'Answered'), ('note', 'Note'), ('resolved', 'Resolved'), ('closed', 'Closed'), ('reopened', 'Reopened'), ('escalated', 'Escalated'), ('satisfaction_asked', 'Satisfaction asked')], max_length=20, verbose_name='kind')),
-                ('text', models.TextField(blank=True, verbose_name='text')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='complaints.complaint', verbose_name='complaint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(verbose_name="at")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("opened", "Opened"),
+                            ("assigned", "Assigned"),
+                            ("responded", "Answered"),
+                            ("note", "Note"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                            ("reopened", "Reopened"),
+                            ("escalated", "Escalated"),
+                            ("satisfaction_asked", "Satisfaction asked"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("text", models.TextField(blank=True, verbose_name="text")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="complaints.complaint",
+                        verbose_name="complaint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'complaint event',
-                'verbose_name_plural': 'complaint events',
-                'ordering': ['at', 'id'],
+                "verbose_name": "complaint event",
+                "verbose_name_plural": "complaint events",
+                "ordering": ["at", "id"],
             },
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,110 +14,286 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CodeSequence',
+            name="CodeSequence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('prefix', models.CharField(max_length=16, unique=True)),
-                ('last', models.PositiveBigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("prefix", models.CharField(max_length=16, unique=True)),
+                ("last", models.PositiveBigIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'code sequence',
-                'verbose_name_plural': 'code sequences',
+                "verbose_name": "code sequence",
+                "verbose_name_plural": "code sequences",
             },
         ),
         migrations.CreateModel(
-            name='CustomerSource',
+            name="CustomerSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('name_zh', models.CharField(blank=True, max_length=100, verbose_name='Chinese name')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "name_zh",
+                    models.CharField(blank=True, max_length=100, verbose_name="Chinese name"),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'customer source',
-                'verbose_name_plural': 'customer sources',
-                'ordering': ['name'],
+                "verbose_name": "customer source",
+                "verbose_name_plural": "customer sources",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='customer code')),
-                ('kind', models.CharField(choices=[('company', 'Company'), ('person', 'Person')], max_length=10, verbose_name='kind')),
-                ('name', models.CharField(db_index=True, max_length=200, verbose_name='name')),
-                ('industry', models.CharField(blank=True, max_length=100, verbose_name='industry')),
-                ('first_contact_date', models.DateField(blank=True, null=True, verbose_name='first contact date')),
-                ('status', models.CharField(choices=[('prospect', 'Prospect'), ('active', 'Active'), ('core', 'Core'), ('silent', 'Silent'), ('churned', 'Churned')], default='prospect', max_length=20, verbose_name='current status')),
-                ('key_needs', models.CharField(blank=True, max_length=500, verbose_name='key needs')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('region', models.CharField(blank=True, max_length=100, verbose_name='region')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
-                ('birthday', models.DateField(blank=True, null=True, verbose_name='birthday')),
-                ('gender', models.CharField(blank=True, choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other')], max_length=10, verbose_name='gender')),
-                ('age_band', models.CharField(blank=True, choices=[('<25', 'Under 25'), ('25-34', '25-34'), ('35-44', '35-44'), ('45-54', '45-54'), ('55+', '55 and over')], max_length=10, verbose_name='age band')),
-                ('occupation', models.CharField(blank=True, max_length=100, verbose_name='occupation')),
-                ('phone', models.CharField(blank=True, db_index=True, max_length=40, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='customers', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='customers', to='customers.customersource', verbose_name='source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(max_length=32, unique=True, verbose_name="customer code"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("company", "Company"), ("person", "Person")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200, verbose_name="name")),
+                ("industry", models.CharField(blank=True, max_length=100, verbose_name="industry")),
+                (
+                    "first_contact_date",
+                    models.DateField(blank=True, null=True, verbose_name="first contact date"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("prospect", "Prospect"),
+                            ("active", "Active"),
+                            ("core", "Core"),
+                            ("silent", "Silent"),
+                            ("churned", "Churned"),
+                        ],
+                        default="prospect",
+                        max_length=20,
+                        verbose_name="current status",
+                    ),
+                ),
+                (
+                    "key_needs",
+                    models.CharField(blank=True, max_length=500, verbose_name="key needs"),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("region", models.CharField(blank=True, max_length=100, verbose_name="region")),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
+                ("birthday", models.DateField(blank=True, null=True, verbose_name="birthday")),
+                (
+                    "gender",
+                    models.CharField(
+                        blank=True,
+                        choices=[("female", "Female"), ("male", "Male"), ("other", "Other")],
+                        max_length=10,
+                        verbose_name="gender",
+                    ),
+                ),
+                (
+                    "age_band",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("<25", "Under 25"),
+                            ("25-34", "25-34"),
+                            ("35-44", "35-44"),
+                            ("45-54", "45-54"),
+                            ("55+", "55 and over"),
+                        ],
+                        max_length=10,
+                        verbose_name="age band",
+                    ),
+                ),
+                (
+                    "occupation",
+                    models.CharField(blank=True, max_length=100, verbose_name="occupation"),
+                ),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=40, verbose_name="phone"
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="customers",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="customers",
+                        to="customers.customersource",
+                        verbose_name="source",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer',
-                'verbose_name_plural': 'customers',
-                'ordering': ['code'],
+                "verbose_name": "customer",
+                "verbose_name_plural": "customers",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('title', models.CharField(blank=True, max_length=100, verbose_name='title')),
-                ('phone', models.CharField(blank=True, db_index=True, max_length=40, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('wechat_id', models.CharField(blank=True, max_length=100, verbose_name='WeChat id')),
-                ('birthday', models.DateField(blank=True, null=True, verbose_name='birthday')),
-                ('is_primary', models.BooleanField(default=False, verbose_name='primary contact')),
-                ('left_on', models.DateField(blank=True, help_text='Set when the contact left the company.', null=True, verbose_name='left on')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='customers.customer', verbose_name='customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("title", models.CharField(blank=True, max_length=100, verbose_name="title")),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=40, verbose_name="phone"
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "wechat_id",
+                    models.CharField(blank=True, max_length=100, verbose_name="WeChat id"),
+                ),
+                ("birthday", models.DateField(blank=True, null=True, verbose_name="birthday")),
+                ("is_primary", models.BooleanField(default=False, verbose_name="primary contact")),
+                (
+                    "left_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Set when the contact left the company.",
+                        null=True,
+                        verbose_name="left on",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact',
-                'verbose_name_plural': 'contacts',
-                'ordering': ['customer', '-is_primary', 'name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_primary', True)), fields=('customer',), name='one_primary_contact_per_customer')],
+                "verbose_name": "contact",
+                "verbose_name_plural": "contacts",
+                "ordering": ["customer", "-is_primary", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_primary", True)),
+                        fields=("customer",),
+                        name="one_primary_contact_per_customer",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS'), ('phone', 'Phone'), ('wechat', 'WeChat')], max_length=10, verbose_name='channel')),
-                ('status', models.CharField(choices=[('granted', 'Granted'), ('withdrawn', 'Withdrawn')], max_length=10, verbose_name='status')),
-                ('recorded_at', models.DateTimeField(verbose_name='recorded at')),
-                ('source', models.CharField(help_text='How consent was given, e.g. signup form.', max_length=100, verbose_name='source')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='customers.customer', verbose_name='customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                            ("phone", "Phone"),
+                            ("wechat", "WeChat"),
+                        ],
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("granted", "Granted"), ("withdrawn", "Withdrawn")],
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(verbose_name="recorded at")),
+                (
+                    "source",
+                    models.CharField(
+                        help_text="How consent was given, e.g. signup form.",
+                        max_length=100,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consents",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'consent',
-                'verbose_name_plural': 'consents',
-                'constraints': [models.UniqueConstraint(fields=('customer', 'channel'), name='one_consent_per_channel')],
+                "verbose_name": "consent",
+                "verbose_name_plural": "consents",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("customer", "channel"), name="one_consent_per_channel"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['owner', 'code'], name='customers_c_owner_i_244aab_idx'),
+            model_name="customer",
+            index=models.Index(fields=["owner", "code"], name="customers_c_owner_i_244aab_idx"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['region', 'city'], name='customers_c_region_154a89_idx'),
+            model_name="customer",
+            index=models.Index(fields=["region", "city"], name="customers_c_region_154a89_idx"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['status'], name='customers_c_status_ce44cf_idx'),
+            model_name="customer",
+            index=models.Index(fields=["status"], name="customers_c_status_ce44cf_idx"),
         ),
     ]

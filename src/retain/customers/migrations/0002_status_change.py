@@ -6,28 +6,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StatusChange',
+            name="StatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('prospect', 'Prospect'), ('active', 'Active'), ('core', 'Core'), ('silent', 'Silent'), ('churned', 'Churned')], max_length=20, verbose_name='from status')),
-                ('to_status', models.CharField(choices=[('prospect', 'Prospect'), ('active', 'Active'), ('core', 'Core'), ('silent', 'Silent'), ('churned', 'Churned')], max_length=20, verbose_name='to status')),
-                ('reason', models.CharField(blank=True, max_length=300, verbose_name='why')),
-                ('changed_at', models.DateTimeField(verbose_name='changed at')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='changed by')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='customers.customer', verbose_name='customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("prospect", "Prospect"),
+                            ("active", "Active"),
+                            ("core", "Core"),
+                            ("silent", "Silent"),
+                            ("churned", "Churned"),
+                        ],
+                        max_length=20,
+                        verbose_name="from status",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("prospect", "Prospect"),
+                            ("active", "Active"),
+                            ("core", "Core"),
+                            ("silent", "Silent"),
+                            ("churned", "Churned"),
+                        ],
+                        max_length=20,
+                        verbose_name="to status",
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300, verbose_name="why")),
+                ("changed_at", models.DateTimeField(verbose_name="changed at")),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="changed by",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_changes",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'status change',
-                'verbose_name_plural': 'status changes',
-                'ordering': ['-changed_at', '-id'],
+                "verbose_name": "status change",
+                "verbose_name_plural": "status changes",
+                "ordering": ["-changed_at", "-id"],
             },
         ),
     ]

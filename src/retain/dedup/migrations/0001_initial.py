@@ -6,54 +6,131 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MergeRecord',
+            name="MergeRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('loser_id', models.BigIntegerField(verbose_name='merged customer id')),
-                ('loser_code', models.CharField(max_length=32, verbose_name='merged customer code')),
-                ('loser_name', models.CharField(max_length=200, verbose_name='merged customer name')),
-                ('loser_snapshot', models.JSONField(verbose_name='merged customer')),
-                ('survivor_before', models.JSONField(blank=True, default=dict, verbose_name='survivor before')),
-                ('moved', models.JSONField(blank=True, default=dict, verbose_name='moved rows')),
-                ('dropped', models.JSONField(blank=True, default=dict, verbose_name='dropped rows')),
-                ('merged_at', models.DateTimeField(verbose_name='merged at')),
-                ('undone_at', models.DateTimeField(blank=True, null=True, verbose_name='undone at')),
-                ('merged_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='merged by')),
-                ('survivor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer', verbose_name='surviving customer')),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='undone by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("loser_id", models.BigIntegerField(verbose_name="merged customer id")),
+                (
+                    "loser_code",
+                    models.CharField(max_length=32, verbose_name="merged customer code"),
+                ),
+                (
+                    "loser_name",
+                    models.CharField(max_length=200, verbose_name="merged customer name"),
+                ),
+                ("loser_snapshot", models.JSONField(verbose_name="merged customer")),
+                (
+                    "survivor_before",
+                    models.JSONField(blank=True, default=dict, verbose_name="survivor before"),
+                ),
+                ("moved", models.JSONField(blank=True, default=dict, verbose_name="moved rows")),
+                (
+                    "dropped",
+                    models.JSONField(blank=True, default=dict, verbose_name="dropped rows"),
+                ),
+                ("merged_at", models.DateTimeField(verbose_name="merged at")),
+                (
+                    "undone_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="undone at"),
+                ),
+                (
+                    "merged_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="merged by",
+                    ),
+                ),
+                (
+                    "survivor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.customer",
+                        verbose_name="surviving customer",
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="undone by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'merge',
-                'verbose_name_plural': 'merges',
-                'ordering': ['-merged_at', '-id'],
+                "verbose_name": "merge",
+                "verbose_name_plural": "merges",
+                "ordering": ["-merged_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DuplicatePair',
+            name="DuplicatePair",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.FloatField(verbose_name='match probability')),
-                ('evidence', models.JSONField(blank=True, default=list, verbose_name='evidence')),
-                ('found_at', models.DateTimeField(verbose_name='found at')),
-                ('status', models.CharField(choices=[('open', 'To review'), ('dismissed', 'Not a duplicate')], default='open', max_length=10, verbose_name='status')),
-                ('left', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer', verbose_name='customer')),
-                ('right', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer', verbose_name='possible duplicate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.FloatField(verbose_name="match probability")),
+                ("evidence", models.JSONField(blank=True, default=list, verbose_name="evidence")),
+                ("found_at", models.DateTimeField(verbose_name="found at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "To review"), ("dismissed", "Not a duplicate")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "left",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "right",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="customers.customer",
+                        verbose_name="possible duplicate",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'duplicate candidate',
-                'verbose_name_plural': 'duplicate candidates',
-                'ordering': ['-score', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('left', 'right'), name='duplicate_pair_once')],
+                "verbose_name": "duplicate candidate",
+                "verbose_name_plural": "duplicate candidates",
+                "ordering": ["-score", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("left", "right"), name="duplicate_pair_once")
+                ],
             },
         ),
     ]

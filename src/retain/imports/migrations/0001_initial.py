@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,35 +14,116 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('customers', 'Customers'), ('contacts', 'Contacts'), ('orders', 'Orders'), ('followups', 'Follow-ups'), ('complaints', 'Complaints'), ('surveys', 'Survey answers')], max_length=20, verbose_name='kind')),
-                ('file', models.FileField(upload_to='imports/%Y/%m/', verbose_name='file')),
-                ('original_name', models.CharField(max_length=255, verbose_name='file name')),
-                ('status', models.CharField(choices=[('uploaded', 'Uploaded'), ('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='uploaded', max_length=10, verbose_name='status')),
-                ('mode', models.CharField(choices=[('all', 'All or nothing: import only when every row is valid'), ('valid', 'Import the valid rows, hand back the others in a reject file')], default='all', max_length=10, verbose_name='mode')),
-                ('mapping', models.JSONField(blank=True, default=dict, verbose_name='column mapping')),
-                ('encoding', models.CharField(blank=True, max_length=20, verbose_name='encoding')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('total_rows', models.PositiveIntegerField(blank=True, null=True, verbose_name='rows expected')),
-                ('processed_rows', models.PositiveIntegerField(default=0, verbose_name='rows read')),
-                ('created_count', models.PositiveIntegerField(default=0, verbose_name='created')),
-                ('updated_count', models.PositiveIntegerField(default=0, verbose_name='updated')),
-                ('unchanged_count', models.PositiveIntegerField(default=0, verbose_name='unchanged')),
-                ('rejected_count', models.PositiveIntegerField(default=0, verbose_name='rejected')),
-                ('committed', models.BooleanField(default=False, verbose_name='committed')),
-                ('error_summary', models.TextField(blank=True, verbose_name='error')),
-                ('errors', models.JSONField(blank=True, default=list, verbose_name='row errors')),
-                ('reject_file', models.FileField(blank=True, upload_to='imports/rejects/', verbose_name='reject file')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("customers", "Customers"),
+                            ("contacts", "Contacts"),
+                            ("orders", "Orders"),
+                            ("followups", "Follow-ups"),
+                            ("complaints", "Complaints"),
+                            ("surveys", "Survey answers"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("file", models.FileField(upload_to="imports/%Y/%m/", verbose_name="file")),
+                ("original_name", models.CharField(max_length=255, verbose_name="file name")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("uploaded", "Uploaded"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="uploaded",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("all", "All or nothing: import only when every row is valid"),
+                            (
+                                "valid",
+                                "Import the valid rows, hand back the others in a reject file",
+                            ),
+                        ],
+                        default="all",
+                        max_length=10,
+                        verbose_name="mode",
+                    ),
+                ),
+                (
+                    "mapping",
+                    models.JSONField(blank=True, default=dict, verbose_name="column mapping"),
+                ),
+                ("encoding", models.CharField(blank=True, max_length=20, verbose_name="encoding")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="started at"),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                ),
+                (
+                    "total_rows",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="rows expected"
+                    ),
+                ),
+                (
+                    "processed_rows",
+                    models.PositiveIntegerField(default=0, verbose_name="rows read"),
+                ),
+                ("created_count", models.PositiveIntegerField(default=0, verbose_name="created")),
+                ("updated_count", models.PositiveIntegerField(default=0, verbose_name="updated")),
+                (
+                    "unchanged_count",
+                    models.PositiveIntegerField(default=0, verbose_name="unchanged"),
+                ),
+                ("rejected_count", models.PositiveIntegerField(default=0, verbose_name="rejected")),
+                ("committed", models.BooleanField(default=False, verbose_name="committed")),
+                ("error_summary", models.TextField(blank=True, verbose_name="error")),
+                ("errors", models.JSONField(blank=True, default=list, verbose_name="row errors")),
+                (
+                    "reject_file",
+                    models.FileField(
+                        blank=True, upload_to="imports/rejects/", verbose_name="reject file"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import',
-                'verbose_name_plural': 'imports',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "import",
+                "verbose_name_plural": "imports",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

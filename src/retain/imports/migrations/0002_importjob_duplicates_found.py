@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('imports', '0001_initial'),
+        ("imports", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='duplicates_found',
-            field=models.PositiveIntegerField(default=0, verbose_name='possible duplicates found'),
+            model_name="importjob",
+            name="duplicates_found",
+            field=models.PositiveIntegerField(default=0, verbose_name="possible duplicates found"),
         ),
     ]

@@ -6,36 +6,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Interaction',
+            name="Interaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('inquiry', 'Inquiry'), ('call', 'Call'), ('email', 'Email'), ('visit', 'Visit'), ('meeting', 'Meeting'), ('chat', 'Chat'), ('other', 'Other')], max_length=20, verbose_name='method')),
-                ('occurred_at', models.DateTimeField(verbose_name='occurred at')),
-                ('content', models.TextField(verbose_name='content')),
-                ('feedback', models.TextField(blank=True, verbose_name='customer feedback')),
-                ('outcome', models.CharField(blank=True, max_length=300, verbose_name='outcome')),
-                ('next_step', models.CharField(blank=True, max_length=300, verbose_name='next step')),
-                ('next_step_on', models.DateField(blank=True, null=True, verbose_name='next step date')),
-                ('logged_at', models.DateTimeField(verbose_name='logged at')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='interactions', to='customers.contact', verbose_name='contact')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='customers.customer', verbose_name='customer')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='interactions', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("inquiry", "Inquiry"),
+                            ("call", "Call"),
+                            ("email", "Email"),
+                            ("visit", "Visit"),
+                            ("meeting", "Meeting"),
+                            ("chat", "Chat"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="method",
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(verbose_name="occurred at")),
+                ("content", models.TextField(verbose_name="content")),
+                ("feedback", models.TextField(blank=True, verbose_name="customer feedback")),
+                ("outcome", models.CharField(blank=True, max_length=300, verbose_name="outcome")),
+                (
+                    "next_step",
+                    models.CharField(blank=True, max_length=300, verbose_name="next step"),
+                ),
+                (
+                    "next_step_on",
+                    models.DateField(blank=True, null=True, verbose_name="next step date"),
+                ),
+                ("logged_at", models.DateTimeField(verbose_name="logged at")),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="interactions",
+                        to="customers.contact",
+                        verbose_name="contact",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="interactions",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follow-up',
-                'verbose_name_plural': 'follow-ups',
-                'ordering': ['-occurred_at'],
-                'indexes': [models.Index(fields=['customer', 'occurred_at'], name='interaction_custome_699ce2_idx')],
+                "verbose_name": "follow-up",
+                "verbose_name_plural": "follow-ups",
+                "ordering": ["-occurred_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["customer", "occurred_at"], name="interaction_custome_699ce2_idx"
+                    )
+                ],
             },
         ),
     ]

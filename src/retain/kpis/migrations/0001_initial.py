@@ -6,64 +6,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('scoring', '0002_default_tag_rules'),
+        ("scoring", "0002_default_tag_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BoardFigures',
+            name="BoardFigures",
             fields=[
-                ('run', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='board_figures', serialize=False, to='scoring.scoringrun', verbose_name='scoring run')),
-                ('computed_at', models.DateTimeField(verbose_name='computed at')),
-                ('seconds', models.FloatField(default=0.0, verbose_name='seconds')),
-                ('current', models.JSONField(verbose_name='current figures')),
-                ('trend', models.JSONField(verbose_name='monthly trend')),
-                ('cohorts', models.JSONField(verbose_name='cohort matrix')),
+                (
+                    "run",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="board_figures",
+                        serialize=False,
+                        to="scoring.scoringrun",
+                        verbose_name="scoring run",
+                    ),
+                ),
+                ("computed_at", models.DateTimeField(verbose_name="computed at")),
+                ("seconds", models.FloatField(default=0.0, verbose_name="seconds")),
+                ("current", models.JSONField(verbose_name="current figures")),
+                ("trend", models.JSONField(verbose_name="monthly trend")),
+                ("cohorts", models.JSONField(verbose_name="cohort matrix")),
             ],
             options={
-                'verbose_name': 'board figures',
-                'verbose_name_plural': 'board figures',
+                "verbose_name": "board figures",
+                "verbose_name_plural": "board figures",
             },
         ),
         migrations.CreateModel(
-            name='Goal',
+            name="Goal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('kpi', models.CharField(choices=[('retention_rate', 'Yearly retention'), ('core_repurchase_rate', "Core customers' repurchase"), ('average_ltv', 'Average lifetime value'), ('nps', 'NPS'), ('complaint_rate', 'Complaint rate'), ('positive_review_rate', 'Positive reviews'), ('repurchase_rate', 'Repurchase rate'), ('churn_rate', 'Churn rate'), ('active_customers', 'Active customers'), ('new_customers', 'New customers')], max_length=40, verbose_name='KPI')),
-                ('change', models.FloatField(help_text='e.g. 15 for +15%, or -1 for one point less.', verbose_name='change')),
-                ('relative', models.BooleanField(default=True, help_text="On: the change is a percentage of the baseline. Off: in the KPI's unit.", verbose_name='relative change')),
-                ('baseline', models.FloatField(help_text='The KPI when the goal was set.', verbose_name='baseline')),
-                ('start_on', models.DateField(verbose_name='start')),
-                ('end_on', models.DateField(verbose_name='end')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "kpi",
+                    models.CharField(
+                        choices=[
+                            ("retention_rate", "Yearly retention"),
+                            ("core_repurchase_rate", "Core customers' repurchase"),
+                            ("average_ltv", "Average lifetime value"),
+                            ("nps", "NPS"),
+                            ("complaint_rate", "Complaint rate"),
+                            ("positive_review_rate", "Positive reviews"),
+                            ("repurchase_rate", "Repurchase rate"),
+                            ("churn_rate", "Churn rate"),
+                            ("active_customers", "Active customers"),
+                            ("new_customers", "New customers"),
+                        ],
+                        max_length=40,
+                        verbose_name="KPI",
+                    ),
+                ),
+                (
+                    "change",
+                    models.FloatField(
+                        help_text="e.g. 15 for +15%, or -1 for one point less.",
+                        verbose_name="change",
+                    ),
+                ),
+                (
+                    "relative",
+                    models.BooleanField(
+                        default=True,
+                        help_text="On: the change is a percentage of the baseline. Off: in the KPI's unit.",
+                        verbose_name="relative change",
+                    ),
+                ),
+                (
+                    "baseline",
+                    models.FloatField(
+                        help_text="The KPI when the goal was set.", verbose_name="baseline"
+                    ),
+                ),
+                ("start_on", models.DateField(verbose_name="start")),
+                ("end_on", models.DateField(verbose_name="end")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'goal',
-                'verbose_name_plural': 'goals',
-                'ordering': ['end_on', 'id'],
+                "verbose_name": "goal",
+                "verbose_name_plural": "goals",
+                "ordering": ["end_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='KpiTarget',
+            name="KpiTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kpi', models.CharField(choices=[('retention_rate', 'Yearly retention'), ('core_repurchase_rate', "Core customers' repurchase"), ('average_ltv', 'Average lifetime value'), ('nps', 'NPS'), ('complaint_rate', 'Complaint rate'), ('positive_review_rate', 'Positive reviews'), ('repurchase_rate', 'Repurchase rate'), ('churn_rate', 'Churn rate'), ('active_customers', 'Active customers'), ('new_customers', 'New customers')], max_length=40, unique=True, verbose_name='KPI')),
-                ('comparison', models.CharField(choices=[('gte', '≥'), ('lte', '≤')], max_length=3, verbose_name='comparison')),
-                ('value', models.FloatField(help_text='Percent for rates, CNY for values.', verbose_name='target')),
-                ('updated_at', models.DateTimeField(blank=True, null=True, verbose_name='updated at')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='updated by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kpi",
+                    models.CharField(
+                        choices=[
+                            ("retention_rate", "Yearly retention"),
+                            ("core_repurchase_rate", "Core customers' repurchase"),
+                            ("average_ltv", "Average lifetime value"),
+                            ("nps", "NPS"),
+                            ("complaint_rate", "Complaint rate"),
+                            ("positive_review_rate", "Positive reviews"),
+                            ("repurchase_rate", "Repurchase rate"),
+                            ("churn_rate", "Churn rate"),
+                            ("active_customers", "Active customers"),
+                            ("new_customers", "New customers"),
+                        ],
+                        max_length=40,
+                        unique=True,
+                        verbose_name="KPI",
+                    ),
+                ),
+                (
+                    "comparison",
+                    models.CharField(
+                        choices=[("gte", "≥"), ("lte", "≤")],
+                        max_length=3,
+                        verbose_name="comparison",
+                    ),
+                ),
+                (
+                    "value",
+                    models.FloatField(
+                        help_text="Percent for rates, CNY for values.", verbose_name="target"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="updated at"),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="updated by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'KPI target',
-                'verbose_name_plural': 'KPI targets',
-                'ordering': ['kpi'],
+                "verbose_name": "KPI target",
+                "verbose_name_plural": "KPI targets",
+                "ordering": ["kpi"],
             },
         ),
     ]

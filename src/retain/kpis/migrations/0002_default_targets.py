@@ -6,7 +6,9 @@ def load(apps, schema_editor):
 
     KpiTarget = apps.get_model("kpis", "KpiTarget")
     for kpi, comparison, value in DEFAULT_TARGETS:
-        KpiTarget.objects.get_or_create(kpi=kpi, defaults={"comparison": comparison, "value": value})
+        KpiTarget.objects.get_or_create(
+            kpi=kpi, defaults={"comparison": comparison, "value": value}
+        )
 
 
 def sync_permissions(apps, schema_editor):

@@ -6,64 +6,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0003_role_permissions'),
+        ("accounts", "0003_role_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Segment',
+            name="Segment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('description', models.CharField(blank=True, max_length=300, verbose_name='description')),
-                ('conditions', models.JSONField(help_text='e.g. {"all": [{"field": "quadrant", "op": "eq", "value": "core"}]}', verbose_name='conditions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                (
+                    "description",
+                    models.CharField(blank=True, max_length=300, verbose_name="description"),
+                ),
+                (
+                    "conditions",
+                    models.JSONField(
+                        help_text='e.g. {"all": [{"field": "quadrant", "op": "eq", "value": "core"}]}',
+                        verbose_name="conditions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'segment',
-                'verbose_name_plural': 'segments',
-                'ordering': ['name'],
+                "verbose_name": "segment",
+                "verbose_name_plural": "segments",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Playbook',
+            name="Playbook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('owner', models.ForeignKey(blank=True, help_text='Executes the plan; gets the tasks of customers without an owner.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='playbooks', to=settings.AUTH_USER_MODEL, verbose_name='plan owner')),
-                ('segment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='playbooks', to='playbooks.segment', verbose_name='segment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Executes the plan; gets the tasks of customers without an owner.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="playbooks",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="plan owner",
+                    ),
+                ),
+                (
+                    "segment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="playbooks",
+                        to="playbooks.segment",
+                        verbose_name="segment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'playbook',
-                'verbose_name_plural': 'playbooks',
-                'ordering': ['name'],
+                "verbose_name": "playbook",
+                "verbose_name_plural": "playbooks",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='PlaybookAction',
+            name="PlaybookAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('every_days', models.PositiveIntegerField(help_text='Cadence: a new task this many days after the last one.', verbose_name='every (days)')),
-                ('channel', models.CharField(choices=[('phone', 'Phone'), ('visit', 'Visit'), ('email', 'Email'), ('sms', 'SMS'), ('wechat', 'WeChat'), ('community', 'Community')], max_length=20, verbose_name='channel')),
-                ('template', models.TextField(blank=True, help_text='What to say or send; {{ customer.name }} and {{ owner }} are filled in.', verbose_name='message template')),
-                ('owner_rule', models.CharField(choices=[('account_owner', 'Account owner'), ('team_round_robin', 'Round-robin within a team'), ('fixed_user', 'Fixed user')], default='account_owner', max_length=20, verbose_name='owner rule')),
-                ('round_robin_next', models.PositiveIntegerField(default=0, editable=False)),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('fixed_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='fixed user')),
-                ('playbook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='playbooks.playbook', verbose_name='playbook')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.team', verbose_name='team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "every_days",
+                    models.PositiveIntegerField(
+                        help_text="Cadence: a new task this many days after the last one.",
+                        verbose_name="every (days)",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("phone", "Phone"),
+                            ("visit", "Visit"),
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                            ("wechat", "WeChat"),
+                            ("community", "Community"),
+                        ],
+                        max_length=20,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "template",
+                    models.TextField(
+                        blank=True,
+                        help_text="What to say or send; {{ customer.name }} and {{ owner }} are filled in.",
+                        verbose_name="message template",
+                    ),
+                ),
+                (
+                    "owner_rule",
+                    models.CharField(
+                        choices=[
+                            ("account_owner", "Account owner"),
+                            ("team_round_robin", "Round-robin within a team"),
+                            ("fixed_user", "Fixed user"),
+                        ],
+                        default="account_owner",
+                        max_length=20,
+                        verbose_name="owner rule",
+                    ),
+                ),
+                ("round_robin_next", models.PositiveIntegerField(default=0, editable=False)),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "fixed_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="fixed user",
+                    ),
+                ),
+                (
+                    "playbook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="playbooks.playbook",
+                        verbose_name="playbook",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.team",
+                        verbose_name="team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'playbook action',
-                'verbose_name_plural': 'playbook actions',
-                'ordering': ['playbook', 'every_days', 'name'],
+                "verbose_name": "playbook action",
+                "verbose_name_plural": "playbook actions",
+                "ordering": ["playbook", "every_days", "name"],
             },
         ),
     ]

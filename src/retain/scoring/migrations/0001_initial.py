@@ -5,116 +5,299 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
-        ('tags', '0001_initial'),
+        ("customers", "0001_initial"),
+        ("tags", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='KpiSnapshot',
+            name="KpiSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='First day of the month.', unique=True, verbose_name='month')),
-                ('as_of', models.DateField(verbose_name='as of')),
-                ('figures', models.JSONField(verbose_name='figures')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "month",
+                    models.DateField(
+                        help_text="First day of the month.", unique=True, verbose_name="month"
+                    ),
+                ),
+                ("as_of", models.DateField(verbose_name="as of")),
+                ("figures", models.JSONField(verbose_name="figures")),
             ],
             options={
-                'verbose_name': 'KPI snapshot',
-                'verbose_name_plural': 'KPI snapshots',
-                'ordering': ['-month'],
+                "verbose_name": "KPI snapshot",
+                "verbose_name_plural": "KPI snapshots",
+                "ordering": ["-month"],
             },
         ),
         migrations.CreateModel(
-            name='ScoringRun',
+            name="ScoringRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(verbose_name='as of')),
-                ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='running', max_length=10, verbose_name='status')),
-                ('started_at', models.DateTimeField(verbose_name='started at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('customers', models.PositiveIntegerField(default=0, verbose_name='customers scored')),
-                ('changes', models.PositiveIntegerField(default=0, verbose_name='segment changes')),
-                ('tags_added', models.PositiveIntegerField(default=0, verbose_name='automatic tags added')),
-                ('tags_removed', models.PositiveIntegerField(default=0, verbose_name='automatic tags removed')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField(verbose_name="as of")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        default="running",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="started at")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                ),
+                (
+                    "customers",
+                    models.PositiveIntegerField(default=0, verbose_name="customers scored"),
+                ),
+                ("changes", models.PositiveIntegerField(default=0, verbose_name="segment changes")),
+                (
+                    "tags_added",
+                    models.PositiveIntegerField(default=0, verbose_name="automatic tags added"),
+                ),
+                (
+                    "tags_removed",
+                    models.PositiveIntegerField(default=0, verbose_name="automatic tags removed"),
+                ),
+                ("error", models.TextField(blank=True, verbose_name="error")),
             ],
             options={
-                'verbose_name': 'scoring run',
-                'verbose_name_plural': 'scoring runs',
-                'ordering': ['-started_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'running')), fields=('status',), name='one_scoring_run_at_a_time')],
+                "verbose_name": "scoring run",
+                "verbose_name_plural": "scoring runs",
+                "ordering": ["-started_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "running")),
+                        fields=("status",),
+                        name="one_scoring_run_at_a_time",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CustomerScore',
+            name="CustomerScore",
             fields=[
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='score', serialize=False, to='customers.customer', verbose_name='customer')),
-                ('as_of', models.DateField(verbose_name='as of')),
-                ('quadrant', models.CharField(blank=True, db_index=True, max_length=20, verbose_name='quadrant')),
-                ('lifecycle_stage', models.CharField(db_index=True, max_length=20, verbose_name='lifecycle stage')),
-                ('rfm_segment', models.CharField(blank=True, max_length=40, verbose_name='RFM segment')),
-                ('r_score', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='R score')),
-                ('f_score', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='F score')),
-                ('m_score', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='M score')),
-                ('value_tier', models.CharField(blank=True, max_length=10, verbose_name='value tier')),
-                ('activity_level', models.CharField(blank=True, max_length=10, verbose_name='activity level')),
-                ('order_count', models.PositiveIntegerField(default=0, verbose_name='orders')),
-                ('total_spend', models.FloatField(default=0.0, verbose_name='total spend')),
-                ('recency_days', models.PositiveIntegerField(null=True, verbose_name='days since last purchase')),
-                ('last_purchase', models.DateField(blank=True, null=True, verbose_name='last purchase')),
-                ('p_alive', models.FloatField(blank=True, null=True, verbose_name='P(alive)')),
-                ('predicted_ltv', models.FloatField(blank=True, null=True, verbose_name='predicted lifetime value')),
-                ('expected_purchases_90d', models.FloatField(blank=True, null=True, verbose_name='expected purchases in 90 days')),
-                ('open_complaints', models.PositiveIntegerField(default=0, verbose_name='open complaints')),
-                ('recent_complaints', models.PositiveIntegerField(default=0, verbose_name='recent complaints')),
-                ('last_nps', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='last NPS answer')),
-                ('churn_risk', models.CharField(blank=True, db_index=True, max_length=10, verbose_name='churn risk')),
-                ('risk_reasons', models.TextField(blank=True, verbose_name='risk reasons')),
-                ('previous_as_of', models.DateField(blank=True, null=True, verbose_name='previous as of')),
-                ('previous_quadrant', models.CharField(blank=True, max_length=20, verbose_name='previous quadrant')),
-                ('previous_lifecycle_stage', models.CharField(blank=True, max_length=20, verbose_name='previous lifecycle stage')),
-                ('previous_churn_risk', models.CharField(blank=True, max_length=10, verbose_name='previous churn risk')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='scoring.scoringrun', verbose_name='run')),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="score",
+                        serialize=False,
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                ("as_of", models.DateField(verbose_name="as of")),
+                (
+                    "quadrant",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=20, verbose_name="quadrant"
+                    ),
+                ),
+                (
+                    "lifecycle_stage",
+                    models.CharField(db_index=True, max_length=20, verbose_name="lifecycle stage"),
+                ),
+                (
+                    "rfm_segment",
+                    models.CharField(blank=True, max_length=40, verbose_name="RFM segment"),
+                ),
+                (
+                    "r_score",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="R score"),
+                ),
+                (
+                    "f_score",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="F score"),
+                ),
+                (
+                    "m_score",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="M score"),
+                ),
+                (
+                    "value_tier",
+                    models.CharField(blank=True, max_length=10, verbose_name="value tier"),
+                ),
+                (
+                    "activity_level",
+                    models.CharField(blank=True, max_length=10, verbose_name="activity level"),
+                ),
+                ("order_count", models.PositiveIntegerField(default=0, verbose_name="orders")),
+                ("total_spend", models.FloatField(default=0.0, verbose_name="total spend")),
+                (
+                    "recency_days",
+                    models.PositiveIntegerField(null=True, verbose_name="days since last purchase"),
+                ),
+                (
+                    "last_purchase",
+                    models.DateField(blank=True, null=True, verbose_name="last purchase"),
+                ),
+                ("p_alive", models.FloatField(blank=True, null=True, verbose_name="P(alive)")),
+                (
+                    "predicted_ltv",
+                    models.FloatField(
+                        blank=True, null=True, verbose_name="predicted lifetime value"
+                    ),
+                ),
+                (
+                    "expected_purchases_90d",
+                    models.FloatField(
+                        blank=True, null=True, verbose_name="expected purchases in 90 days"
+                    ),
+                ),
+                (
+                    "open_complaints",
+                    models.PositiveIntegerField(default=0, verbose_name="open complaints"),
+                ),
+                (
+                    "recent_complaints",
+                    models.PositiveIntegerField(default=0, verbose_name="recent complaints"),
+                ),
+                (
+                    "last_nps",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="last NPS answer"
+                    ),
+                ),
+                (
+                    "churn_risk",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=10, verbose_name="churn risk"
+                    ),
+                ),
+                ("risk_reasons", models.TextField(blank=True, verbose_name="risk reasons")),
+                (
+                    "previous_as_of",
+                    models.DateField(blank=True, null=True, verbose_name="previous as of"),
+                ),
+                (
+                    "previous_quadrant",
+                    models.CharField(blank=True, max_length=20, verbose_name="previous quadrant"),
+                ),
+                (
+                    "previous_lifecycle_stage",
+                    models.CharField(
+                        blank=True, max_length=20, verbose_name="previous lifecycle stage"
+                    ),
+                ),
+                (
+                    "previous_churn_risk",
+                    models.CharField(blank=True, max_length=10, verbose_name="previous churn risk"),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="scoring.scoringrun",
+                        verbose_name="run",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer score',
-                'verbose_name_plural': 'customer scores',
+                "verbose_name": "customer score",
+                "verbose_name_plural": "customer scores",
             },
         ),
         migrations.CreateModel(
-            name='TagRule',
+            name="TagRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('conditions', models.JSONField(help_text='e.g. {"all": [{"field": "value_tier", "op": "eq", "value": "high"}]}', verbose_name='conditions')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('tag', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rule', to='tags.tag', verbose_name='tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "conditions",
+                    models.JSONField(
+                        help_text='e.g. {"all": [{"field": "value_tier", "op": "eq", "value": "high"}]}',
+                        verbose_name="conditions",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "tag",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rule",
+                        to="tags.tag",
+                        verbose_name="tag",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tag rule',
-                'verbose_name_plural': 'tag rules',
-                'ordering': ['tag__name'],
+                "verbose_name": "tag rule",
+                "verbose_name_plural": "tag rules",
+                "ordering": ["tag__name"],
             },
         ),
         migrations.CreateModel(
-            name='SegmentChange',
+            name="SegmentChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(verbose_name='as of')),
-                ('dimension', models.CharField(choices=[('quadrant', 'Quadrant'), ('lifecycle_stage', 'Lifecycle stage'), ('churn_risk', 'Churn risk')], max_length=20, verbose_name='dimension')),
-                ('from_value', models.CharField(blank=True, max_length=40, verbose_name='from')),
-                ('to_value', models.CharField(blank=True, max_length=40, verbose_name='to')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segment_changes', to='customers.customer', verbose_name='customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField(verbose_name="as of")),
+                (
+                    "dimension",
+                    models.CharField(
+                        choices=[
+                            ("quadrant", "Quadrant"),
+                            ("lifecycle_stage", "Lifecycle stage"),
+                            ("churn_risk", "Churn risk"),
+                        ],
+                        max_length=20,
+                        verbose_name="dimension",
+                    ),
+                ),
+                ("from_value", models.CharField(blank=True, max_length=40, verbose_name="from")),
+                ("to_value", models.CharField(blank=True, max_length=40, verbose_name="to")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="segment_changes",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'segment change',
-                'verbose_name_plural': 'segment changes',
-                'ordering': ['-as_of', 'customer_id', 'dimension'],
-                'indexes': [models.Index(fields=['as_of', 'dimension', 'to_value'], name='scoring_seg_as_of_37d981_idx')],
-                'constraints': [models.UniqueConstraint(fields=('customer', 'as_of', 'dimension'), name='one_change_per_day_and_dimension')],
+                "verbose_name": "segment change",
+                "verbose_name_plural": "segment changes",
+                "ordering": ["-as_of", "customer_id", "dimension"],
+                "indexes": [
+                    models.Index(
+                        fields=["as_of", "dimension", "to_value"],
+                        name="scoring_seg_as_of_37d981_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("customer", "as_of", "dimension"),
+                        name="one_change_per_day_and_dimension",
+                    )
+                ],
             },
         ),
     ]

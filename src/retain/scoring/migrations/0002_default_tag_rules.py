@@ -3,14 +3,22 @@
 from django.db import migrations
 
 RULES = [
-    ("高价值", "High value: top value tier", {"all": [{"field": "value_tier", "op": "eq", "value": "high"}]}),
+    (
+        "高价值",
+        "High value: top value tier",
+        {"all": [{"field": "value_tier", "op": "eq", "value": "high"}]},
+    ),
     (
         "活跃用户",
         "Active: new or returning buyer",
         {"all": [{"field": "lifecycle_stage", "op": "in", "value": ["new", "returning"]}]},
     ),
     ("一次性购买", "One-time buyer", {"all": [{"field": "order_count", "op": "eq", "value": 1}]}),
-    ("流失风险", "Churn risk: high", {"all": [{"field": "churn_risk", "op": "eq", "value": "high"}]}),
+    (
+        "流失风险",
+        "Churn risk: high",
+        {"all": [{"field": "churn_risk", "op": "eq", "value": "high"}]},
+    ),
     (
         "新品试用",
         "New-product tester: joined a new-product trial",

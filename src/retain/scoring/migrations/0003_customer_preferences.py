@@ -4,20 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0002_default_tag_rules'),
+        ("scoring", "0002_default_tag_rules"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customerscore',
-            name='preferred_category',
-            field=models.CharField(blank=True, max_length=100, verbose_name='preferred category'),
+            model_name="customerscore",
+            name="preferred_category",
+            field=models.CharField(blank=True, max_length=100, verbose_name="preferred category"),
         ),
         migrations.AddField(
-            model_name='customerscore',
-            name='preferred_channel',
-            field=models.CharField(blank=True, choices=[('online', 'Online'), ('offline', 'Offline')], max_length=10, verbose_name='preferred channel'),
+            model_name="customerscore",
+            name="preferred_channel",
+            field=models.CharField(
+                blank=True,
+                choices=[("online", "Online"), ("offline", "Offline")],
+                max_length=10,
+                verbose_name="preferred channel",
+            ),
         ),
     ]

@@ -6,62 +6,140 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TagGroup',
+            name="TagGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('kind', models.CharField(choices=[('industry', 'Industry'), ('need', 'Need'), ('behaviour', 'Behaviour'), ('custom', 'Custom')], max_length=20, verbose_name='kind')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("industry", "Industry"),
+                            ("need", "Need"),
+                            ("behaviour", "Behaviour"),
+                            ("custom", "Custom"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tag group',
-                'verbose_name_plural': 'tag groups',
-                'ordering': ['kind', 'name'],
+                "verbose_name": "tag group",
+                "verbose_name_plural": "tag groups",
+                "ordering": ["kind", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('automatic', models.BooleanField(default=False, help_text='Set by scoring rules, not by hand.', verbose_name='automatic')),
-                ('description', models.CharField(blank=True, max_length=300, verbose_name='description')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tags', to='tags.taggroup', verbose_name='group')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "automatic",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Set by scoring rules, not by hand.",
+                        verbose_name="automatic",
+                    ),
+                ),
+                (
+                    "description",
+                    models.CharField(blank=True, max_length=300, verbose_name="description"),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tags",
+                        to="tags.taggroup",
+                        verbose_name="group",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tag',
-                'verbose_name_plural': 'tags',
-                'ordering': ['group', 'name'],
+                "verbose_name": "tag",
+                "verbose_name_plural": "tags",
+                "ordering": ["group", "name"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerTag',
+            name="CustomerTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('automatic', models.BooleanField(default=False, verbose_name='automatic')),
-                ('tagged_at', models.DateTimeField(verbose_name='tagged at')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customer_tags', to='customers.customer', verbose_name='customer')),
-                ('tagged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='tagged by')),
-                ('tag', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customer_tags', to='tags.tag', verbose_name='tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("automatic", models.BooleanField(default=False, verbose_name="automatic")),
+                ("tagged_at", models.DateTimeField(verbose_name="tagged at")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="customer_tags",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "tagged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="tagged by",
+                    ),
+                ),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="customer_tags",
+                        to="tags.tag",
+                        verbose_name="tag",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer tag',
-                'verbose_name_plural': 'customer tags',
-                'indexes': [models.Index(fields=['tag', 'customer'], name='tags_custom_tag_id_3c1d55_idx')],
-                'constraints': [models.UniqueConstraint(fields=('customer', 'tag'), name='tag_once_per_customer')],
+                "verbose_name": "customer tag",
+                "verbose_name_plural": "customer tags",
+                "indexes": [
+                    models.Index(fields=["tag", "customer"], name="tags_custom_tag_id_3c1d55_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("customer", "tag"), name="tag_once_per_customer"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(fields=('group', 'name'), name='tag_unique_in_group'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(
+                fields=("group", "name"), name="tag_unique_in_group"
+            ),
         ),
     ]

@@ -6,88 +6,216 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('complaints', '0001_initial'),
-        ('customers', '0001_initial'),
-        ('interactions', '0001_initial'),
-        ('playbooks', '0001_initial'),
+        ("complaints", "0001_initial"),
+        ("customers", "0001_initial"),
+        ("interactions", "0001_initial"),
+        ("playbooks", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComplaintEscalation',
+            name="ComplaintEscalation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deadline', models.DateTimeField(verbose_name='first-response deadline')),
-                ('escalated_at', models.DateTimeField(verbose_name='escalated at')),
-                ('complaint', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='escalation', to='complaints.complaint', verbose_name='complaint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("deadline", models.DateTimeField(verbose_name="first-response deadline")),
+                ("escalated_at", models.DateTimeField(verbose_name="escalated at")),
+                (
+                    "complaint",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalation",
+                        to="complaints.complaint",
+                        verbose_name="complaint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'complaint escalation',
-                'verbose_name_plural': 'complaint escalations',
-                'ordering': ['-escalated_at'],
+                "verbose_name": "complaint escalation",
+                "verbose_name_plural": "complaint escalations",
+                "ordering": ["-escalated_at"],
             },
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('playbook', 'Playbook action'), ('followup', 'Next step'), ('winback', 'Win-back'), ('service', 'Service')], max_length=20, verbose_name='kind')),
-                ('key', models.CharField(max_length=60, verbose_name='key')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('reason', models.TextField(blank=True, verbose_name='why')),
-                ('channel', models.CharField(blank=True, max_length=20, verbose_name='channel')),
-                ('due_on', models.DateField(db_index=True, verbose_name='due on')),
-                ('not_before', models.DateTimeField(blank=True, help_text='Set when created in quiet hours.', null=True, verbose_name='not before')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('withdrawn', 'Withdrawn')], default='open', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('logging_delay', models.DurationField(blank=True, null=True, verbose_name='logging delay')),
-                ('logged_late', models.BooleanField(default=False, verbose_name='logged late')),
-                ('outcome', models.CharField(blank=True, choices=[('won_back', 'Won back'), ('lost', 'Lost')], max_length=20, verbose_name='outcome')),
-                ('outcome_reason', models.CharField(blank=True, max_length=300, verbose_name='outcome reason')),
-                ('action', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to='playbooks.playbookaction', verbose_name='playbook action')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='customers.customer', verbose_name='customer')),
-                ('interaction', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to='interactions.interaction', verbose_name='follow-up')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("playbook", "Playbook action"),
+                            ("followup", "Next step"),
+                            ("winback", "Win-back"),
+                            ("service", "Service"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("key", models.CharField(max_length=60, verbose_name="key")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("reason", models.TextField(blank=True, verbose_name="why")),
+                ("channel", models.CharField(blank=True, max_length=20, verbose_name="channel")),
+                ("due_on", models.DateField(db_index=True, verbose_name="due on")),
+                (
+                    "not_before",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Set when created in quiet hours.",
+                        null=True,
+                        verbose_name="not before",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("done", "Done"), ("withdrawn", "Withdrawn")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+                ),
+                (
+                    "logging_delay",
+                    models.DurationField(blank=True, null=True, verbose_name="logging delay"),
+                ),
+                ("logged_late", models.BooleanField(default=False, verbose_name="logged late")),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[("won_back", "Won back"), ("lost", "Lost")],
+                        max_length=20,
+                        verbose_name="outcome",
+                    ),
+                ),
+                (
+                    "outcome_reason",
+                    models.CharField(blank=True, max_length=300, verbose_name="outcome reason"),
+                ),
+                (
+                    "action",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tasks",
+                        to="playbooks.playbookaction",
+                        verbose_name="playbook action",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "interaction",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tasks",
+                        to="interactions.interaction",
+                        verbose_name="follow-up",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tasks",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'task',
-                'verbose_name_plural': 'tasks',
-                'ordering': ['due_on', 'id'],
+                "verbose_name": "task",
+                "verbose_name_plural": "tasks",
+                "ordering": ["due_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=300, verbose_name='text')),
-                ('url', models.CharField(blank=True, max_length=300, verbose_name='link')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='read at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='user')),
-                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='tasks.task', verbose_name='task')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.CharField(max_length=300, verbose_name="text")),
+                ("url", models.CharField(blank=True, max_length=300, verbose_name="link")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="read at")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="tasks.task",
+                        verbose_name="task",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification',
-                'verbose_name_plural': 'notifications',
-                'ordering': ['-created_at'],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['owner', 'status', 'due_on'], name='tasks_task_owner_i_676fdd_idx'),
+            model_name="task",
+            index=models.Index(
+                fields=["owner", "status", "due_on"], name="tasks_task_owner_i_676fdd_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('customer', 'key'), name='one_open_task_per_customer_and_key'),
+            model_name="task",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("customer", "key"),
+                name="one_open_task_per_customer_and_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['user', 'read_at'], name='tasks_notif_user_id_db02dd_idx'),
+            model_name="notification",
+            index=models.Index(fields=["user", "read_at"], name="tasks_notif_user_id_db02dd_idx"),
         ),
     ]
