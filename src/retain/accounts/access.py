@@ -415,6 +415,17 @@ def may_assign_to(user: Any, owner: Any) -> bool:
     return owner is not None and users_overseen_by(user).filter(pk=owner.pk).exists()
 
 
+def may_give_customers_to(user: Any, owner: Any) -> bool:
+    """Whether ``user`` may make ``owner`` the account owner of customers (one at a time, in
+    bulk, from a page, the API or the admin): someone whose work they oversee
+    (``users_overseen_by``: themselves, their team's members, sales and managers for managers
+    and admins). ``None`` — nobody — only for roles that see every customer, so no one hands
+    an account out of their own sight."""
+    if owner is None:
+        return can(user, VIEW_ALL_CUSTOMERS) and can(user, "customers.change_customer")
+    return may_assign_to(user, owner)
+
+
 # --- Imports ------------------------------------------------------------------------------
 # An import runs as the uploading user: the same rules as the pages, asked per file (which
 # kind and columns) and per row (which customers and orders). ``None`` as the user is a

@@ -1,9 +1,10 @@
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from retain.accounts.access import MASKED_FIELDS, shows_personal_data
+from retain.accounts.access import MASKED_FIELDS, may_give_customers_to, shows_personal_data
 from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.customers.models import Consent, Contact, Customer, CustomerSource
 from retain.interactions.models import Interaction
@@ -87,6 +88,12 @@ class CustomerAdmin(_NoSearchByHiddenFields, CustomerDataAdmin):
     show_full_result_count = False  # no COUNT(*) over every customer on each page
     inlines = [ContactInline, ConsentInline, CustomerTagInline, OrderInline, InteractionInline]
     readonly_fields = ("created_at", "updated_at")
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        # Whom a customer may be given to: the one rule of the services and bulk assign.
+        if "owner" in form.changed_data and not may_give_customers_to(request.user, obj.owner):
+            raise PermissionDenied("owner")
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Contact)

@@ -17,7 +17,7 @@ from retain.accounts.access import (
     can,
     customers_visible_to,
     mask_value,
-    may_assign_to,
+    may_give_customers_to,
     require,
     shows_personal_data,
 )
@@ -78,7 +78,8 @@ def customers_assign_owner(
 ) -> int:
     """Give the customers a new account owner; returns how many changed. Audited."""
     require(actor, "customers.change_customer")
-    if owner is not None and not may_assign_to(actor, owner):
+    # The same rule as one customer's owner (customers.services): whom the actor oversees.
+    if not may_give_customers_to(actor, owner):
         raise PermissionDenied("owner")
     ids = _visible(actor, customer_ids)
     before = dict(

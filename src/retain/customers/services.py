@@ -14,7 +14,7 @@ from retain.accounts.access import (
     can,
     customer_can_edit,
     customer_is_visible,
-    may_assign_to,
+    may_give_customers_to,
     require,
 )
 from retain.audit.services import audit_event, snapshot
@@ -56,10 +56,11 @@ def customer_code_next(*, year: int | None = None, count: int = 1) -> list[str]:
 
 def _check_owner(actor: Any, owner: Any, current: Any = None) -> None:
     """A user hands a customer only to someone whose work they oversee (themselves, their
-    team, anyone for managers and admins); leaving the owner as it is is always allowed."""
-    if actor is None or owner is None or owner == current:
+    team, sales and managers for managers and admins; nobody only for roles that see every
+    customer); leaving the owner as it is is always allowed."""
+    if actor is None or owner == current:
         return
-    if not may_assign_to(actor, owner):
+    if not may_give_customers_to(actor, owner):
         raise PermissionDenied("owner")
 
 

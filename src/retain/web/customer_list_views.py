@@ -15,7 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from retain.accounts.access import EXPORT_CUSTOMERS, can
+from retain.accounts.access import (
+    EXPORT_CUSTOMERS,
+    can,
+    may_give_customers_to,
+    users_overseen_by,
+)
 from retain.accounts.models import User
 from retain.analytics import (
     ActivityLevel,
@@ -65,6 +70,9 @@ def customer_list_context(user: Any, query: CustomerQuery) -> dict[str, Any]:
         "saved_views": SavedView.objects.filter(user=user) if user.is_authenticated else [],
         "can_tag": can(user, "tags.add_customertag"),
         "can_assign": can(user, "customers.change_customer"),
+        # whom the bulk "assign owner" may give customers to (customers.bulk asks the same)
+        "assignable_owners": users_overseen_by(user),
+        "can_unassign": may_give_customers_to(user, None),
         "can_export": can(user, EXPORT_CUSTOMERS),
         "can_add_to_playbook": can(user, "playbooks.change_playbook")
         and can(user, "tags.add_customertag"),
