@@ -7,6 +7,7 @@ from retain.web import (
     customer_list_views,
     customer_views,
     playbook_views,
+    search_views,
     segment_views,
     views,
 )
@@ -18,6 +19,7 @@ urlpatterns = [
     path("board/targets/<int:pk>/", board_views.target_update_view, name="target-update"),
     path("board/goals/", board_views.goal_create_view, name="goal-create"),
     path("board/goals/<int:pk>/delete/", board_views.goal_delete_view, name="goal-delete"),
+    path("search/", search_views.search_view, name="search"),
     path("customers/", views.customer_list_view, name="customer-list"),
     path("customers/bulk/", customer_list_views.customer_bulk_view, name="customer-bulk"),
     path(
