@@ -169,11 +169,13 @@ def test_survey_answers_and_tags_are_listed(client, company):
     }
 
 
+@pytest.mark.django_db(transaction=True)  # PostgreSQL: the engine reads committed rows
 def test_kpis_cover_only_the_customers_you_see(client, company):
     east, west = company.customers["east"], company.customers["west"]
     when = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
     OrderFactory(customer=east, ordered_at=when, amount=Decimal("100"))
-    OrderFactory(customer=east, ordered_at=when, amount=Decimal("50"))
+    OrderFactory(customer=east, ordered_at=when, amount=Decimal("50"))  # the same day
+    OrderFactory(customer=east, ordered_at=when + dt.timedelta(days=9), amount=Decimal("30"))
     OrderFactory(customer=west, ordered_at=when, amount=Decimal("70"))
     SurveyResponseFactory(customer=east, nps=10, satisfaction=5, answered_at=when)
     SurveyResponseFactory(customer=west, nps=2, satisfaction=2, answered_at=when)
@@ -185,17 +187,20 @@ def test_kpis_cover_only_the_customers_you_see(client, company):
         "/api/v1/kpis", {"as_of": "2026-11-01"}, headers=bearer(company, "manager")
     ).json()
 
-    assert (mine["customers"], mine["orders_12m"], mine["revenue_12m"]) == (1, 2, "150.00")
-    assert (mine["repurchase_rate_12m"], mine["nps_12m"]) == (1.0, 100.0)
-    assert (everyone["customers"], everyone["buyers_12m"], everyone["revenue_12m"]) == (
-        4,
-        2,
-        "220.00",
+    assert (mine["scope"], mine["customers"], mine["orders_12m"], mine["revenue_12m"]) == (
+        "own",
+        1,
+        3,
+        "180.00",
     )
-    assert (everyone["repurchase_rate_12m"], everyone["nps_12m"], everyone["satisfaction_12m"]) == (
+    # purchases on two days (three orders), the engine's definition
+    assert (mine["repurchase_rate"], mine["nps"], mine["positive_review_rate"]) == (1.0, 100.0, 1.0)
+    assert (everyone["scope"], everyone["customers"], everyone["buyers_12m"]) == ("all", 4, 2)
+    assert everyone["revenue_12m"] == "250.00"
+    assert (everyone["repurchase_rate"], everyone["nps"], everyone["positive_review_rate"]) == (
         0.5,
         0.0,
-        3.5,
+        0.5,
     )
 
 

@@ -243,3 +243,23 @@ def test_preferred_value_ties_on_time_go_to_the_smallest_text() -> None:
     s = _summary(t, columns=OrderColumns(category="category"))
     # then "10" < "9"; the value comes back as text
     assert s.loc[1, "preferred_category"] == "10"
+
+
+def test_core_repurchase_rate_counts_purchase_days_and_a_scope_keeps_the_quadrants():
+    from retain.analytics import kpis
+
+    rows = [(c, f"2024-0{m}-1{c % 9}", 100.0 * c) for c in range(1, 11) for m in (5, 6)]
+    rows += [(11, "2024-06-01", 5000.0), (11, "2024-06-01", 5000.0)]  # two orders, one day
+    table = _orders(rows)
+    summary = _summary(table)
+    core = summary[summary["quadrant"] == "core"]
+    assert 11 in core.index  # the two-orders-on-one-day customer is core ...
+
+    snapshot = kpis(table, as_of=AS_OF)
+    expected = float((core["purchase_days"] >= 2).mean())
+    assert snapshot.core_repurchase_rate == expected < 1.0  # ... and has not bought again
+    assert core.loc[11, "order_count"] == 2
+
+    scoped = kpis(table, as_of=AS_OF, customer_ids=[11])
+    assert (scoped.customer_count, scoped.core_repurchase_rate) == (1, 0.0)
+    assert scoped.quadrants["core"].customers == 1

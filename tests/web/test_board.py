@@ -104,11 +104,11 @@ def test_the_next_run_computes_only_the_open_month(scored_company, monkeypatch):
 
     first = BoardFigures.objects.get(run=scored_company)
     computed = []
-    real = services.kpis
+    real = services.kpi_snapshot
     monkeypatch.setattr(
         services,
-        "kpis",
-        lambda orders, *, as_of, **kw: computed.append(as_of) or real(orders, as_of=as_of, **kw),
+        "kpi_snapshot",
+        lambda *, as_of, **kw: computed.append(as_of) or real(as_of=as_of, **kw),
     )
     run = scoring_run(
         as_of=dt.date(2026, 11, 2), source=TableSource.MEMORY, now=NOW + dt.timedelta(days=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -57,6 +58,7 @@ class KpiSnapshot:
     positive_review_rate: float | None
     revenue: float
     quadrants: dict[str, QuadrantKpi] = field(default_factory=dict)
+    core_repurchase_rate: float | None = None
 
     def to_row(self) -> dict[str, Any]:
         """Flat dict (one column per quadrant figure) for a table of snapshots."""
@@ -89,8 +91,13 @@ def kpis(
     complaint_columns: ComplaintColumns | None = None,
     surveys: ir.Table | None = None,
     survey_columns: SurveyColumns | None = None,
+    customer_ids: Sequence[int] | None = None,
 ) -> KpiSnapshot:
     """KPIs as of a date, computed in the backend of ``orders``.
+
+    ``customer_ids`` restricts the figures to those customers (a sales rep's own accounts);
+    each customer is still summarised and placed in a quadrant against everyone, so a
+    customer is "core" in a restricted snapshot exactly when it is core in the full one.
 
     Definitions (P = ``retention_period_days``, W = ``kpi_window_days``, windows end on
     ``as_of`` inclusive; see docs/analytics.md):
@@ -98,6 +105,7 @@ def kpis(
     - retention rate: of the customers who purchased in the period [as_of - 2P, as_of - P),
       the share who purchased again in (as_of - P, as_of]; churn rate = 1 - retention rate;
     - repurchase rate: share of purchasing customers with purchases on at least two days;
+    - core repurchase rate: the same among the customers of the core quadrant;
     - average historical lifetime value: mean net spend to date of purchasing customers;
     - NPS: 100 x (promoters - detractors) / responses in W;
     - complaint rate: complaints in W / orders in W;
@@ -124,7 +132,10 @@ def kpis(
         customer_columns=customer_columns,
     )
     s = summary
+    if customer_ids is not None:
+        s = s.filter(s.customer_id.isin(list(customer_ids)))
     buyer = s.first_purchase.notnull()
+    core = s.quadrant == str(Quadrant.CORE)
     totals = (
         s.aggregate(
             customers=s.count(),
@@ -136,6 +147,8 @@ def kpis(
             repeaters=_ones(s.purchase_days >= 2).sum(),
             ltv=s.total_spend.mean(where=buyer),
             revenue=s.value_spend.sum(),
+            core=_ones(core).sum(),
+            core_repeaters=_ones(core & (s.purchase_days >= 2)).sum(),
         )
         .to_pandas()
         .iloc[0]
@@ -147,6 +160,8 @@ def kpis(
 
     o = normalized_orders(orders, as_of=as_of_date, columns=columns)
     o = o.filter(o.purchase)
+    if customer_ids is not None:
+        o = o.filter(o.customer_id.isin(list(customer_ids)))
     period = cfg.retention_period_days
     window_start = asof - cfg.kpi_window_days
     flags = o.group_by("customer_id").aggregate(
@@ -166,6 +181,8 @@ def kpis(
     complaint_rate = None
     if complaints is not None:
         kc = complaint_columns or ComplaintColumns()
+        if customer_ids is not None:
+            complaints = complaints.filter(complaints[kc.customer_id].isin(list(customer_ids)))
         cday = _days(complaints[kc.timestamp])
         n_complaints = complaints.filter(cday <= asof, cday > window_start).count().to_pandas()
         complaint_rate = _ratio(n_complaints, window_orders)
@@ -173,6 +190,8 @@ def kpis(
     nps = positive = None
     if surveys is not None:
         sc = survey_columns or SurveyColumns()
+        if customer_ids is not None:
+            surveys = surveys.filter(surveys[sc.customer_id].isin(list(customer_ids)))
         sday = _days(surveys[sc.timestamp])
         sv = surveys.filter(sday <= asof, sday > window_start)
         aggs: dict[str, Any] = {"n": sv.count()}
@@ -219,6 +238,7 @@ def kpis(
         positive_review_rate=positive,
         revenue=revenue,
         quadrants=quadrants,
+        core_repurchase_rate=_ratio(_scalar(totals["core_repeaters"]), _scalar(totals["core"])),
     )
 
 

@@ -2,6 +2,7 @@
 who may see what and calls the same services and selectors as the web pages."""
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from django.contrib.auth.decorators import login_required
@@ -24,7 +25,6 @@ from retain.accounts.access import (
 )
 from retain.accounts.models import User
 from retain.api import schemas as s
-from retain.api.kpis import kpis_of
 from retain.api.models import ApiToken
 from retain.api.services import api_token_create, api_token_revoke, api_token_user
 from retain.audit.selectors import audit_report, customer_audit_trail
@@ -37,6 +37,7 @@ from retain.customers.services import consent_set, contact_create, customer_crea
 from retain.feedback.models import SurveyResponse
 from retain.interactions.models import Interaction
 from retain.interactions.services import followup_log
+from retain.kpis.figures import kpi_figures, kpi_values
 from retain.orders.models import Order
 from retain.orders.services import order_create, orders_bulk_create
 from retain.playbooks.models import Segment
@@ -510,10 +511,16 @@ kpis = Router(tags=["kpis"])
 
 @kpis.get("", response={200: s.KpisOut, **s.ERRORS})
 def kpis_get(request: HttpRequest, as_of: s.Day | None = None) -> Any:
-    """Headline KPIs over the customers you may see, for the year up to ``as_of`` (today)."""
+    """The board's KPIs over the customers you may see, as of ``as_of`` (today)."""
     user = _user(request)
     require(user, "customers.view_customer")
-    return kpis_of(customers=customers_visible_to(user), as_of=as_of or timezone.localdate())
+    figures = kpi_figures(as_of=as_of or timezone.localdate(), user=user)
+    return {
+        "as_of": figures.as_of,
+        "scope": figures.scope,
+        **asdict(figures.overview),
+        **kpi_values(figures.engine),
+    }
 
 
 tokens = Router(tags=["tokens"])

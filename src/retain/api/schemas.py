@@ -339,18 +339,31 @@ class TokenIn(Schema):
 
 
 class KpisOut(Schema):
+    """The board's figures (``retain.kpis.figures``): the same definitions and scope."""
+
     as_of: dt.date
+    scope: str = Field(description='"all": every customer; "own": the customers you see.')
     customers: int
-    buyers_12m: int
+    companies: int
+    persons: int
+    buyers_12m: int = Field(description="Customers with a paid order in the 365 days to as_of.")
     orders_12m: int
     revenue_12m: Decimal
-    repurchase_rate_12m: float | None = Field(
-        description="Share of the year's buyers who bought at least twice."
-    )
     open_complaints: int
-    complaints_12m: int
-    nps_12m: float | None = Field(description="Promoters minus detractors, in percent.")
-    satisfaction_12m: float | None = Field(description="Mean satisfaction, 1 to 5.")
+    retention_rate: float | None = Field(description="Fraction; see docs/analytics.md.")
+    churn_rate: float | None
+    repurchase_rate: float | None = Field(
+        description="Share of buyers with purchases on at least two days."
+    )
+    core_repurchase_rate: float | None = Field(
+        description="The same among the customers of the core quadrant."
+    )
+    average_ltv: float | None
+    nps: float | None = Field(description="Promoters minus detractors per 100 answers.")
+    complaint_rate: float | None
+    positive_review_rate: float | None
+    active_customers: int | None
+    new_customers: int | None
 
 
 class ScoreOut(Schema):

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from retain.accounts.access import visible_to
 from retain.analytics import Quadrant
+from retain.complaints.models import Complaint, ComplaintStatus
 from retain.kpis.definitions import KPIS, KpiDefinition
+from retain.kpis.figures import Overview, kpi_figures, kpi_scope, overview
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
 from retain.scoring.models import CustomerScore, KpiSnapshot, RunStatus, ScoringRun
 
@@ -109,6 +112,9 @@ class GoalProgress:
 class Board:
     run: ScoringRun | None
     figures: dict[str, Any]
+    overview: Overview
+    #: "all": the company's figures; "own": those of the customers the user sees
+    scope: str = "all"
     cards: list[KpiCard] = field(default_factory=list)
     matrix: list[MatrixCell] = field(default_factory=list)
     trend: dict[str, list[Any]] = field(default_factory=dict)
@@ -123,25 +129,52 @@ def latest_run() -> ScoringRun | None:
 
 
 def current_values(run: ScoringRun | None) -> tuple[dict[str, Any], BoardFigures | None]:
-    """(the engine's figures of the run's month, the run's board figures or None)."""
+    """(the engine's figures of the run, stored by the run, and its board figures or None)."""
     if run is None:
         return {}, None
     snap = KpiSnapshot.objects.filter(month=run.as_of.replace(day=1)).first()
     figures: dict[str, Any] = dict(snap.figures) if snap is not None else {}
     extra = BoardFigures.objects.filter(run=run).first()
-    if extra is not None:
-        figures.update(extra.current)
-    else:
+    if extra is None:
         # Until this run's figures are computed, show the previous run's trend and cohorts.
         extra = (
             BoardFigures.objects.filter(run__as_of__lte=run.as_of)
             .order_by("-run__as_of", "-run_id")
             .first()
         )
-        from retain.kpis.services import core_repurchase_rate
-
-        figures["core_repurchase_rate"] = core_repurchase_rate()
     return figures, extra
+
+
+def _stored_overview(run: ScoringRun, extra: BoardFigures | None) -> Overview:
+    """The run's stored headline figures (open complaints counted now), else computed."""
+    stored = extra.current.get("overview") if extra is not None and extra.run_id == run.pk else None
+    if not stored:
+        return overview(as_of=run.as_of)
+    open_now = Complaint.objects.filter(
+        status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS]
+    ).count()
+    return Overview(
+        customers=stored["customers"],
+        companies=stored["companies"],
+        persons=stored["persons"],
+        orders_12m=stored["orders_12m"],
+        revenue_12m=Decimal(stored["revenue_12m"]),
+        buyers_12m=stored["buyers_12m"],
+        open_complaints=open_now,
+        monthly=[(m, n, Decimal(r)) for m, n, r in stored["monthly"]],
+    )
+
+
+def quadrant_counts(*, user: Any) -> dict[str, int]:
+    """Customers per quadrant of the current scores that ``user`` sees: the numbers of the
+    customer lists the board's matrix links to (``?quadrant=...``)."""
+    rows = (
+        visible_to(user, CustomerScore.objects.exclude(quadrant=""))
+        .values("quadrant")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["quadrant"]: row["n"] for row in rows}
 
 
 def kpi_value(figures: dict[str, Any], key: str) -> float | None:
@@ -156,12 +189,25 @@ def _previous_row(trend: list[dict[str, Any]], as_of: dt.date) -> dict[str, Any]
     return before[-1] if before else None
 
 
-def board(*, today: dt.date) -> Board:
+def board(*, today: dt.date, user: Any = None) -> Board:
+    """The board as ``user`` sees it (None: the whole company).
+
+    Users who see every customer get the figures the scoring run stored; users who see
+    only some get the same KPIs computed now over their customers (``kpi_figures``), as
+    ``GET /api/v1/kpis`` gives them. The trend and cohorts are the company's and are shown
+    only with the company's figures.
+    """
     run = latest_run()
-    figures, extra = current_values(run)
-    result = Board(run=run, figures=figures, extra=extra)
     if run is None:
-        return result
+        return Board(run=None, figures={}, overview=overview(as_of=today))
+    figures, extra = current_values(run)
+    scope = kpi_scope(user)
+    if scope is None:
+        result = Board(run=run, figures=figures, extra=extra, overview=_stored_overview(run, extra))
+    else:
+        live = kpi_figures(as_of=run.as_of, user=user)
+        result = Board(run=run, figures=live.engine, overview=live.overview, scope=live.scope)
+        figures, extra = live.engine, None
     targets = {t.kpi: t for t in KpiTarget.objects.all()}
     trend_rows: list[dict[str, Any]] = extra.trend if extra is not None else []
     previous = _previous_row(trend_rows, run.as_of)
@@ -174,6 +220,7 @@ def board(*, today: dt.date) -> Board:
                 previous=kpi_value(previous, key) if previous is not None else None,
             )
         )
+    counts = quadrant_counts(user=user) if user is not None else _all_quadrant_counts()
     for q in Quadrant:
         name = str(q)
         result.matrix.append(
@@ -181,7 +228,7 @@ def board(*, today: dt.date) -> Board:
                 quadrant=name,
                 label=str(QUADRANT_LABELS[name]),
                 hint=str(QUADRANT_HINTS[name]),
-                customers=int(figures.get(f"{name}_customers") or 0),
+                customers=counts.get(name, 0),
                 share=figures.get(f"{name}_share"),
                 revenue=float(figures.get(f"{name}_revenue") or 0.0),
                 revenue_share=figures.get(f"{name}_revenue_share"),
@@ -201,6 +248,11 @@ def board(*, today: dt.date) -> Board:
             GoalProgress(goal=goal, actual=kpi_value(figures, goal.kpi), unit=KPIS[goal.kpi].unit)
         )
     return result
+
+
+def _all_quadrant_counts() -> dict[str, int]:
+    rows = CustomerScore.objects.exclude(quadrant="").values("quadrant").annotate(n=Count("pk"))
+    return {row["quadrant"]: row["n"] for row in rows.order_by()}
 
 
 def _pct(value: Any) -> float | None:

@@ -6,20 +6,19 @@ import datetime as dt
 import math
 import time
 from dataclasses import asdict
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from retain.accounts.access import require
-from retain.analytics import cohort_retention, kpis, month_ends
+from retain.analytics import cohort_retention, month_ends
 from retain.audit.services import audit_event, snapshot
 from retain.kpis.definitions import KPIS
+from retain.kpis.figures import Overview, kpi_snapshot, overview
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
-from retain.scoring.models import CustomerScore, RunStatus, ScoringRun
+from retain.scoring.models import RunStatus, ScoringRun
 from retain.scoring.tables import ORDER_COLUMNS, TableSource, app_tables, resolved_source
-from retain.web.selectors import Overview, overview
 
 #: Months of trend and of cohorts the board shows.
 TREND_MONTHS = 12
@@ -114,29 +113,6 @@ def overview_to_json(figures: Overview) -> dict[str, Any]:
     return data
 
 
-def overview_from_json(data: dict[str, Any], *, open_complaints: int) -> Overview:
-    """The stored headline figures of a run; open complaints are counted live."""
-    return Overview(
-        customers=data["customers"],
-        companies=data["companies"],
-        persons=data["persons"],
-        orders_12m=data["orders_12m"],
-        revenue_12m=Decimal(data["revenue_12m"]),
-        buyers_12m=data["buyers_12m"],
-        open_complaints=open_complaints,
-        monthly=[(m, n, Decimal(r)) for m, n, r in data["monthly"]],
-    )
-
-
-def core_repurchase_rate() -> float | None:
-    """Share of today's core customers who have bought on at least two days (a fraction)."""
-    core = CustomerScore.objects.filter(quadrant="core")
-    total = core.count()
-    if not total:
-        return None
-    return core.filter(order_count__gte=2).count() / total
-
-
 def _is_month_end(day: dt.date) -> bool:
     return (day + dt.timedelta(days=1)).day == 1
 
@@ -187,8 +163,7 @@ def board_figures_refresh(
         row = known.get(end.isoformat())
         if row is None:
             step(f"KPIs as of {end}")
-            row = kpis(tables.orders, as_of=end, **tables.kpi_kwargs()).to_row()
-            row = {key: _clean(value) for key, value in row.items()}
+            row = kpi_snapshot(as_of=end, tables=tables)
         trend.append(row)
     step("cohorts")
     matrix = cohort_retention(tables.orders, as_of=run.as_of, columns=ORDER_COLUMNS)
@@ -201,10 +176,7 @@ def board_figures_refresh(
         "cells": [[_clean(float(matrix.loc[c, o])) for o in offsets] for c in matrix.index],
     }
     step("orders by month")
-    current = {
-        "core_repurchase_rate": _clean(core_repurchase_rate()),
-        "overview": overview_to_json(overview(as_of=run.as_of)),
-    }
+    current = {"overview": overview_to_json(overview(as_of=run.as_of))}
     figures, _created = BoardFigures.objects.update_or_create(
         run=run,
         defaults={
@@ -221,7 +193,6 @@ def board_figures_refresh(
 __all__ = [
     "KPIS",
     "board_figures_refresh",
-    "core_repurchase_rate",
     "goal_create",
     "goal_delete",
     "kpi_target_update",

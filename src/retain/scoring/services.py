@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from retain.analytics import AnalyticsSettings, kpis, score_customers
+from retain.analytics import AnalyticsSettings, score_customers
 from retain.customers.models import Customer
+from retain.kpis.figures import kpi_snapshot
 from retain.scoring.conditions import conditions_q
 from retain.scoring.models import (
     CustomerScore,
@@ -244,21 +245,6 @@ def _apply(run: ScoringRun, frame: pd.DataFrame, figures: dict[str, Any], now: d
         )
 
 
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, dt.date):
-            out[key] = value.isoformat()
-        elif isinstance(value, float) and math.isnan(value):
-            out[key] = None
-        elif isinstance(value, float):
-            # Parallel sums differ in the last bits between runs; 6 decimals are plenty.
-            out[key] = round(value, 6)
-        else:
-            out[key] = value
-    return out
-
-
 def scoring_run(
     *,
     as_of: dt.date,
@@ -284,9 +270,9 @@ def scoring_run(
             tables.score_orders, as_of=as_of, settings=settings, **tables.engine_kwargs()
         )
         step(_("computing KPIs"))
-        snapshot = kpis(tables.orders, as_of=as_of, settings=settings, **tables.kpi_kwargs())
+        figures = kpi_snapshot(as_of=as_of, tables=tables, settings=settings)
         step(_("writing scores"))
-        _apply(run, frame, _jsonable(snapshot.to_row()), now)
+        _apply(run, frame, figures, now)
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED,

@@ -20,13 +20,7 @@ from retain.accounts.access import can
 from retain.kpis.definitions import Comparison, KpiKey
 from retain.kpis.models import Goal, KpiTarget
 from retain.kpis.selectors import at_risk, board, current_values, kpi_value, latest_run
-from retain.kpis.services import (
-    goal_create,
-    goal_delete,
-    kpi_target_update,
-    overview_from_json,
-)
-from retain.web.selectors import open_complaints_count, overview
+from retain.kpis.services import goal_create, goal_delete, kpi_target_update
 
 
 class TargetForm(forms.Form):
@@ -51,13 +45,8 @@ class GoalForm(forms.Form):
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    data = board(today=today)
-    stored = data.extra.current.get("overview") if data.extra is not None else None
-    figures = (
-        overview_from_json(stored, open_complaints=open_complaints_count())
-        if stored
-        else overview()
-    )
+    data = board(today=today, user=request.user)
+    figures = data.overview
     chart = {
         "months": [m for m, _n, _r in figures.monthly],
         "orders": [n for _m, n, _r in figures.monthly],

@@ -1,0 +1,169 @@
+"""The one read path of the KPIs.
+
+The board, ``GET /api/v1/kpis``, the month's KPI snapshot of a scoring run and the board's
+stored figures all come from here, so a KPI has one definition (the engine's, see
+``retain.analytics.kpis`` and docs/analytics.md) and one scope rule: a user who sees every
+customer sees the company's figures; a user who sees only some (a sales rep, a team lead)
+sees the figures of those customers, on the board and in the API alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from retain.accounts.access import VIEW_ALL_CUSTOMERS, can, customers_visible_to
+from retain.analytics import AnalyticsSettings, kpis
+from retain.complaints.models import Complaint, ComplaintStatus
+from retain.customers.models import Customer, CustomerKind
+from retain.orders.models import Order, OrderStatus
+from retain.scoring.tables import AppTables, app_tables
+
+CENTS = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Headline figures: customers, and the paid orders of the 365 days up to ``as_of``."""
+
+    customers: int
+    companies: int
+    persons: int
+    orders_12m: int
+    revenue_12m: Decimal
+    buyers_12m: int
+    open_complaints: int
+    monthly: list[tuple[str, int, Decimal]]  # (YYYY-MM, orders, revenue)
+
+
+@dataclass(frozen=True)
+class KpiFigures:
+    """Everything the board and the API show about one scope at one date."""
+
+    as_of: dt.date
+    #: None: every customer; else the ids of the customers the figures cover
+    customer_ids: list[int] | None
+    #: the engine's snapshot (``KpiSnapshot.to_row()``), rates as fractions
+    engine: dict[str, Any]
+    overview: Overview
+
+    @property
+    def scope(self) -> str:
+        return "all" if self.customer_ids is None else "own"
+
+
+def kpi_scope(user: Any) -> list[int] | None:
+    """The customers whose KPIs ``user`` sees: None for every customer (and for the system)."""
+    if user is None or can(user, VIEW_ALL_CUSTOMERS):
+        return None
+    return sorted(customers_visible_to(user).values_list("pk", flat=True))
+
+
+def jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """The engine's row as stored: dates as ISO text, NaN as None, floats to 6 decimals."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if hasattr(value, "item"):  # numpy scalars
+            value = value.item()
+        if isinstance(value, dt.date):
+            out[key] = value.isoformat()[:10]
+        elif isinstance(value, float) and math.isnan(value):
+            out[key] = None
+        elif isinstance(value, float):
+            # Parallel sums differ in the last bits between runs; 6 decimals are plenty.
+            out[key] = round(value, 6)
+        else:
+            out[key] = value
+    return out
+
+
+def kpi_snapshot(
+    *,
+    as_of: dt.date,
+    tables: AppTables | None = None,
+    settings: AnalyticsSettings | None = None,
+    customer_ids: list[int] | None = None,
+) -> dict[str, Any]:
+    """The engine's KPIs as of ``as_of`` (over ``customer_ids`` when given), as stored."""
+    tables = tables or app_tables()
+    snapshot = kpis(
+        tables.orders,
+        as_of=as_of,
+        settings=settings,
+        customer_ids=customer_ids,
+        **tables.kpi_kwargs(),
+    )
+    return jsonable(snapshot.to_row())
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def overview(*, as_of: dt.date | None = None, customer_ids: list[int] | None = None) -> Overview:
+    """Headline figures as of ``as_of``, computed in the database.
+
+    Paid orders count from 365 days before ``as_of`` up to the end of ``as_of`` (a past
+    ``as_of`` does not count later orders); open complaints are those open now.
+    """
+    as_of = as_of or timezone.localdate()
+    end = _end_of(as_of)
+    start = end - dt.timedelta(days=366)
+    customers: QuerySet[Customer] = Customer.objects.all()
+    complaints = Complaint.objects.all()
+    paid = Order.objects.filter(status=OrderStatus.PAID, ordered_at__gte=start, ordered_at__lt=end)
+    if customer_ids is not None:
+        customers = customers.filter(pk__in=customer_ids)
+        complaints = complaints.filter(customer_id__in=customer_ids)
+        paid = paid.filter(customer_id__in=customer_ids)
+    kinds = dict(customers.values_list("kind").annotate(n=Count("id")).order_by())
+    totals = paid.aggregate(
+        n=Count("id"), revenue=Sum("amount"), buyers=Count("customer", distinct=True)
+    )
+    monthly = (
+        paid.annotate(month=TruncMonth("ordered_at"))
+        .values("month")
+        .annotate(n=Count("id"), revenue=Sum("amount"))
+        .order_by("month")
+    )
+    return Overview(
+        customers=sum(kinds.values()),
+        companies=kinds.get(CustomerKind.COMPANY, 0),
+        persons=kinds.get(CustomerKind.PERSON, 0),
+        orders_12m=totals["n"] or 0,
+        revenue_12m=(totals["revenue"] or Decimal(0)).quantize(CENTS),
+        buyers_12m=totals["buyers"] or 0,
+        open_complaints=complaints.filter(
+            Q(status=ComplaintStatus.OPEN) | Q(status=ComplaintStatus.IN_PROGRESS)
+        ).count(),
+        monthly=[
+            (row["month"].strftime("%Y-%m"), row["n"], row["revenue"].quantize(CENTS))
+            for row in monthly
+        ],
+    )
+
+
+def kpi_values(engine: dict[str, Any]) -> dict[str, float | None]:
+    """The board's KPIs by key (``KpiKey``) from an engine row, as the engine gives them
+    (rates as fractions); the board shows ``KPIS[key].display(value)``."""
+    from retain.kpis.definitions import KPIS
+
+    return {key: engine.get(d.source) for key, d in KPIS.items()}
+
+
+def kpi_figures(*, as_of: dt.date, user: Any = None, tables: AppTables | None = None) -> KpiFigures:
+    """The KPIs and headline figures ``user`` sees as of ``as_of``, computed now."""
+    ids = kpi_scope(user)
+    return KpiFigures(
+        as_of=as_of,
+        customer_ids=ids,
+        engine=kpi_snapshot(as_of=as_of, tables=tables, customer_ids=ids),
+        overview=overview(as_of=as_of, customer_ids=ids),
+    )
