@@ -175,7 +175,7 @@ def _name_comparison():  # type: ignore[no-untyped-def]
         output_column_name="name",
         comparison_levels=[
             {"sql_condition": "name_full_l IS NULL OR name_full_r IS NULL", "is_null_level": True},
-            level(f"{companies} AND name_full_l = name_full_r", "same name", 0.60, 0.00001),
+            level(f"{companies} AND name_full_l = name_full_r", "same name", 0.60, 0.00003),
             level(
                 # companies only, and only trade words between them: 某科技 / 某科技发展,
                 # but not 北京大学 / 北京大学第一医院
@@ -199,7 +199,8 @@ def _name_comparison():  # type: ignore[no-untyped-def]
                 0.06,
                 0.002,
             ),
-            level("ELSE", "different name", 0.04, 0.99),
+            # a true pair rarely has wholly different names: a shared family phone is no pair
+            level("ELSE", "different name", 0.01, 0.99),
         ],
     )
 
