@@ -14,13 +14,20 @@ from .conftest import NOW
 pytestmark = pytest.mark.django_db
 
 
+def _marketing():
+    """A marketing user in the role's group (editing is permission-checked)."""
+    from retain.accounts.services import user_create
+
+    return user_create(username="mk", password="a-long-test-password", role="marketing")
+
+
 def test_the_playbooks_page_lists_the_default_plans_with_their_actions(client):
     core = Playbook.objects.get(name="核心客户维系计划")
     edit = f'href="{reverse("playbook-edit", args=[core.pk])}"'
     client.force_login(UserFactory(username="li"))
 
     html = client.get(reverse("playbooks")).content.decode()
-    client.force_login(UserFactory(username="mk", role="marketing"))
+    client.force_login(_marketing())
     marketing_html = client.get(reverse("playbooks")).content.decode()
 
     for name in (
@@ -37,7 +44,7 @@ def test_the_playbooks_page_lists_the_default_plans_with_their_actions(client):
 
 
 def test_marketing_edits_a_playbook_and_its_actions(client):
-    client.force_login(UserFactory(username="mk", role="marketing"))
+    client.force_login(_marketing())
     playbook = Playbook.objects.get(name="核心客户维系计划")
     url = reverse("playbook-edit", args=[playbook.pk])
     form = client.get(url).context["actions"]

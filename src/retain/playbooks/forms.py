@@ -17,7 +17,11 @@ ActionFormSet = forms.inlineformset_factory(
         "fixed_user",
         "active",
     ],
-    widgets={"template": forms.Textarea(attrs={"rows": 2})},
+    widgets={
+        "template": forms.Textarea(attrs={"rows": 2}),
+        # offers every two weeks / month / quarter (the edit page's datalist), any number fits
+        "every_days": forms.NumberInput(attrs={"list": "cadences", "min": 1}),
+    },
     extra=1,
     can_delete=True,
 )

@@ -3,17 +3,108 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from retain.playbooks.models import Playbook, Segment
+from retain.playbooks.models import Playbook, PlaybookAction, Segment
+
+#: Cadences offered in the editor (days): every two weeks, every month, every quarter.
+CADENCES = {
+    14: gettext_lazy("every two weeks"),
+    30: gettext_lazy("every month"),
+    91: gettext_lazy("every quarter"),
+}
+
+#: The fields of an action, as ``playbook_update`` takes them in each ``actions`` item.
+ACTION_FIELDS = (
+    "name",
+    "every_days",
+    "channel",
+    "template",
+    "owner_rule",
+    "team",
+    "fixed_user",
+    "active",
+)
 
 
 @transaction.atomic
-def playbook_save(*, form: Any, actions: Any) -> Playbook:
-    """Save a playbook and its actions from the (valid) edit form and formset together."""
-    playbook: Playbook = form.save()
-    actions.instance = playbook
-    actions.save()
+def playbook_update(
+    *,
+    playbook: Playbook | None,
+    name: str,
+    description: str = "",
+    segment: Segment,
+    owner: Any = None,
+    active: bool = True,
+    actions: Sequence[dict[str, Any]],
+    actor: Any,
+    request: Any = None,
+) -> Playbook:
+    """Create or change a playbook and all its actions in one save. Audited.
+
+    ``actions`` lists the actions to keep, each a dict of ``ACTION_FIELDS`` plus ``id`` for
+    an existing one (team and fixed_user as objects or None); existing actions left out
+    are deleted (their past tasks keep their history)."""
+    from retain.accounts.access import require
+    from retain.audit.services import audit_event, snapshot
+
+    require(actor, "playbooks.change_playbook" if playbook else "playbooks.add_playbook")
+    before = snapshot(playbook) if playbook is not None else None
+    playbook = playbook or Playbook()
+    playbook.name = name.strip()
+    playbook.description = description.strip()
+    playbook.segment = segment
+    playbook.owner = owner
+    playbook.active = active
+    playbook.full_clean()
+    playbook.save()
+    audit_event(
+        actor=actor,
+        action="update" if before else "create",
+        obj=playbook,
+        before=before,
+        after=snapshot(playbook),
+        request=request,
+    )
+    existing = {a.pk: a for a in PlaybookAction.objects.filter(playbook=playbook)}
+    kept: set[int] = set()
+    for i, spec in enumerate(actions):
+        action = existing.get(spec["id"]) if spec.get("id") else None
+        if spec.get("id") and action is None:
+            raise ValidationError(
+                _("actions[%(i)s]: action %(id)s is not one of this playbook's")
+                % {"i": i, "id": spec["id"]}
+            )
+        old = snapshot(action) if action is not None else None
+        action = action or PlaybookAction(playbook=playbook)
+        for field in ACTION_FIELDS:
+            if field in spec:
+                setattr(action, field, spec[field])
+        try:
+            action.full_clean()
+        except ValidationError as exc:
+            raise ValidationError(
+                _("actions[%(i)s]: %(errors)s") % {"i": i, "errors": "; ".join(exc.messages)}
+            ) from exc
+        action.save()
+        kept.add(action.pk)
+        audit_event(
+            actor=actor,
+            action="update" if old else "create",
+            obj=action,
+            before=old,
+            after=snapshot(action),
+            request=request,
+        )
+    for pk, action in existing.items():
+        if pk not in kept:
+            audit_event(
+                actor=actor, action="delete", obj=action, before=snapshot(action), request=request
+            )
+            action.delete()
     return playbook
 
 

@@ -90,10 +90,9 @@ def tag_merge(*, source: Tag, target: Tag, actor: Any, request: Any = None) -> i
     have = set(CustomerTag.objects.filter(tag=target).values_list("customer_id", flat=True))
     moving = CustomerTag.objects.filter(tag=source).exclude(customer_id__in=have)
     moved = moving.update(tag=target)
-    before = snapshot(source)
     name = source.name
+    audit_event(actor=actor, action="delete", obj=source, before=snapshot(source), request=request)
     source.delete()  # the customers it still has also carry the target
-    audit_event(actor=actor, action="delete", before=before, request=request, object_repr=name)
     tag_rename_references(old=name, new=target.name, actor=actor, request=request)
     return moved
 
