@@ -72,9 +72,11 @@ def createuser(
     from retain.accounts.models import Role
     from retain.accounts.services import user_create
 
-    if role not in Role.values:
+    try:
+        Role(role)
+    except ValueError:
         typer.echo(f"Error: role must be one of {', '.join(Role.values)}, not {role!r}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

@@ -40,6 +40,30 @@ CUSTOM_PERMISSIONS: dict[str, str] = {
 }
 
 
+def role_is_staff(role: str) -> bool:
+    """Whether users of ``role`` may open the Django admin (back office)."""
+    return role in {"admin", "manager"}
+
+
+def role_is_superuser(role: str) -> bool:
+    """Whether users of ``role`` are Django superusers (every permission)."""
+    return role == "admin"
+
+
+def may_view_churn_reasons(user: Any) -> bool:
+    """The churn-reasons report (lost customers by reason): managers, marketing, analysts."""
+    return bool(
+        user is not None
+        and user.is_active
+        and user.role in {"admin", "manager", "marketing", "analyst"}
+    )
+
+
+def may_revoke_token(user: Any, token: Any) -> bool:
+    """A token is revoked by its owner or an administrator."""
+    return bool(user is not None and (user.pk == token.user_id or user.is_superuser))
+
+
 def can(user: Any, permission: str) -> bool:
     """Whether ``user`` holds ``permission`` ("app_label.codename") through role or superuser."""
     return bool(user is not None and user.is_active and user.has_perm(permission))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from retain.accounts.access import role_is_staff, role_is_superuser
 from retain.accounts.models import Role, Team, User
 
 
@@ -26,8 +27,8 @@ def user_create(
         last_name=last_name,
         role=role,
         team=team,
-        is_staff=role in (Role.ADMIN, Role.MANAGER),
-        is_superuser=role == Role.ADMIN,
+        is_staff=role_is_staff(role),
+        is_superuser=role_is_superuser(role),
     )
     user.set_password(password)
     user.full_clean(exclude=["password"])
@@ -46,8 +47,8 @@ def user_role_set(*, user: User, role: str) -> User:
     """
     role = Role(role)
     user.role = role
-    user.is_staff = role in (Role.ADMIN, Role.MANAGER)
-    user.is_superuser = role == Role.ADMIN
+    user.is_staff = role_is_staff(role)
+    user.is_superuser = role_is_superuser(role)
     user.save(update_fields=["role", "is_staff", "is_superuser"])
     group, _ = Group.objects.get_or_create(name=role.value)
     user.groups.remove(*Group.objects.filter(name__in=Role.values).exclude(pk=group.pk))

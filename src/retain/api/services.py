@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from retain.accounts.access import may_revoke_token
 from retain.api.models import ApiToken
 from retain.audit.services import audit_event
 
@@ -40,7 +41,7 @@ def api_token_create(*, user: Any, name: str, request: Any = None) -> tuple[ApiT
 @transaction.atomic
 def api_token_revoke(*, token: ApiToken, actor: Any, request: Any = None) -> ApiToken:
     """Revoke a token; its owner or an administrator may."""
-    if actor.pk != token.user_id and not actor.is_superuser:
+    if not may_revoke_token(actor, token):
         raise PermissionDenied("api token")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()

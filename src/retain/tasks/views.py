@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from retain.accounts.access import (
     may_assign_to,
     may_oversee,
+    may_view_churn_reasons,
     task_may_work_on,
     users_overseen_by,
 )
-from retain.accounts.models import Role, User
+from retain.accounts.models import User
 from retain.customers.bulk import customers_assign_owner
 from retain.customers.models import Customer
 from retain.playbooks.models import Playbook
@@ -215,7 +216,7 @@ def notifications_read_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def churn_reasons_view(request: HttpRequest) -> HttpResponse:
-    if _user(request).role not in {Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.ANALYST}:
+    if not may_view_churn_reasons(_user(request)):
         raise PermissionDenied
     return render(
         request, "tasks/churn_reasons.html", {"rows": churn_reasons_report(), "nav": "tasks"}
