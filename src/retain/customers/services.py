@@ -282,21 +282,29 @@ def consent_set(
     actor: Any = None,
     request: Any = None,
 ) -> Consent:
-    """Record a customer's consent (or its withdrawal) on one channel; audited."""
+    """Record a customer's consent (or its withdrawal) on one channel; audited.
+
+    The newest decision wins (``consent_replaces``): a decision dated before the one on
+    record (``at`` in the past, e.g. from an old file) leaves it as it is and is returned
+    unchanged, so a later withdrawal is never undone by an earlier grant."""
     if actor is not None:
         require(actor, "customers.change_consent")
         if not customer_is_visible(actor, customer):
             raise PermissionDenied("customers.change_consent")
-    previous = Consent.objects.filter(customer=customer, channel=channel).first()
+    at = at or timezone.now()
+    previous = (
+        Consent.objects.select_for_update().filter(customer=customer, channel=channel).first()
+    )
+    status = ConsentStatus.GRANTED if granted else ConsentStatus.WITHDRAWN
+    if previous is not None and not consent_replaces(
+        old_status=previous.status, old_at=previous.recorded_at, new_status=status, new_at=at
+    ):
+        return previous
     before = snapshot(previous, CONSENT_FIELDS) if previous else None
     consent, _ = Consent.objects.update_or_create(
         customer=customer,
         channel=channel,
-        defaults={
-            "status": ConsentStatus.GRANTED if granted else ConsentStatus.WITHDRAWN,
-            "recorded_at": at or timezone.now(),
-            "source": source,
-        },
+        defaults={"status": status, "recorded_at": at, "source": source},
     )
     audit_event(
         actor=actor,
@@ -311,3 +319,14 @@ def consent_set(
 
 
 CONSENT_FIELDS = ("channel", "status", "recorded_at", "source")
+
+
+def consent_replaces(
+    *, old_status: str, old_at: dt.datetime, new_status: str, new_at: dt.datetime
+) -> bool:
+    """Whether a consent decision replaces the one on record for the same channel: the
+    newest decision wins; at the same moment a withdrawal wins. The one rule for
+    ``consent_set``, merges and their undo."""
+    if new_at != old_at:
+        return new_at > old_at
+    return new_status == ConsentStatus.WITHDRAWN or old_status == new_status

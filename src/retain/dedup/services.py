@@ -20,6 +20,10 @@ UNDO_WINDOW = dt.timedelta(days=30)
 DEMOTED = "customers.contact:demoted"
 #: Key in MergeRecord.dropped of the "not a duplicate" decisions involving the loser.
 DECISIONS = "dedup.duplicatepair"
+#: Key in MergeRecord.dropped of the survivor's consents replaced by the loser's newer ones.
+CONSENTS_REPLACED = "customers.consent:replaced"
+#: Key in MergeRecord.dropped of the survivor's consents right after the merge.
+CONSENTS_AT_MERGE = "customers.consent:at_merge"
 #: Customer fields a merge may take from either side.
 MERGE_FIELDS = (
     "name",
@@ -124,7 +128,7 @@ def customer_merge(
     dropped: dict[str, list[dict[str, Any]]] = {}
     # One primary contact per customer: the survivor's stays primary, the loser's is
     # demoted before it moves (and promoted again on undo).
-    from retain.customers.models import Contact
+    from retain.customers.models import Consent, Contact
 
     if Contact.objects.filter(customer=survivor, is_primary=True).exists():
         demoted = list(
@@ -133,6 +137,15 @@ def customer_merge(
         if demoted:
             Contact.objects.filter(pk__in=demoted).update(is_primary=False)
             moved[DEMOTED] = demoted
+    # Consent per channel: the newest decision of the two wins (a withdrawal on a tie), so
+    # the loser's newer withdrawal is never lost behind the survivor's older "granted".
+    if replaced := _consents_take_newest(survivor=survivor, loser=loser):
+        dropped[CONSENTS_REPLACED] = replaced
+    # The survivor's decisions as the merge left them: undo tells later ones by these.
+    dropped[CONSENTS_AT_MERGE] = [
+        _exact_snapshot(c, {"id", *_CONSENT_VALUES})
+        for c in Consent.objects.filter(customer=survivor)
+    ]
     for field in _customer_relations():
         model = field.model
         label = model._meta.label_lower
@@ -245,11 +258,12 @@ def customer_merge_undo(
 
         Contact.objects.filter(pk__in=record.moved[DEMOTED]).update(is_primary=True)
     for label, rows in record.dropped.items():
-        if label == DECISIONS:
+        if label in (DECISIONS, CONSENTS_REPLACED, CONSENTS_AT_MERGE):
             continue
         model = relations[label].model
         for data in rows:
             _restore(model, data)
+    _consents_after_undo(record=record, survivor=survivor, loser=loser)
     # "Not a duplicate" decisions come back unless the other customer is gone meanwhile.
     decisions = record.dropped.get(DECISIONS, [])
     present = set(
@@ -278,6 +292,82 @@ def customer_merge_undo(
         request=request,
     )
     return loser
+
+
+_CONSENT_VALUES = ("status", "recorded_at", "source")
+
+
+def _consents_take_newest(*, survivor: Customer, loser: Customer) -> list[dict[str, Any]]:
+    """Give the survivor, on each channel both have, the newer of the two decisions;
+    returns what was replaced (before and after), for undo."""
+    from retain.customers.models import Consent
+    from retain.customers.services import consent_replaces
+
+    theirs = {c.channel: c for c in Consent.objects.filter(customer=loser)}
+    replaced = []
+    for ours in Consent.objects.select_for_update().filter(
+        customer=survivor, channel__in=list(theirs)
+    ):
+        other = theirs[ours.channel]
+        if (other.status, other.recorded_at) == (ours.status, ours.recorded_at):
+            continue
+        if consent_replaces(
+            old_status=ours.status,
+            old_at=ours.recorded_at,
+            new_status=other.status,
+            new_at=other.recorded_at,
+        ):
+            before = _exact_snapshot(ours)
+            ours.status, ours.recorded_at, ours.source = (
+                other.status,
+                other.recorded_at,
+                other.source,
+            )
+            ours.save(update_fields=list(_CONSENT_VALUES))
+            replaced.append({"before": before, "after": _exact_snapshot(ours)})
+    return replaced
+
+
+def _consents_after_undo(*, record: MergeRecord, survivor: Customer, loser: Customer) -> None:
+    """Undo gives the survivor its own consents back unless they changed since the merge,
+    and a decision recorded on the merged customer after the merge (the same person) also
+    applies to the restored one when it is newer there — so no withdrawal is lost."""
+    from retain.customers.models import Consent
+    from retain.customers.services import consent_replaces, consent_set
+
+    survivor_now = list(Consent.objects.filter(customer=survivor))
+    at_merge = record.dropped.get(CONSENTS_AT_MERGE)
+    if at_merge is None:  # a merge recorded before the consents were kept
+        later = [c for c in survivor_now if c.recorded_at > record.merged_at]
+    else:
+        known = {(d["id"], d["status"], d["recorded_at"]) for d in at_merge}
+        later = [
+            c for c in survivor_now if (c.pk, c.status, c.recorded_at.isoformat()) not in known
+        ]
+    changed = {c.pk for c in later}
+    for item in record.dropped.get(CONSENTS_REPLACED, []):
+        if item["after"]["id"] in changed:
+            continue  # decided again since the merge: that newer decision stays
+        before = _instance(Consent, item["before"])
+        Consent.objects.filter(pk=item["after"]["id"]).update(
+            **{k: getattr(before, k) for k in _CONSENT_VALUES}
+        )
+    restored = {c.channel: c for c in Consent.objects.filter(customer=loser)}
+    for since in later:
+        mine = restored.get(since.channel)
+        if mine is None or consent_replaces(
+            old_status=mine.status,
+            old_at=mine.recorded_at,
+            new_status=since.status,
+            new_at=since.recorded_at,
+        ):
+            consent_set(
+                customer=loser,
+                channel=since.channel,
+                granted=since.status == "granted",
+                source=since.source,
+                at=since.recorded_at,
+            )
 
 
 def _exact_snapshot(obj: models.Model, fields: set[str] | None = None) -> dict[str, Any]:
