@@ -45,6 +45,16 @@ def import_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check everything, write nothing.")
     ] = False,
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="Sheet of a workbook to read (default: the first visible one)."),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Encoding of a CSV when the guess is not clear-cut: gbk, utf-8, latin-1."
+        ),
+    ] = None,
     user: Annotated[
         str | None,
         typer.Option(
@@ -121,6 +131,8 @@ def import_command(
                 reject_path=reject_file,
                 progress=progress,
                 dry_run=dry_run,
+                sheet=sheet,
+                encoding=encoding,
             )
     except ImportFileError as exc:
         typer.echo(f"Error: {exc}", err=True)

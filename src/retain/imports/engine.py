@@ -115,9 +115,33 @@ def _too_long(raw: Any) -> None:
         )
 
 
+#: Fields that identify a row: normalised (NFKC, no invisible characters) before matching.
+KEY_FIELDS = frozenset({"code", "customer_code", "number"})
+
+
 def cell_parser(f: Field, tz: dt.tzinfo) -> Callable[[Any], Any]:
     """A function that reads one cell of field ``f`` (chosen once per column, not per cell:
-    the million-row import spends most of its time here)."""
+    the million-row import spends most of its time here). Every cell passes
+    ``values.prepare`` first (NUL, reject-file apostrophe, invisible characters,
+    placeholders such as 无 or N/A)."""
+    parse = _cell_parser(f, tz)
+    prepare = V.prepare
+    if f.name in KEY_FIELDS:
+        normalise = V.normalise_code
+
+        def key(raw: Any) -> Any:
+            value = parse(prepare(raw))
+            return normalise(value) if isinstance(value, str) else value
+
+        return key
+
+    def prepared(raw: Any) -> Any:
+        return parse(prepare(raw))
+
+    return prepared
+
+
+def _cell_parser(f: Field, tz: dt.tzinfo) -> Callable[[Any], Any]:
     kind = str(f.parse)
     if kind == Parse.TEXT:
         limit = f.max_length
@@ -706,6 +730,7 @@ class OrderHandler(Handler):
 
 class FollowupHandler(KeyedHandler):
     model = Interaction
+    file_key_fields = ("customer_code", "occurred_at", "kind", "content")
     fields = (
         "customer_id",
         "contact_id",
@@ -812,6 +837,8 @@ class FollowupHandler(KeyedHandler):
 
 class ComplaintHandler(KeyedHandler):
     model = Complaint
+    # Twice in one file would silently overwrite the first: a row error instead.
+    file_key_fields = ("customer_code", "opened_at", "category")
     fields = (
         "customer_id",
         "opened_at",
@@ -848,6 +875,7 @@ class ComplaintHandler(KeyedHandler):
 
 class SurveyHandler(KeyedHandler):
     model = SurveyResponse
+    file_key_fields = ("customer_code", "survey", "sent_at")
     fields = (
         "customer_id",
         "survey_id",
@@ -1006,6 +1034,8 @@ def import_file(
     progress: Progress | None = None,
     dry_run: bool = False,
     limit: int | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
 ) -> ImportResult:
     """Import one file of ``kind``. Raises ImportFileError when the file as a whole is
     unusable (encoding, empty, header only, columns); row problems end in ``result.errors``
@@ -1019,7 +1049,14 @@ def import_file(
     name = name or path.name
     if kind not in ImportKind.values:
         raise ImportFileError(_("%(kind)s is not a kind of import.") % {"kind": kind})
-    table = open_table(path, name=name)
+    table = open_table(path, name=name, encoding=encoding, sheet=sheet)
+    if table.doubt:
+        table.close()
+        raise ImportFileError(
+            table.doubt
+            + " "
+            + _("Choose the encoding in the wizard, or give --encoding (gbk or latin-1).")
+        )
     rejects = RejectSink(reject_path, table.headers)
     try:
         result = ImportResult(kind=kind, file=name, encoding=table.encoding)
@@ -1218,4 +1255,6 @@ def _cell_text(value: Any) -> Any:
         return value.isoformat(" ") if value.time() != dt.time.min else value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, V.Uncached):
+        return str(value)
     return value

@@ -34,6 +34,7 @@ class ImportJob(models.Model):
     )
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

@@ -51,20 +51,50 @@ class Field:
 
 
 CUSTOMER_STATUS = {
+    # The seed's words (客户信息表 当前状态, and its value x activity quadrant: 核心客户,
+    # 潜力客户, 基础客户, 待观察客户), their synonyms, and English. The quadrant itself is
+    # recomputed by scoring; the status keeps what the sheet says about activity.
     "潜在客户": "prospect",
     "意向客户": "prospect",
     "潜客": "prospect",
+    "新客户": "prospect",
+    "prospect": "prospect",
+    "lead": "prospect",
+    "potentialcustomer": "prospect",
     "活跃客户": "active",
     "合作客户": "active",
     "老客户": "active",
     "普通客户": "active",
+    "一般客户": "active",
+    "基础客户": "active",  # low value, high activity
+    "忠诚客户": "active",
+    "active": "active",
+    "basic": "active",
+    "regular": "active",
     "核心客户": "core",
     "重点客户": "core",
+    "重要客户": "core",
+    "高价值客户": "core",
     "vip": "core",
+    "vip客户": "core",
+    "core": "core",
+    "keyaccount": "core",
+    "潜力客户": "silent",  # high value, low activity: to re-activate
+    "待观察客户": "silent",  # low value, low activity
+    "待观察": "silent",
     "沉默客户": "silent",
     "休眠客户": "silent",
+    "沉睡客户": "silent",
+    "potential": "silent",
+    "watch": "silent",
+    "silent": "silent",
+    "dormant": "silent",
+    "inactive": "silent",
     "流失客户": "churned",
     "已流失": "churned",
+    "流失": "churned",
+    "churned": "churned",
+    "lost": "churned",
 }
 CUSTOMER_KIND = {"公司": "company", "企业": "company", "个人": "person", "个人客户": "person"}
 ORDER_CHANNEL = {

@@ -61,13 +61,25 @@ def import_job_create(
 
 @transaction.atomic
 def import_job_update(
-    *, job: ImportJob, kind: str, mapping: dict[str, str], mode: str
+    *,
+    job: ImportJob,
+    kind: str,
+    mapping: dict[str, str],
+    mode: str,
+    sheet: str | None = None,
+    encoding: str | None = None,
 ) -> ImportJob:
+    """``sheet``: the workbook's sheet to read; ``encoding``: the one the user confirmed
+    for a CSV whose encoding is not clear-cut (None: leave as is)."""
     job.kind = kind
     job.mapping = mapping
     job.mode = mode
+    if sheet is not None:
+        job.sheet = sheet
+    if encoding is not None:
+        job.encoding = encoding
     job.full_clean(exclude=["file"])
-    job.save(update_fields=["kind", "mapping", "mode"])
+    job.save(update_fields=["kind", "mapping", "mode", "sheet", "encoding"])
     return job
 
 
@@ -135,6 +147,8 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
             actor=job.created_by,
             name=job.original_name,
             reject_path=reject,
+            encoding=job.encoding or None,
+            sheet=job.sheet or None,
             progress=progress,
         )
     except ImportFileError as exc:

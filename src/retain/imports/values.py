@@ -32,6 +32,86 @@ class CellError(ValueError):
     """A cell that cannot be read; the message says why, in the user's language."""
 
 
+#: Cells that mean "nothing here" (compared after NFKC, trimmed, lower case): stored as
+#: empty, never as a contact called 无 or a source called N/A. docs/imports.md lists them.
+PLACEHOLDERS = frozenset(
+    {
+        "无",
+        "暂无",
+        "没有",
+        "空",
+        "n/a",
+        "na",
+        "n.a.",
+        "#n/a",
+        "none",
+        "null",
+        "nil",
+        "-",
+        "--",
+        "---",
+        "—",
+        "——",
+        "/",
+        "\\",
+        "?",
+        "？",
+    }
+)
+# Zero-width and other invisible format characters (Unicode category Cf) that a copy from
+# a web page or a chat leaves in a cell: "C2024\u200b001" is the code C2024001.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# What retain's own CSV exports put before a cell a spreadsheet would run (core.exports).
+_SAFETY_PREFIX = re.compile("^'(?=[=+\\-@\t\r])")
+
+
+class Uncached:
+    """A formula cell whose workbook holds no computed value (saved by a tool that does not
+    calculate): a row error, never a silent blank."""
+
+    __slots__ = ("formula",)
+
+    def __init__(self, formula: str) -> None:
+        self.formula = formula
+
+    def __str__(self) -> str:
+        return "=" + self.formula
+
+    def __repr__(self) -> str:
+        return f"Uncached({self.formula!r})"
+
+
+def prepare(raw: Any) -> Any:
+    """A raw cell as every parser should see it: a NUL character is an error (PostgreSQL
+    cannot store one), the apostrophe retain's reject file put before ``+86…`` or ``=…`` is
+    dropped, invisible characters are removed, and a placeholder such as 无 or N/A is empty."""
+    if not isinstance(raw, str):
+        if isinstance(raw, Uncached):
+            raise CellError(
+                _(
+                    "the cell holds the formula =%(formula)s but no computed value; open the "
+                    "file in Excel and save it, or paste the values"
+                )
+                % {"formula": raw.formula[:60]}
+            )
+        return raw
+    if "\x00" in raw:
+        raise CellError(_("the cell holds a NUL character (byte 0), which cannot be stored"))
+    text = _SAFETY_PREFIX.sub("", raw) if raw.startswith("'") else raw
+    if text.isascii():  # the common case, kept cheap: a million-row file passes here
+        key = text.strip().lower() if len(text) <= 8 else ""
+    else:
+        text = _INVISIBLE.sub("", text)
+        key = unicodedata.normalize("NFKC", text).strip().lower() if len(text) <= 8 else ""
+    return None if key in PLACEHOLDERS else text
+
+
+def normalise_code(text: str) -> str:
+    """A customer code or order number as it is matched: NFKC (full-width Ｃ２０２４ → C2024),
+    invisible characters removed, trimmed."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip()
+
+
 def clean_text(raw: Any) -> str:
     """Text of a cell: NFKC (full-width digits and letters to ASCII), trimmed."""
     if raw is None:

@@ -28,6 +28,12 @@ from retain.imports.services import (
 )
 
 MAX_UPLOAD = 200 * 2**20
+#: Encodings offered when the guess is not clear-cut (reading.ENCODINGS reads them).
+ENCODING_CHOICES = {
+    "gb18030": "GBK / GB18030",
+    "latin-1": "Latin-1 (Western Europe)",
+    "utf-8": "UTF-8",
+}
 PREVIEW_ROWS = 20
 
 
@@ -67,19 +73,22 @@ def import_start(request: HttpRequest) -> HttpResponse:
                 user=request.user,
             )
             try:
-                headers, _rows, _encoding = sample(
-                    Path(job.file.path), name=job.original_name, limit=1
-                )
+                first = sample(Path(job.file.path), name=job.original_name, limit=1)
             except ImportFileError as exc:
                 job.status = ImportStatus.FAILED
                 job.error_summary = str(exc)
                 job.save(update_fields=["status", "error_summary"])
                 messages.error(request, str(exc))
                 return redirect("imports")
+            headers = first.headers
             if kind not in ImportKind.values:
                 kind = kind_guess(headers) or ImportKind.CUSTOMERS
             import_job_update(
-                job=job, kind=kind, mapping=mapping_guess(kind, headers), mode=job.mode
+                job=job,
+                kind=kind,
+                mapping=mapping_guess(kind, headers),
+                mode=job.mode,
+                sheet=first.sheet,
             )
             return redirect("import-mapping", pk=job.pk)
     jobs = ImportJob.objects.select_related("created_by")
@@ -101,11 +110,52 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     if job.status not in (ImportStatus.UPLOADED, ImportStatus.FAILED) or job.committed:
         return redirect("import-job", pk=job.pk)
     path = Path(job.file.path)
+    if request.method == "POST":
+        # Another sheet of the workbook, or the encoding confirmed: read the file again.
+        posted_sheet = request.POST.get("sheet")
+        posted_encoding = request.POST.get("encoding")
+        if posted_encoding and posted_encoding not in ENCODING_CHOICES:
+            posted_encoding = None
+        if (posted_sheet and posted_sheet != job.sheet) or (
+            posted_encoding and posted_encoding != job.encoding
+        ):
+            try:
+                changed = sample(
+                    path,
+                    name=job.original_name,
+                    limit=1,
+                    sheet=posted_sheet or job.sheet or None,
+                    encoding=posted_encoding or job.encoding or None,
+                )
+            except ImportFileError as exc:
+                messages.error(request, str(exc))
+                return redirect("import-mapping", pk=job.pk)
+            job = import_job_update(
+                job=job,
+                kind=job.kind,
+                mapping=(
+                    mapping_guess(job.kind, changed.headers)
+                    if changed.sheet != job.sheet
+                    else job.mapping
+                ),
+                mode=job.mode,
+                sheet=changed.sheet,
+                encoding=posted_encoding or job.encoding,
+            )
+            # Show the preview of what is read now before anything is imported.
+            return redirect("import-mapping", pk=job.pk)
     try:
-        headers, rows, encoding = sample(path, name=job.original_name, limit=PREVIEW_ROWS)
+        peek = sample(
+            path,
+            name=job.original_name,
+            limit=PREVIEW_ROWS,
+            sheet=job.sheet or None,
+            encoding=job.encoding or None,
+        )
     except ImportFileError as exc:
         messages.error(request, str(exc))
         return redirect("imports")
+    headers, rows, encoding = peek.headers, peek.rows, peek.encoding
     kind, mapping, mode = job.kind, dict(job.mapping), job.mode
     if request.method == "POST":
         posted_kind = request.POST.get("kind", kind)
@@ -123,13 +173,17 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         job = import_job_update(job=job, kind=kind, mapping=mapping, mode=mode)
         if request.POST.get("action") == "commit":
             try:
+                if peek.doubt and not job.encoding:
+                    raise ImportFileError(
+                        peek.doubt + " " + _("Choose the encoding above, then import.")
+                    )
                 _check_mapping(job, path)
             except ImportFileError as exc:
                 messages.error(request, str(exc))
             else:
                 import_job_queue(job=job)
                 return redirect("import-job", pk=job.pk)
-    preview, problem = _preview(job, path, request.user)
+    preview, problem = _preview(job, path, request.user, encoding=job.encoding or encoding)
     by_row: dict[int, list[Any]] = {}
     for error in preview.errors if preview else []:
         by_row.setdefault(error.row, []).append(error)
@@ -145,6 +199,9 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         "columns": columns,
         "rows": [(n, cells[: len(headers)], by_row.get(n, [])) for n, cells in rows],
         "encoding": encoding,
+        "doubt": peek.doubt,
+        "encodings": ENCODING_CHOICES,
+        "sheets": [(name, name in peek.hidden) for name in peek.sheets],
         "preview": preview,
         "problem": problem,
     }
@@ -154,12 +211,18 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 def _check_mapping(job: ImportJob, path: Path) -> None:
     from retain.imports.engine import access_check, mapping_check
 
-    headers, _rows, _enc = sample(path, name=job.original_name, limit=1)
-    mapping_check(job.kind, headers, job.mapping, name=job.original_name)
+    first = sample(
+        path,
+        name=job.original_name,
+        limit=1,
+        sheet=job.sheet or None,
+        encoding=job.encoding or None,
+    )
+    mapping_check(job.kind, first.headers, job.mapping, name=job.original_name)
     access_check(job.kind, job.mapping, actor=job.created_by, name=job.original_name)
 
 
-def _preview(job: ImportJob, path: Path, request_user: Any) -> tuple[Any, str]:
+def _preview(job: ImportJob, path: Path, request_user: Any, *, encoding: str) -> tuple[Any, str]:
     """The first rows checked against the database, written nowhere (rolled back)."""
     try:
         result = import_file(
@@ -168,6 +231,8 @@ def _preview(job: ImportJob, path: Path, request_user: Any) -> tuple[Any, str]:
             mapping=job.mapping,
             name=job.original_name,
             actor=job.created_by or request_user,
+            encoding=None if encoding == "xlsx" else encoding,
+            sheet=job.sheet or None,
             dry_run=True,
             limit=PREVIEW_ROWS,
             valid_rows=True,
