@@ -66,9 +66,26 @@ def test_check_passes_with_production_settings(tmp_path):
         RETAIN_HTTPS="1",
         RETAIN_SECRET_KEY=secrets.token_urlsafe(50),
         RETAIN_ALLOWED_HOSTS="crm.example.com",
+        RETAIN_BASE_URL="https://crm.example.com",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_strict_warns_of_the_default_base_url_with_debug_off(tmp_path):
+    production = {
+        "RETAIN_HTTPS": "1",
+        "RETAIN_SECRET_KEY": secrets.token_urlsafe(50),
+        "RETAIN_ALLOWED_HOSTS": "crm.example.com",
+    }
+
+    strict = _retain("check", "--strict", home=tmp_path, **production)
+    lenient = _retain("check", home=tmp_path, **production)
+
+    assert strict.returncode == 1
+    assert "retain.W001" in strict.stderr + strict.stdout
+    assert "RETAIN_BASE_URL is the development default" in strict.stderr + strict.stdout
+    assert lenient.returncode == 0, lenient.stdout + lenient.stderr
 
 
 def test_check_reports_deploy_warnings_without_https(tmp_path):

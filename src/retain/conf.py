@@ -6,6 +6,7 @@ nothing else reads ``os.environ``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from dataclasses import dataclass
@@ -13,6 +14,15 @@ from functools import lru_cache
 from pathlib import Path
 
 LANGUAGES = ("zh-hans", "en")
+#: The address people reach retain at; links in e-mails (churn alerts, unsubscribe) use it.
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+#: No customer is contacted in these hours (local time), "HH:MM-HH:MM".
+DEFAULT_QUIET_HOURS = "21:00-08:00"
+#: Minutes to a complaint's first response, per severity ("a reply within 30 minutes").
+DEFAULT_COMPLAINT_FIRST_RESPONSE = "urgent=30,high=120,normal=480,low=1440"
+#: Hours to a complaint's resolution, per severity.
+DEFAULT_COMPLAINT_RESOLUTION = "urgent=24,high=48,normal=72,low=120"
+SEVERITIES = ("urgent", "high", "normal", "low")
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -36,6 +46,35 @@ class Environment:
     email_port: int
     email_from: str
     search_limit: int
+    base_url: str
+    quiet_hours: tuple[dt.time, dt.time]
+    complaint_first_response: dict[str, int]  # minutes per severity
+    complaint_resolution: dict[str, int]  # hours per severity
+
+
+def _quiet_hours(value: str) -> tuple[dt.time, dt.time]:
+    """ "21:00-08:00" -> (21:00, 08:00)."""
+    try:
+        start, end = (dt.time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError as exc:
+        raise ValueError(f"RETAIN_QUIET_HOURS must look like 21:00-08:00, not {value!r}") from exc
+    return start, end
+
+
+def per_severity(name: str, value: str, default: str) -> dict[str, int]:
+    """ "urgent=30,high=120" over the defaults -> {"urgent": 30, "high": 120, ...}."""
+    out: dict[str, int] = {}
+    for text in (default, value):
+        for item in filter(None, (i.strip() for i in text.split(","))):
+            key, _, number = item.partition("=")
+            key = key.strip().lower()
+            if key not in SEVERITIES or not number.strip().isdigit():
+                raise ValueError(
+                    f"{name} must look like urgent=30,high=120 (severities: "
+                    f"{', '.join(SEVERITIES)}), not {value!r}"
+                )
+            out[key] = int(number)
+    return out
 
 
 def _secret_key(home: Path) -> str:
@@ -80,4 +119,16 @@ def environment() -> Environment:
         email_port=int(os.environ.get("RETAIN_EMAIL_PORT") or "25"),
         email_from=os.environ.get("RETAIN_EMAIL_FROM") or "retain@localhost",
         search_limit=int(os.environ.get("RETAIN_SEARCH_LIMIT") or "30"),
+        base_url=(os.environ.get("RETAIN_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+        quiet_hours=_quiet_hours(os.environ.get("RETAIN_QUIET_HOURS") or DEFAULT_QUIET_HOURS),
+        complaint_first_response=per_severity(
+            "RETAIN_COMPLAINT_FIRST_RESPONSE",
+            os.environ.get("RETAIN_COMPLAINT_FIRST_RESPONSE") or "",
+            DEFAULT_COMPLAINT_FIRST_RESPONSE,
+        ),
+        complaint_resolution=per_severity(
+            "RETAIN_COMPLAINT_RESOLUTION",
+            os.environ.get("RETAIN_COMPLAINT_RESOLUTION") or "",
+            DEFAULT_COMPLAINT_RESOLUTION,
+        ),
     )

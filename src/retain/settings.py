@@ -131,6 +131,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Searches by phone or email per user per 10 minutes (audited; retain.accounts.access).
 RETAIN_SEARCH_LIMIT = ENV.search_limit
+# Links in e-mails, quiet hours and complaint deadlines (retain.conf, README "Settings").
+RETAIN_BASE_URL = ENV.base_url
+RETAIN_QUIET_HOURS = ENV.quiet_hours
+RETAIN_COMPLAINT_FIRST_RESPONSE = ENV.complaint_first_response
+RETAIN_COMPLAINT_RESOLUTION = ENV.complaint_resolution
 if ENV.https:
     # Behind TLS in production: cookies only over HTTPS, redirect plain HTTP, HSTS.
     SESSION_COOKIE_SECURE = True

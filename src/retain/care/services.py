@@ -128,7 +128,7 @@ def unsubscribe_token(*, customer_id: int, channel: str) -> str:
 
 
 def unsubscribe_url(*, customer_id: int, channel: str) -> str:
-    base = getattr(settings, "RETAIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = str(settings.RETAIN_BASE_URL).rstrip("/")
     token = unsubscribe_token(customer_id=customer_id, channel=channel)
     return base + reverse("care-unsubscribe", args=[token])
 

@@ -13,44 +13,34 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from retain.accounts.models import Role, User
-from retain.complaints.models import Complaint, ComplaintStatus, Severity
+from retain.complaints.models import Complaint, ComplaintStatus
+from retain.conf import (
+    DEFAULT_COMPLAINT_FIRST_RESPONSE,
+    DEFAULT_COMPLAINT_RESOLUTION,
+    per_severity,
+)
 from retain.customers.models import Customer
 from retain.feedback.models import Survey, SurveyResponse
 from retain.tasks.models import ComplaintEscalation, Task
 from retain.tasks.services import notification_send, service_task_open
 
-#: Minutes to the first response per severity; "a reply within 30 minutes" is the seed's
-#: example of good service. Override with the RETAIN_COMPLAINT_FIRST_RESPONSE setting.
-DEFAULT_FIRST_RESPONSE_MINUTES = {
-    Severity.URGENT: 30,
-    Severity.HIGH: 120,
-    Severity.NORMAL: 8 * 60,
-    Severity.LOW: 24 * 60,
-}
 DETRACTOR_MAX = 6
 
 
 def first_response_minutes() -> dict[str, int]:
-    configured = getattr(settings, "RETAIN_COMPLAINT_FIRST_RESPONSE", {})
-    return {**{str(k): v for k, v in DEFAULT_FIRST_RESPONSE_MINUTES.items()}, **configured}
+    """Minutes to the first response per severity (setting RETAIN_COMPLAINT_FIRST_RESPONSE)."""
+    defaults = per_severity("", "", DEFAULT_COMPLAINT_FIRST_RESPONSE)
+    return {**defaults, **settings.RETAIN_COMPLAINT_FIRST_RESPONSE}
 
 
 def complaint_deadline(complaint: Complaint) -> dt.datetime:
     return complaint.opened_at + dt.timedelta(minutes=first_response_minutes()[complaint.severity])
 
 
-#: Hours to resolution per severity. Override with the RETAIN_COMPLAINT_RESOLUTION setting.
-DEFAULT_RESOLUTION_HOURS = {
-    Severity.URGENT: 24,
-    Severity.HIGH: 48,
-    Severity.NORMAL: 72,
-    Severity.LOW: 120,
-}
-
-
 def resolution_hours() -> dict[str, int]:
-    configured = getattr(settings, "RETAIN_COMPLAINT_RESOLUTION", {})
-    return {**{str(k): v for k, v in DEFAULT_RESOLUTION_HOURS.items()}, **configured}
+    """Hours to resolution per severity (setting RETAIN_COMPLAINT_RESOLUTION)."""
+    defaults = per_severity("", "", DEFAULT_COMPLAINT_RESOLUTION)
+    return {**defaults, **settings.RETAIN_COMPLAINT_RESOLUTION}
 
 
 def complaint_resolution_deadline(complaint: Complaint) -> dt.datetime:

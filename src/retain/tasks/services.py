@@ -44,12 +44,11 @@ from retain.tasks.models import (
 )
 
 BATCH = 500
-#: Default quiet hours (local time): no customer is contacted from 21:00 to 08:00.
-DEFAULT_QUIET_HOURS = (dt.time(21, 0), dt.time(8, 0))
 
 
 def quiet_hours() -> tuple[dt.time, dt.time]:
-    return getattr(settings, "RETAIN_QUIET_HOURS", DEFAULT_QUIET_HOURS)
+    start, end = settings.RETAIN_QUIET_HOURS
+    return start, end
 
 
 def quiet_until(now: dt.datetime) -> dt.datetime | None:
@@ -462,7 +461,7 @@ def notifications_mark_read(*, user: User, now: dt.datetime) -> int:
 
 
 def _base_url() -> str:
-    return getattr(settings, "RETAIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return str(settings.RETAIN_BASE_URL).rstrip("/")
 
 
 @dataclass
