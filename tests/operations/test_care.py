@@ -189,7 +189,10 @@ def test_the_webhook_channel_posts_json():
             "subject": "你好 客户P1",
             "text": "双十一快乐，客户P1",
             "customer": "P1",
+            "delivery": hook.pk,
+            "opened_url": received[0]["opened_url"],
         }
     ]
+    assert received[0]["opened_url"].startswith("http://127.0.0.1:8000/care/opened/")
     hook.refresh_from_db()
     assert hook.status == DeliveryStatus.SENT

@@ -12,12 +12,45 @@ class CampaignKind(models.TextChoices):
     CARE = "care", _("Care")
 
 
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENT = "sent", _("Sent")
+
+
 class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=CampaignKind.choices)
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # A one-off message to a segment (optional: a campaign may also be recorded only).
+    segment = models.ForeignKey(
+        "playbooks.Segment",
+        verbose_name=_("segment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+    )
+    channel = models.CharField(
+        _("channel"),
+        max_length=10,
+        choices=[("email", _("Email")), ("webhook", _("Webhook"))],
+        default="email",
+        db_default="email",
+    )
+    webhook_url = models.URLField(_("webhook URL"), blank=True, db_default="")
+    subject = models.CharField(_("subject"), max_length=200, blank=True, db_default="")
+    body = models.TextField(_("body"), blank=True, db_default="")
+    send_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=CampaignStatus.choices,
+        default=CampaignStatus.DRAFT,
+        db_default=CampaignStatus.DRAFT,
+    )
 
     class Meta:
         verbose_name = _("campaign")
@@ -26,6 +59,25 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from retain.care.templating import template_validate
+
+        errors: dict[str, list[str]] = {
+            field: [str(p) for p in problems]
+            for field in ("subject", "body")
+            if (problems := template_validate(getattr(self, field)))
+        }
+        if self.channel == "webhook" and not self.webhook_url:
+            errors["webhook_url"] = [str(_("The webhook channel needs a URL."))]
+        if self.segment_id and not (self.subject and self.body):
+            errors.setdefault("body", []).append(
+                str(_("A message to a segment needs a subject and a body."))
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class CampaignParticipation(models.Model):

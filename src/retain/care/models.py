@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +39,15 @@ class CareTemplate(models.Model):
         help_text=_("{{ name }}, {{ customer.name }} and {{ unsubscribe_url }} are filled in."),
     )
     active = models.BooleanField(_("active"), default=True)
+    segment = models.ForeignKey(
+        "playbooks.Segment",
+        verbose_name=_("segment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="care_templates",
+        help_text=_("Only customers of this saved segment; empty: everyone who consented."),
+    )
 
     class Meta:
         verbose_name = _("care template")
@@ -76,6 +87,16 @@ class Delivery(models.Model):
     template = models.ForeignKey(
         CareTemplate,
         verbose_name=_("template"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="deliveries",
     )
@@ -104,6 +125,9 @@ class Delivery(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     send_after = models.DateTimeField(_("send after"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    opened_at = models.DateTimeField(
+        _("read at"), null=True, blank=True, help_text=_("When the channel reported it read.")
+    )
 
     class Meta:
         verbose_name = _("delivery")
@@ -112,8 +136,18 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["template", "on", "address"], name="one_greeting_per_address_and_day"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "address"],
+                condition=models.Q(campaign__isnull=False),
+                name="one_campaign_message_per_address",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.template} → {self.address} {self.on}"
+        return f"{self.template or self.campaign} → {self.address} {self.on}"
+
+    @property
+    def source(self) -> CareTemplate | Any:
+        """The care template or the campaign the message comes from (channel, webhook URL)."""
+        return self.template if self.template_id else self.campaign

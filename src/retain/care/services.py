@@ -98,11 +98,14 @@ class WebhookChannel:
                 "subject": delivery.subject,
                 "text": delivery.body,
                 "customer": delivery.customer.code,
+                "delivery": delivery.pk,
+                # the gateway calls this when it learns the message was read
+                "opened_url": delivery_opened_url(delivery_id=delivery.pk),
             },
             ensure_ascii=False,
         ).encode()
         request = urllib.request.Request(
-            delivery.template.webhook_url,
+            delivery.source.webhook_url,
             data=payload,
             headers={"Content-Type": "application/json; charset=utf-8"},
             method="POST",
@@ -163,6 +166,8 @@ def unsubscribe_confirm(
 class CareResult:
     prepared: int = 0
     without_consent: int = 0
+    #: recipients skipped because they reached the frequency cap
+    capped: int = 0
     #: "template name: line N: reason" of each template skipped because it is broken
     broken: list[str] = field(default_factory=list)
 
@@ -238,8 +243,13 @@ def care_messages_prepare(*, on: dt.date, now: dt.datetime) -> CareResult:
         except TemplateInvalid as exc:
             result.broken.append(f"{template.name}: {exc}")
             continue
+        members = _segment_members(template.segment)
+        capped = _capped(now)
         for customer, contact, address, name in _recipients(template, on):
-            if address in done:
+            if address in done or (members is not None and customer.pk not in members):
+                continue
+            if customer.pk in capped:
+                result.capped += 1
                 continue
             done.add(address)
             context = template_context(
@@ -295,12 +305,12 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> Delive
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update()
-            .select_related("template", "customer")
+            .select_related("template", "campaign", "customer")
             .get(pk=delivery_id)
         )
         if delivery.status == DeliveryStatus.SENT:
             return delivery
-        consent = CONSENT_OF[CareChannel(delivery.template.channel)]
+        consent = CONSENT_OF[CareChannel(delivery.source.channel)]
         still = Consent.objects.filter(
             customer=delivery.customer, channel=consent, status=ConsentStatus.GRANTED
         ).exists()
@@ -309,7 +319,7 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> Delive
             delivery.last_error = "consent withdrawn"
             delivery.save(update_fields=["status", "last_error"])
             return delivery
-        outcome = channel_for(delivery.template.channel).send(delivery)
+        outcome = channel_for(delivery.source.channel).send(delivery)
         delivery.attempts += 1
         if outcome.ok:
             delivery.status = DeliveryStatus.SENT
@@ -322,3 +332,213 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> Delive
     if not outcome.ok:
         raise DeliveryFailed(outcome.error)
     return delivery
+
+
+# --------------------------------------------------------------------------- campaigns
+
+#: At most this many messages (care and campaigns, not failed) per customer within this many
+#: days: the frequency cap.
+FREQUENCY_CAP = (2, 7)
+
+
+def _capped(now: dt.datetime) -> set[int]:
+    """Customers who reached the frequency cap in the window ending ``now``."""
+    from django.db.models import Count
+
+    limit, days = FREQUENCY_CAP
+    return set(
+        Delivery.objects.filter(send_after__gt=now - dt.timedelta(days=days))
+        .exclude(status=DeliveryStatus.FAILED)
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=limit)
+        .values_list("customer_id", flat=True)
+    )
+
+
+def _segment_members(segment: Any) -> set[int] | None:
+    """The customer ids of a saved segment, or None for "no segment: everyone"."""
+    if segment is None:
+        return None
+    from retain.scoring.conditions import conditions_q
+
+    return set(
+        Customer.objects.filter(conditions_q(segment.conditions)).values_list("id", flat=True)
+    )
+
+
+def campaign_recipients(campaign: Any) -> list[tuple[Customer, Contact | None, str, str]]:
+    """(customer, contact, address, name) of each consenting member of the campaign's segment:
+    a person's own address, else the primary contact's (e-mail for the e-mail channel, the
+    mobile number for the webhook channel, which reaches SMS / WeChat gateways)."""
+    channel = CareChannel(campaign.channel)
+    consent = CONSENT_OF[channel]
+    members = _segment_members(campaign.segment) or set()
+    granted = set(
+        Consent.objects.filter(
+            channel=consent, status=ConsentStatus.GRANTED, customer_id__in=members
+        ).values_list("customer_id", flat=True)
+    )
+    field_name = "email" if channel == CareChannel.EMAIL else "phone"
+    primary = {
+        k.customer_id: k
+        for k in Contact.objects.filter(
+            customer_id__in=granted, is_primary=True, left_on__isnull=True
+        )
+    }
+    out: list[tuple[Customer, Contact | None, str, str]] = []
+    for customer in Customer.objects.filter(pk__in=granted).select_related("owner").order_by("id"):
+        own = getattr(customer, field_name, "") if customer.kind == CustomerKind.PERSON else ""
+        contact = primary.get(customer.pk)
+        if own:
+            out.append((customer, None, own, customer.name))
+        elif contact is not None and getattr(contact, field_name):
+            out.append((customer, contact, getattr(contact, field_name), contact.name))
+    return out
+
+
+@dataclass
+class CampaignSendResult:
+    campaigns: int = 0
+    prepared: int = 0
+    capped: int = 0
+
+
+@transaction.atomic
+def campaigns_send_due(*, now: dt.datetime) -> CampaignSendResult:
+    """Prepare the messages of every scheduled campaign whose time has come: one per
+    consenting member (frequency cap and quiet hours respected), each member recorded as a
+    participant (the customer's timeline shows it), then queue them for sending."""
+    from retain.campaigns.models import Campaign, CampaignParticipation, CampaignStatus
+
+    result = CampaignSendResult()
+    send_after = quiet_until(now) or now
+    due = list(
+        Campaign.objects.select_for_update()
+        .filter(status=CampaignStatus.SCHEDULED, send_at__lte=now)
+        .select_related("segment")
+        .order_by("send_at", "id")
+    )
+    ids: list[int] = []
+    for campaign in due:
+        subject_t, body_t = template_compile(campaign.subject), template_compile(campaign.body)
+        capped = _capped(now)
+        consent = CONSENT_OF[CareChannel(campaign.channel)]
+        new: list[Delivery] = []
+        seen: set[str] = set()
+        joined: list[CampaignParticipation] = []
+        for customer, contact, address, name in campaign_recipients(campaign):
+            if address in seen:
+                continue
+            if customer.pk in capped:
+                result.capped += 1
+                continue
+            seen.add(address)
+            context = template_context(
+                customer=customer,
+                name=name,
+                today=timezone.localdate(now),
+                unsubscribe_url=unsubscribe_url(customer_id=customer.pk, channel=consent),
+            )
+            new.append(
+                Delivery(
+                    campaign=campaign,
+                    customer=customer,
+                    contact=contact,
+                    on=timezone.localdate(now),
+                    address=address,
+                    subject=subject_t.render(context),
+                    body=body_t.render(context),
+                    send_after=send_after,
+                )
+            )
+            joined.append(
+                CampaignParticipation(campaign=campaign, customer=customer, joined_at=now)
+            )
+        Delivery.objects.bulk_create(new)
+        CampaignParticipation.objects.bulk_create(joined, ignore_conflicts=True)
+        campaign.status = CampaignStatus.SENT
+        campaign.save(update_fields=["status"])
+        ids += list(
+            Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.PENDING).values_list(
+                "id", flat=True
+            )
+        )
+        result.campaigns += 1
+        result.prepared += len(new)
+    if ids:
+        from retain.care.tasks import delivery_send_job
+
+        eta = send_after if send_after > now else None
+
+        def enqueue() -> None:
+            for pk in ids:
+                if eta is not None:
+                    delivery_send_job.schedule(kwargs={"delivery_id": pk}, eta=eta)
+                else:
+                    delivery_send_job(delivery_id=pk)
+
+        transaction.on_commit(enqueue)
+    return result
+
+
+OPENED_SALT = "retain.care.opened"
+
+
+def delivery_opened_url(*, delivery_id: int) -> str:
+    base = getattr(settings, "RETAIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    token = signing.dumps(delivery_id, salt=OPENED_SALT)
+    return base + reverse("care-opened", args=[token])
+
+
+def delivery_opened(*, token: str, now: dt.datetime | None = None) -> Delivery:
+    """Record that the channel reported the message read (first report counts)."""
+    pk = signing.loads(token, salt=OPENED_SALT)
+    delivery = Delivery.objects.get(pk=pk)
+    if delivery.opened_at is None:
+        delivery.opened_at = now or timezone.now()
+        delivery.save(update_fields=["opened_at"])
+    return delivery
+
+
+#: The fields ``care_template_save`` takes.
+CARE_TEMPLATE_FIELDS = (
+    "name",
+    "occasion",
+    "custom_month",
+    "custom_day",
+    "channel",
+    "webhook_url",
+    "subject",
+    "body",
+    "active",
+    "segment",
+)
+
+
+@transaction.atomic
+def care_template_save(
+    *, template: CareTemplate | None, fields: dict[str, Any], actor: Any, request: Any = None
+) -> CareTemplate:
+    """Create or change a care message (validated: each template problem with its line).
+    Audited."""
+    from retain.accounts.access import require
+    from retain.audit.services import audit_event, snapshot
+
+    require(actor, "care.change_caretemplate" if template else "care.add_caretemplate")
+    before = snapshot(template) if template is not None else None
+    template = template or CareTemplate()
+    for name in CARE_TEMPLATE_FIELDS:
+        if name in fields:
+            setattr(template, name, fields[name])
+    template.full_clean()
+    template.save()
+    audit_event(
+        actor=actor,
+        action="update" if before else "create",
+        obj=template,
+        before=before,
+        after=snapshot(template),
+        request=request,
+    )
+    return template

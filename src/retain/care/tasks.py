@@ -20,3 +20,11 @@ def care_daily() -> None:
 
     now = timezone.now()
     care_messages_prepare(on=timezone.localdate(now), now=now)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def campaigns_due() -> None:
+    """Send the scheduled campaigns whose time has come."""
+    from retain.care.services import campaigns_send_due
+
+    campaigns_send_due(now=timezone.now())
