@@ -204,6 +204,16 @@ def _as_of_option(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"--as-of must be a date like 2026-11-01, not {value!r}") from exc
 
 
+def _steps_failed(result: object) -> bool:
+    """Print each failed step of a nightly run; True when any failed."""
+    failed = getattr(result, "failed", [])
+    for step in failed:
+        typer.echo(f"Error: step {step.name.value} failed: {step.error}", err=True)
+    if failed:
+        typer.echo("Details: Admin → Nightly run → Nightly steps.", err=True)
+    return bool(failed)
+
+
 @app.command()
 def score(
     as_of: Annotated[
@@ -216,10 +226,16 @@ def score(
             "(DuckDB over a copy of the tables) or memory (through the ORM)."
         ),
     ] = "auto",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Take over a scoring run still marked running (after a crash)."
+        ),
+    ] = False,
 ) -> None:
     """Score every customer (quadrant, RFM, lifecycle, P(alive), value, risk) and tag them."""
     _django()
-    from retain.scoring.tables import TableSource, resolved_source
+    from retain.scoring.tables import TableSource
 
     if tables not in set(TableSource):
         known = ", ".join(TableSource)
@@ -227,32 +243,31 @@ def score(
         raise typer.Exit(2)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from retain.scoring.services import ScoringBusyError, ScoringOrderError, scoring_run
-    from retain.tasks.daily import daily_now
+    from retain.pipeline.models import StepName
+    from retain.pipeline.services import SCORING_STEPS, pipeline_now, pipeline_run
 
-    day, now = daily_now(_as_of_option(as_of))
+    day, now = pipeline_now(_as_of_option(as_of))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
     ) as bar:
         job = bar.add_task("scoring", total=None)
-        try:
-            run = scoring_run(
-                as_of=day,
-                now=now,
-                source=TableSource(tables),
-                progress=lambda label: bar.update(job, description=label),
-            )
-        except (ScoringBusyError, ScoringOrderError) as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(1) from exc
-        bar.update(job, description="board figures")
-        from retain.kpis.services import board_figures_refresh
-
-        board_figures_refresh(run=run, source=resolved_source(TableSource(tables)))
-    typer.echo(
-        f"Scored {run.customers:,} customers as of {run.as_of}: {run.changes:,} segment changes, "
-        f"{run.tags_added:,} automatic tags added, {run.tags_removed:,} removed."
-    )
+        result = pipeline_run(
+            as_of=day,
+            now=now,
+            steps=SCORING_STEPS,
+            source=TableSource(tables),
+            force=force,
+            progress=lambda label: bar.update(job, description=label),
+        )
+    run = result.result(StepName.SCORES)
+    if run is not None:
+        typer.echo(
+            f"Scored {run.customers:,} customers as of {run.as_of}: "
+            f"{run.changes:,} segment changes, "
+            f"{run.tags_added:,} automatic tags added, {run.tags_removed:,} removed."
+        )
+    if _steps_failed(result):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -266,26 +281,40 @@ def daily(
     _django()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from retain.tasks.daily import daily_jobs_run, daily_now
+    from retain.pipeline.models import StepName
+    from retain.pipeline.services import DAILY_STEPS, pipeline_now, pipeline_run
 
-    day, now = daily_now(_as_of_option(as_of))
+    day, now = pipeline_now(_as_of_option(as_of))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
     ) as bar:
         job = bar.add_task("daily", total=None)
-        result = daily_jobs_run(
-            as_of=day, now=now, progress=lambda label: bar.update(job, description=label)
+        result = pipeline_run(
+            as_of=day,
+            now=now,
+            steps=DAILY_STEPS,
+            progress=lambda label: bar.update(job, description=label),
         )
-    p = result.playbooks
-    typer.echo(
-        f"{day}: {p.created:,} playbook tasks created, {p.withdrawn:,} withdrawn "
-        f"({p.without_consent:,} skipped without consent, {p.without_owner:,} without owner); "
-        f"{result.churn.created:,} win-back tasks; {result.care.prepared:,} care messages queued; "
-        f"{result.complaints.escalated:,} complaints escalated; "
-        f"{result.detractors.created:,} detractor follow-ups."
-    )
-    for broken in result.care.broken:
-        typer.echo(f"Skipped broken care template {broken}", err=True)
+    parts = []
+    p = result.result(StepName.TASKS)
+    if p is not None:
+        parts.append(
+            f"{p.created:,} playbook tasks created, {p.withdrawn:,} withdrawn "
+            f"({p.without_consent:,} skipped without consent, {p.without_owner:,} without owner)"
+        )
+    if (churn := result.result(StepName.ALERTS)) is not None:
+        parts.append(f"{churn.created:,} win-back tasks")
+    if (care := result.result(StepName.CARE)) is not None:
+        parts.append(f"{care.prepared:,} care messages queued")
+        for broken in care.broken:
+            typer.echo(f"Skipped broken care template {broken}", err=True)
+    if (complaints := result.result(StepName.COMPLAINTS)) is not None:
+        parts.append(f"{complaints.escalated:,} complaints escalated")
+    if (detractors := result.result(StepName.DETRACTORS)) is not None:
+        parts.append(f"{detractors.created:,} detractor follow-ups")
+    typer.echo(f"{day}: " + "; ".join(parts) + ".")
+    if _steps_failed(result):
+        raise typer.Exit(1)
 
 
 @app.command("export-customers")

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "retain.tasks",
     "retain.care",
     "retain.kpis",
+    "retain.pipeline",
 ]
 
 MIDDLEWARE = [

@@ -13,10 +13,10 @@ from retain.accounts.models import User
 from retain.care.models import Delivery
 from retain.customers.models import Customer
 from retain.customers.services import consent_set
+from retain.pipeline.services import DAILY_AT, DAILY_STEPS, pipeline_run
 from retain.playbooks.models import Playbook
 from retain.playbooks.selectors import segment_members
 from retain.scoring.models import CustomerScore, SegmentChange
-from retain.tasks.daily import DAILY_AT, daily_jobs_run
 from retain.tasks.models import Notification, Task, TaskKind, TaskStatus
 from tests.conftest import AS_OF
 from tests.factories import ComplaintFactory, SurveyResponseFactory
@@ -56,7 +56,7 @@ def test_done_when(demo_company, score, smtp_server, django_capture_on_commit_ca
     # day 1: score, then the daily jobs
     score(AS_OF, now=at(AS_OF))
     with django_capture_on_commit_callbacks(execute=True):
-        daily_jobs_run(as_of=AS_OF, now=at(AS_OF))
+        assert pipeline_run(as_of=AS_OF, now=at(AS_OF), steps=DAILY_STEPS).failed == []
 
     # every sales user has tasks, each matching a playbook: customer in the segment, the
     # account owner as owner
@@ -83,7 +83,7 @@ def test_done_when(demo_company, score, smtp_server, django_capture_on_commit_ca
     )
     score(day2, now=at(day2))
     with django_capture_on_commit_callbacks(execute=True):
-        daily_jobs_run(as_of=day2, now=at(day2))
+        assert pipeline_run(as_of=day2, now=at(day2), steps=DAILY_STEPS).failed == []
 
     winback = Task.objects.get(kind=TaskKind.WINBACK, customer=customer)
     assert winback.owner == customer.owner
@@ -100,7 +100,7 @@ def test_done_when(demo_company, score, smtp_server, django_capture_on_commit_ca
     before, sent = everything(), len(mail)
     score(day2, now=at(day2))
     with django_capture_on_commit_callbacks(execute=True):
-        daily_jobs_run(as_of=day2, now=at(day2))
+        assert pipeline_run(as_of=day2, now=at(day2), steps=DAILY_STEPS).failed == []
     assert everything() == before
     assert len(smtp_server.wait_for(sent + 1, timeout=1)) == sent
     assert User.objects.filter(role="sales").count() == 6

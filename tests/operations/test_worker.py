@@ -81,7 +81,9 @@ def test_the_worker_scores_runs_the_daily_jobs_and_mails(tmp_path, smtp_server):
     try:
         # when a scoring run, the daily jobs and a staff e-mail are queued
         _python(
-            "from retain.scoring.tasks import scoring_run_job; scoring_run_job('2026-11-01')", env
+            "from retain.pipeline.tasks import pipeline_job; "
+            "pipeline_job('2026-11-01', ['scores', 'board'])",
+            env,
         )
         status = _wait(
             db, "select group_concat(status) from scoring_scoringrun", lambda v: v == "done"
@@ -97,7 +99,11 @@ def test_the_worker_scores_runs_the_daily_jobs_and_mails(tmp_path, smtp_server):
             "consent_set(customer=c, channel='email', granted=True, source='test')\n",
             env,
         )
-        _python("from retain.tasks.tasks import daily_job; daily_job('2026-11-01')", env)
+        _python(
+            "from retain.pipeline.tasks import pipeline_job; "
+            "pipeline_job('2026-11-01', ['tasks', 'alerts', 'care', 'complaints', 'detractors'])",
+            env,
+        )
         _python(
             "from retain.tasks.tasks import email_send; "
             "email_send(subject='worker check', body='hello', to=['li@example.com'])",

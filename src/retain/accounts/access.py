@@ -301,6 +301,8 @@ _PLANNING = [  # scoring, playbooks, tasks, care, imports: synced once their mod
     "care.delivery",
     "imports.importjob",
 ]
+# The status of the nightly run and of the worker (Admin → Nightly run).
+_OPERATIONS = ["pipeline.pipelinestep", "pipeline.workerbeat"]
 _MARKETING_OWNS = [
     "playbooks.segment",
     "playbooks.playbook",
@@ -321,11 +323,19 @@ def _all(models: list[str]) -> list[str]:
 
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    "admin": [*_all(_CUSTOMER_DATA), *_all(_REFERENCE), *_all(_PLANNING), *_ALL_CUSTOM, VIEW_AUDIT],
+    "admin": [
+        *_all(_CUSTOMER_DATA),
+        *_all(_REFERENCE),
+        *_all(_PLANNING),
+        *_view(_OPERATIONS),
+        *_ALL_CUSTOM,
+        VIEW_AUDIT,
+    ],
     "manager": [
         *_all(_CUSTOMER_DATA),
         *_all(_REFERENCE),
         *_all(_PLANNING),
+        *_view(_OPERATIONS),
         *_ALL_CUSTOM,
         VIEW_AUDIT,
     ],
@@ -374,6 +384,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_view(_REFERENCE),
         *_view(_PLANNING),
         *_all(_ANALYST_OWNS),
+        *_view(_OPERATIONS),
         VIEW_ALL_CUSTOMERS,
         EXPORT_CUSTOMERS,
     ],

@@ -92,12 +92,17 @@ def kpis(
     surveys: ir.Table | None = None,
     survey_columns: SurveyColumns | None = None,
     customer_ids: Sequence[int] | None = None,
+    summary: ir.Table | None = None,
 ) -> KpiSnapshot:
     """KPIs as of a date, computed in the backend of ``orders``.
 
     ``customer_ids`` restricts the figures to those customers (a sales rep's own accounts);
     each customer is still summarised and placed in a quadrant against everyone, so a
     customer is "core" in a restricted snapshot exactly when it is core in the full one.
+
+    ``summary`` is the :func:`customer_summary` of the same data as of the same day when the
+    caller has it already (the scoring run passes the summary behind its scores), so it is
+    not computed twice.
 
     Definitions (P = ``retention_period_days``, W = ``kpi_window_days``, windows end on
     ``as_of`` inclusive; see docs/analytics.md):
@@ -123,14 +128,15 @@ def kpis(
     cfg = settings or AnalyticsSettings()
     as_of_date = _as_date(as_of)
     asof = day_number(as_of_date)
-    summary = customer_summary(
-        orders,
-        as_of=as_of_date,
-        settings=cfg,
-        columns=columns,
-        customers=customers,
-        customer_columns=customer_columns,
-    )
+    if summary is None:
+        summary = customer_summary(
+            orders,
+            as_of=as_of_date,
+            settings=cfg,
+            columns=columns,
+            customers=customers,
+            customer_columns=customer_columns,
+        )
     s = summary
     if customer_ids is not None:
         s = s.filter(s.customer_id.isin(list(customer_ids)))

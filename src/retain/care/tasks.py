@@ -1,4 +1,5 @@
-"""Huey jobs of care messages: prepare today's greetings, send each (retried)."""
+"""Huey jobs of care messages: send each greeting (retried), send scheduled campaigns. The
+nightly run (``retain.pipeline``) prepares the day's greetings."""
 
 from __future__ import annotations
 
@@ -12,14 +13,6 @@ def delivery_send_job(*, delivery_id: int) -> None:
     from retain.care.services import delivery_send
 
     delivery_send(delivery_id=delivery_id)
-
-
-@db_periodic_task(crontab(hour="9", minute="0"))
-def care_daily() -> None:
-    from retain.care.services import care_messages_prepare
-
-    now = timezone.now()
-    care_messages_prepare(on=timezone.localdate(now), now=now)
 
 
 @db_periodic_task(crontab(minute="*/5"))

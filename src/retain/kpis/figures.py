@@ -90,14 +90,19 @@ def kpi_snapshot(
     tables: AppTables | None = None,
     settings: AnalyticsSettings | None = None,
     customer_ids: list[int] | None = None,
+    summary: Any = None,
 ) -> dict[str, Any]:
-    """The engine's KPIs as of ``as_of`` (over ``customer_ids`` when given), as stored."""
+    """The engine's KPIs as of ``as_of`` (over ``customer_ids`` when given), as stored.
+
+    ``summary``: the engine's customer summary as of the same day when the caller has it
+    (the scoring run), so that it is not computed again."""
     tables = tables or app_tables()
     snapshot = kpis(
         tables.orders,
         as_of=as_of,
         settings=settings,
         customer_ids=customer_ids,
+        summary=summary,
         **tables.kpi_kwargs(),
     )
     return jsonable(snapshot.to_row())

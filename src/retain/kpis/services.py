@@ -17,7 +17,7 @@ from retain.audit.services import audit_event, snapshot
 from retain.kpis.definitions import KPIS
 from retain.kpis.figures import Overview, kpi_snapshot, overview
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
-from retain.scoring.models import RunStatus, ScoringRun
+from retain.scoring.models import KpiSnapshot, RunStatus, ScoringRun
 from retain.scoring.tables import ORDER_COLUMNS, TableSource, app_tables, resolved_source
 
 #: Months of trend and of cohorts the board shows.
@@ -158,6 +158,10 @@ def board_figures_refresh(
     step("reading tables")
     tables = app_tables(source=resolved_source(source))
     known = _closed_months(run)
+    # The run's own day: the KPI snapshot the scoring run stored (computed once, not twice).
+    own = KpiSnapshot.objects.filter(as_of=run.as_of).values_list("figures", flat=True).first()
+    if own is not None:
+        known[run.as_of.isoformat()] = own
     trend: list[dict[str, Any]] = []
     for end in month_ends(_months_back(run.as_of, TREND_MONTHS), run.as_of):
         row = known.get(end.isoformat())
@@ -199,31 +203,32 @@ __all__ = [
 ]
 
 
-def first_run_ensure(*, progress: Any = None) -> ScoringRun | None:
-    """After loading a demo company: score it, run the day's jobs and compute the board once.
+def first_run_ensure(
+    *, progress: Any = None, source: TableSource = TableSource.AUTO
+) -> ScoringRun | None:
+    """After loading a demo company: the whole nightly run once (scores, board, daily jobs).
 
     Idempotent: does nothing when a finished scoring run (and its board figures) exists.
     Returns the run it made, or None.
     """
-    from retain.scoring.services import scoring_run
-    from retain.tasks.daily import daily_jobs_run, daily_now
+    from retain.customers.models import Customer
+    from retain.pipeline.models import StepName
+    from retain.pipeline.services import ALL_STEPS, pipeline_now, pipeline_run
 
-    step = progress or (lambda _label: None)
     run = ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-as_of", "-pk").first()
     if run is not None:
         if not BoardFigures.objects.filter(run=run).exists():
-            step("board figures")
-            board_figures_refresh(run=run)
+            pipeline_run(
+                as_of=run.as_of,
+                now=timezone.now(),
+                steps=[StepName.BOARD],
+                source=source,
+                progress=progress,
+            )
         return None
-    from retain.customers.models import Customer
-
     if not Customer.objects.exists():
         return None
-    day, now = daily_now(None)
-    step("scoring")
-    run = scoring_run(as_of=day, now=now, progress=step)
-    step("daily jobs")
-    daily_jobs_run(as_of=day, now=now, progress=step)
-    step("board figures")
-    board_figures_refresh(run=run)
-    return run
+    day, now = pipeline_now(None)
+    result = pipeline_run(as_of=day, now=now, steps=ALL_STEPS, source=source, progress=progress)
+    run = result.result(StepName.SCORES)
+    return run if isinstance(run, ScoringRun) else None

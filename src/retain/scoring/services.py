@@ -7,12 +7,13 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import ibis
 import pandas as pd
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from retain.analytics import AnalyticsSettings, score_customers
+from retain.analytics import SUMMARY_COLUMNS, AnalyticsSettings, score_customers
 from retain.customers.models import Customer
 from retain.kpis.figures import kpi_snapshot
 from retain.scoring.conditions import conditions_q
@@ -43,7 +44,7 @@ class ScoringOrderError(ValueError):
     """The run's as_of is older than the scores already stored."""
 
 
-def _run_start(*, as_of: dt.date, now: dt.datetime) -> ScoringRun:
+def _run_start(*, as_of: dt.date, now: dt.datetime, force: bool = False) -> ScoringRun:
     newest = CustomerScore.objects.order_by("-as_of").values_list("as_of", flat=True).first()
     if newest is not None and as_of < newest:
         raise ScoringOrderError(
@@ -52,6 +53,10 @@ def _run_start(*, as_of: dt.date, now: dt.datetime) -> ScoringRun:
         )
     try:
         with transaction.atomic():
+            if force:
+                ScoringRun.objects.filter(status=RunStatus.RUNNING).update(
+                    status=RunStatus.FAILED, finished_at=now, error="taken over (--force)"
+                )
             ScoringRun.objects.filter(
                 status=RunStatus.RUNNING, started_at__lt=now - STALE_AFTER
             ).update(status=RunStatus.FAILED, finished_at=now, error="abandoned (stale)")
@@ -252,6 +257,7 @@ def scoring_run(
     tables: AppTables | None = None,
     settings: AnalyticsSettings | None = None,
     now: dt.datetime | None = None,
+    force: bool = False,
     progress: Progress | None = None,
 ) -> ScoringRun:
     """Score every customer as of ``as_of`` and store the results.
@@ -261,7 +267,7 @@ def scoring_run(
     """
     now = now or timezone.now()
     step = progress or (lambda _label: None)
-    run = _run_start(as_of=as_of, now=now)
+    run = _run_start(as_of=as_of, now=now, force=force)
     try:
         step(_("reading tables"))
         tables = tables or app_tables(source=source, preferences=True)
@@ -270,7 +276,9 @@ def scoring_run(
             tables.score_orders, as_of=as_of, settings=settings, **tables.engine_kwargs()
         )
         step(_("computing KPIs"))
-        figures = kpi_snapshot(as_of=as_of, tables=tables, settings=settings)
+        # The month's KPIs from the summary behind the scores: computed once, not twice.
+        summary = ibis.memtable(frame[list(SUMMARY_COLUMNS)])
+        figures = kpi_snapshot(as_of=as_of, tables=tables, settings=settings, summary=summary)
         step(_("writing scores"))
         _apply(run, frame, figures, now)
     except Exception as exc:
