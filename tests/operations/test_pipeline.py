@@ -23,21 +23,24 @@ pytestmark = pytest.mark.django_db
 NOW = timezone.make_aware(dt.datetime.combine(AS_OF, DAILY_AT))
 
 
-def broken_care_template() -> CareTemplate:
-    """A greeting for today whose subject does not parse (saved past the form's checks)."""
-    return CareTemplate.objects.create(
-        name="broken",
-        occasion=Occasion.CUSTOM,
-        custom_month=AS_OF.month,
-        custom_day=AS_OF.day,
-        subject="{% if %}",
-        body="hello",
-    )
+def broken_care_step(monkeypatch) -> None:
+    """The care step fails with a database error (a table gone missing)."""
+    from django.db import connection
+
+    import retain.care.services as care
+
+    def prepare(*, on, now):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM care_no_such_table")
+
+    monkeypatch.setattr(care, "care_messages_prepare", prepare)
 
 
-def test_a_failing_step_lets_the_next_steps_run_and_is_recorded(demo_company, score, caplog):
+def test_a_failing_step_lets_the_next_steps_run_and_is_recorded(
+    demo_company, score, caplog, monkeypatch
+):
     score(AS_OF, now=NOW)
-    broken_care_template()
+    broken_care_step(monkeypatch)
 
     with caplog.at_level(logging.ERROR, logger="retain.pipeline.services"):
         result = pipeline_run(as_of=AS_OF, now=NOW, steps=DAILY_STEPS)
@@ -61,23 +64,41 @@ def test_a_failing_step_lets_the_next_steps_run_and_is_recorded(demo_company, sc
     # recorded: one row per step, the failure kept
     care = PipelineStep.objects.get(name="care")
     assert care.outcome == StepOutcome.FAILED
-    assert care.error.startswith("TemplateSyntaxError: ")
+    assert care.error.startswith(("ProgrammingError: ", "OperationalError: "))
+    assert "care_no_such_table" in care.error
     assert care.last_error == care.error and care.failures == 1
     assert PipelineStep.objects.get(name="tasks").counts["created"] == (
         result.result(StepName.TASKS).created
     )
 
-    # the template fixed, the next run clears the step but keeps its last failure
-    CareTemplate.objects.filter(name="broken").update(subject="Hi {{ name }}")
+    # the step mended, the next run clears it but keeps its last failure
+    monkeypatch.undo()
     again = pipeline_run(as_of=AS_OF, now=NOW, steps=DAILY_STEPS)
     assert again.failed == []
     care.refresh_from_db()
     assert (care.outcome, care.error, care.failures) == (StepOutcome.OK, "", 1)
-    assert care.last_error.startswith("TemplateSyntaxError: ")
+    assert "care_no_such_table" in care.last_error
 
 
-def test_the_status_page_shows_the_failure_to_the_admin(demo_company, client):
-    broken_care_template()
+def test_a_broken_care_template_is_reported_on_the_status_page(demo_company):
+    CareTemplate.objects.create(
+        name="broken",
+        occasion=Occasion.CUSTOM,
+        custom_month=AS_OF.month,
+        custom_day=AS_OF.day,
+        subject="{% if %}",
+        body="hello",
+    )
+
+    result = pipeline_run(as_of=AS_OF, now=NOW, steps=[StepName.CARE, StepName.COMPLAINTS])
+
+    assert result.failed == []
+    care = PipelineStep.objects.get(name="care")
+    assert care.counts["broken"].startswith("broken: ")
+
+
+def test_the_status_page_shows_the_failure_to_the_admin(demo_company, client, monkeypatch):
+    broken_care_step(monkeypatch)
     pipeline_run(as_of=AS_OF, now=NOW, steps=[StepName.CARE, StepName.COMPLAINTS])
 
     client.login(username="admin", password=PASSWORD)
@@ -85,7 +106,7 @@ def test_the_status_page_shows_the_failure_to_the_admin(demo_company, client):
 
     assert page.status_code == 200
     html = page.content.decode()
-    assert "TemplateSyntaxError" in html
+    assert "care_no_such_table" in html
     assert html.count("Failed") >= 1 and "Complaint deadlines" in html
     # sales users do not run the company: no status page
     client.login(username="sales1", password=PASSWORD)

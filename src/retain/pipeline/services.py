@@ -89,7 +89,10 @@ def _counts(result: Any) -> dict[str, Any]:
     if result is None:
         return {}
     values = getattr(result, "__dict__", {})
-    return {k: v for k, v in values.items() if isinstance(v, int | float | str) and k[0] != "_"}
+    out = {k: v for k, v in values.items() if isinstance(v, int | float | str) and k[0] != "_"}
+    if getattr(result, "broken", None):  # care templates skipped because they are broken
+        out["broken"] = "; ".join(result.broken)
+    return out
 
 
 # --- The steps -----------------------------------------------------------------------------
