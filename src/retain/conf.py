@@ -97,9 +97,23 @@ def _secret_key(home: Path) -> str:
     return key
 
 
+def _private(home: Path) -> None:
+    """RETAIN_HOME holds the SQLite database, the secret key, uploads and reject files:
+    the folder is 0700 and everything retain creates is 0600 (folders 0700) — a umask of
+    077 for the process, so SQLite's database, journal and WAL files are covered too."""
+    os.umask(0o077)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        if home.stat().st_mode & 0o077:
+            home.chmod(0o700)
+    except PermissionError:  # not ours (a shared mount): leave it as its owner set it
+        pass
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     home = Path(os.environ.get("RETAIN_HOME") or "./.retain").expanduser().resolve()
+    _private(home)
     database_url = os.environ.get("RETAIN_DATABASE_URL") or f"sqlite:///{home / 'retain.sqlite3'}"
     language = (os.environ.get("RETAIN_LANGUAGE") or "zh-hans").lower()
     if language not in LANGUAGES:

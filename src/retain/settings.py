@@ -121,6 +121,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = ENV.home / "media"
+# Uploads and reject files hold personal data: owner-only, like the rest of RETAIN_HOME.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Security: Django's protections on; the deploy-only ones follow DEBUG.
 SESSION_COOKIE_HTTPONLY = True

@@ -50,7 +50,7 @@ def pair(db):
 
 
 def test_a_merge_keeps_the_newest_decision_per_channel(client, company, pair):
-    survivor, loser, duplicate = pair
+    survivor, _loser, duplicate = pair
     client.force_login(company.users["manager"])
 
     response = client.post(reverse("duplicate-merge", args=[duplicate.pk]), {})

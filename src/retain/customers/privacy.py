@@ -132,6 +132,7 @@ def customer_erase(*, actor: Any, customer: Customer, request: Any = None) -> Cu
         raise PermissionDenied("customer")
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     now = timezone.now()
+    identifiers = _identifiers(customer)
     Customer.objects.filter(pk=customer.pk).update(
         name=f"{ERASED} {customer.code}",
         phone="",
@@ -151,6 +152,7 @@ def customer_erase(*, actor: Any, customer: Customer, request: Any = None) -> Cu
     Complaint.objects.filter(customer=customer).update(description=ERASED, resolution="")
     SurveyResponse.objects.filter(customer=customer).update(comment="")
     _erase_elsewhere(customer)
+    files_purged = _erase_files(identifiers)
     Consent.objects.filter(customer=customer).update(
         status=ConsentStatus.WITHDRAWN, recorded_at=now, source="erasure"
     )
@@ -165,7 +167,11 @@ def customer_erase(*, actor: Any, customer: Customer, request: Any = None) -> Cu
         actor=actor,
         action="erase",
         obj=customer,
-        after={"erased": True, "audit_events_scrubbed": len(events)},
+        after={
+            "erased": True,
+            "audit_events_scrubbed": len(events),
+            "import_files_purged": files_purged,
+        },
         request=request,
     )
     return customer
@@ -182,6 +188,27 @@ def _erase_elsewhere(customer: Customer) -> None:
     if apps.is_installed("retain.tasks"):
         Task = apps.get_model("tasks", "Task")
         Task.objects.filter(customer=customer).update(reason="", outcome_reason="")
+
+
+def _identifiers(customer: Customer) -> set[str]:
+    """What names the person in a stored file: code, name, phone, email, and the names,
+    phones, emails and WeChat IDs of the contacts."""
+    found = {customer.code, customer.name, customer.phone, customer.email}
+    for row in Contact.objects.filter(customer=customer).values_list(
+        "name", "phone", "email", "wechat_id"
+    ):
+        found.update(row)
+    return {v for v in found if v}
+
+
+def _erase_files(identifiers: set[str]) -> int:
+    from django.apps import apps
+
+    if not apps.is_installed("retain.imports"):
+        return 0
+    from retain.imports.privacy import import_files_erase
+
+    return import_files_erase(identifiers=identifiers)
 
 
 def _scrub(values: Any) -> Any:
