@@ -460,3 +460,36 @@ def test_every_status_word_of_the_seed_imports_to_its_status(tmp_path, importer)
     assert (result.created, result.errors) == (len(SEED_WORDS), [])
     got = dict(Customer.objects.values_list("code", "status"))
     assert {word: got[f"C{i}"] for i, word in enumerate(SEED_WORDS)} == SEED_WORDS
+
+
+def test_without_codes_a_re_import_matches_by_name_and_phone_and_the_preview_says_so(
+    tmp_path, importer, client, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    header = ["客户名称", "联系人", "联系电话", "邮箱"]
+    rows = [
+        ["深圳市某科技有限公司", "张三", "13800138000", ""],
+        ["某贸易公司", "李四", "", "li@example.com"],
+        ["没有电话的公司", "王五", "", ""],
+    ]
+    path = write_csv(tmp_path / "nocode.csv", header, rows)
+    first = import_file(path=path, kind="customers", actor=importer)
+    renamed = write_csv(
+        tmp_path / "again.csv",
+        header,
+        [["某科技有限公司", "张三", "138 0013 8000", ""], *rows[1:]],
+    )
+
+    again = import_file(path=renamed, kind="customers", actor=importer)
+    out = CliRunner().invoke(app, ["import", str(path), "--kind", "customers", "--dry-run"])
+    client.force_login(importer)
+    client.post(reverse("imports"), {"file": SimpleUploadedFile("again.csv", renamed.read_bytes())})
+    page = client.get(reverse("import-mapping", args=[ImportJob.objects.get().pk])).content.decode()
+
+    assert (first.created, again.created, again.matched_by_name) == (3, 1, 2)
+    assert Customer.objects.count() == 4  # only the one without phone or email came again
+    assert "2 row(s) without a customer code matched an existing customer" in out.output
+    assert (
+        "2 rows have no customer code and were matched to existing customers by their name "
+        "and phone or email."
+    ) in page

@@ -146,6 +146,11 @@ def import_command(
         f"{result.created:,} created, {result.updated:,} updated, "
         f"{result.unchanged:,} unchanged, {result.rejected:,} rejected."
     )
+    if result.matched_by_name:
+        typer.echo(
+            f"{result.matched_by_name:,} row(s) without a customer code matched an existing "
+            "customer by name and phone or email."
+        )
     if result.reject_path is not None:
         typer.echo(f"Rejected rows with the reason: {result.reject_path}")
     if not dry_run:

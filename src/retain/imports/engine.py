@@ -80,6 +80,8 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0
     committed: bool = False
+    #: Rows without a customer code matched to a customer by name and phone or email.
+    matched_by_name: int = 0
     errors: list[RowError] = field(default_factory=list)
     reject_path: Path | None = None
     seconds: float = 0.0
@@ -430,6 +432,7 @@ class CustomerHandler(Handler):
     def write(self, rows: list[Row], result: ImportResult) -> None:
         from retain.customers.services import customer_code_next
 
+        result.matched_by_name += self._match_without_code(rows)
         codes = [r.values["code"] for r in rows if r.values.get("code")]
         existing = {c.code: c for c in Customer.objects.filter(code__in=codes)}
         allowed = import_customer_ids(self.actor, [c.pk for c in existing.values()])
@@ -493,6 +496,57 @@ class CustomerHandler(Handler):
             and "_customer" in r.values
             and r.values["_customer"].pk not in new_ids | updated_ids
         )
+
+    def _match_without_code(self, rows: list[Row]) -> int:
+        """A row without a customer code is the customer with the same normalised name and
+        the same phone or email (its own or an active contact's), when the user may see it:
+        re-importing a file without codes then updates instead of creating duplicates."""
+        from retain.dedup.normalise import company_full
+
+        fresh = [
+            r
+            for r in rows
+            if not r.values.get("code") and (r.values.get("phone") or r.values.get("email"))
+        ]
+        if not fresh:
+            return 0
+        phones = {r.values["phone"] for r in fresh if r.values.get("phone")}
+        emails = {r.values["email"].lower() for r in fresh if r.values.get("email")}
+        by_contact = Contact.objects.filter(
+            models.Q(phone__in=phones) | models.Q(email__in=emails)
+        ).values_list("customer_id", "phone", "email")
+        by_customer = Customer.objects.filter(
+            models.Q(phone__in=phones) | models.Q(email__in=emails)
+        ).values_list("id", "phone", "email")
+        reach: dict[str, set[int]] = {}
+        for customer_id, phone, email in (*by_customer, *by_contact):
+            for key in (phone, (email or "").lower()):
+                if key:
+                    reach.setdefault(key, set()).add(customer_id)
+        ids = import_customer_ids(self.actor, {i for found in reach.values() for i in found})
+        if not ids:
+            return 0
+        names = {
+            pk: (code, company_full(name))
+            for pk, code, name in Customer.objects.filter(pk__in=ids).values_list(
+                "pk", "code", "name"
+            )
+        }
+        matched = 0
+        for row in fresh:
+            name = company_full(row.values.get("name") or "")
+            keys = [row.values.get("phone"), (row.values.get("email") or "").lower()]
+            same = sorted(
+                pk
+                for key in keys
+                if key
+                for pk in reach.get(key, ())
+                if pk in names and names[pk][1] == name
+            )
+            if same and name:
+                row.values["code"] = names[same[0]][0]
+                matched += 1
+        return matched
 
     def _clean(self, row: Row, customer: Any) -> bool:
         try:
