@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,7 +24,13 @@ from retain.accounts.access import (
     customers_visible_to,
     users_overseen_by,
 )
-from retain.customers.models import Contact, Customer, CustomerSource, CustomerStatus
+from retain.customers.models import (
+    Contact,
+    Customer,
+    CustomerKind,
+    CustomerSource,
+    CustomerStatus,
+)
 from retain.customers.selectors import customer_possible_duplicates
 from retain.customers.services import (
     contact_create,
@@ -72,6 +79,16 @@ class CustomerQuickForm(_OwnerMixin, forms.ModelForm):
             forms.ModelChoiceField, self.fields["source"]
         ).queryset = CustomerSource.objects.filter(active=True)
         self.fields["owner"].required = False
+        # the live duplicate check: each key field asks as the user types (htmx)
+        live = {
+            "hx-get": reverse("customer-duplicates"),
+            "hx-target": "#duplicates",
+            "hx-swap": "outerHTML",
+            "hx-include": "#id_name, #id_phone, #id_email, #id_kind",
+        }
+        for name in ("name", "phone", "email", "kind"):
+            trigger = "change" if name == "kind" else "input changed delay:400ms"
+            self.fields[name].widget.attrs.update({**live, "hx-trigger": trigger})
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -214,7 +231,12 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
                     return redirect("customer-detail", code=customer.code)
     else:
         form = CustomerQuickForm(
-            user=request.user, initial={"owner": request.user, "status": CustomerStatus.PROSPECT}
+            user=request.user,
+            initial={
+                "owner": request.user,
+                "status": CustomerStatus.PROSPECT,
+                "kind": CustomerKind.COMPANY,
+            },
         )
     return render(
         request,
@@ -288,8 +310,6 @@ def customer_status_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def customer_url(customer: Customer) -> str:
-    from django.urls import reverse
-
     return reverse("customer-detail", args=[customer.code])
 
 
