@@ -51,7 +51,16 @@ def serve(
     from retain.wsgi import application
 
     typer.echo(f"retain is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-    waitress_serve(application, host=host, port=port, threads=threads, ident="retain")
+    # Forwarded headers reach Django, whose TrustedProxyMiddleware believes them only from
+    # RETAIN_TRUSTED_PROXIES (waitress would drop X-Forwarded-Proto: an endless redirect).
+    waitress_serve(
+        application,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="retain",
+        clear_untrusted_proxy_headers=False,
+    )
 
 
 @app.command()

@@ -7,6 +7,7 @@ nothing else reads ``os.environ``.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Environment:
     email_port: int
     email_from: str
     search_limit: int
+    trusted_proxies: tuple[str, ...]
     base_url: str
     quiet_hours: tuple[dt.time, dt.time]
     complaint_first_response: dict[str, int]  # minutes per severity
@@ -119,6 +121,16 @@ def environment() -> Environment:
     if language not in LANGUAGES:
         raise ValueError(f"RETAIN_LANGUAGE must be one of {', '.join(LANGUAGES)}, not {language!r}")
     hosts = os.environ.get("RETAIN_ALLOWED_HOSTS") or "127.0.0.1,localhost,[::1]"
+    proxies = tuple(
+        p.strip() for p in (os.environ.get("RETAIN_TRUSTED_PROXIES") or "").split(",") if p.strip()
+    )
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"RETAIN_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+            ) from None
     return Environment(
         home=home,
         database_url=database_url,
@@ -133,6 +145,11 @@ def environment() -> Environment:
         email_port=int(os.environ.get("RETAIN_EMAIL_PORT") or "25"),
         email_from=os.environ.get("RETAIN_EMAIL_FROM") or "retain@localhost",
         search_limit=int(os.environ.get("RETAIN_SEARCH_LIMIT") or "30"),
+        trusted_proxies=tuple(
+            p.strip()
+            for p in (os.environ.get("RETAIN_TRUSTED_PROXIES") or "").split(",")
+            if p.strip()
+        ),
         base_url=(os.environ.get("RETAIN_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
         quiet_hours=_quiet_hours(os.environ.get("RETAIN_QUIET_HOURS") or DEFAULT_QUIET_HOURS),
         complaint_first_response=per_severity(

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: forwarded headers are believed only from RETAIN_TRUSTED_PROXIES
+    "retain.core.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -133,6 +135,10 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Reverse proxies whose X-Forwarded-For / -Proto are believed (retain.core.proxy); from
+# anyone else those headers are removed first, so trusting the scheme header is safe.
+RETAIN_TRUSTED_PROXIES = list(ENV.trusted_proxies)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Searches by phone or email per user per 10 minutes (audited; retain.accounts.access).
 RETAIN_SEARCH_LIMIT = ENV.search_limit
 # Links in e-mails, quiet hours and complaint deadlines (retain.conf, README "Settings").
@@ -145,7 +151,6 @@ if ENV.https:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -32,7 +32,8 @@ def _jsonable(data: Any) -> Any:
 def _client_ip(request: Any) -> str | None:
     if request is None:
         return None
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy sets it.
+    # REMOTE_ADDR only: from a trusted proxy (RETAIN_TRUSTED_PROXIES) retain.core.proxy has
+    # put the client's address there; X-Forwarded-For from anyone else is ignored.
     return request.META.get("REMOTE_ADDR") or None
 
 
