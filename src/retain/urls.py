@@ -13,3 +13,5 @@ urlpatterns = [
     path("", include("retain.complaints.urls")),
     path("", include("retain.tags.urls")),
 ]
+
+handler500 = "retain.web.views.server_error"

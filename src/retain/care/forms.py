@@ -16,8 +16,8 @@ class CampaignForm(forms.ModelForm):
         model = Campaign
         fields = list(CAMPAIGN_FIELDS)
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}),
-            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "starts_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "ends_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "description": forms.Textarea(attrs={"rows": 2}),
             "body": forms.Textarea(attrs={"rows": 6}),
         }

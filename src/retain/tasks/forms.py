@@ -20,7 +20,9 @@ class TaskCompleteForm(forms.Form):
     )
     next_step = forms.CharField(label=_("Next step"), required=False, max_length=300)
     next_step_on = forms.DateField(
-        label=_("Next step date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Next step date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     outcome = forms.ChoiceField(
         label=_("Win-back outcome"),

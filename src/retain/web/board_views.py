@@ -34,10 +34,11 @@ class GoalForm(forms.Form):
     change = forms.FloatField(label=gettext_lazy("change"))
     relative = forms.BooleanField(label=gettext_lazy("in percent of the baseline"), required=False)
     start_on = forms.DateField(
-        label=gettext_lazy("start"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("start"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end_on = forms.DateField(
-        label=gettext_lazy("end"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("end"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
 

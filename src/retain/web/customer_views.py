@@ -37,7 +37,7 @@ class FollowupForm(forms.ModelForm):
         ]
         widgets = {
             "occurred_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-            "next_step_on": forms.DateInput(attrs={"type": "date"}),
+            "next_step_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "content": forms.Textarea(attrs={"rows": 2}),
             "feedback": forms.Textarea(attrs={"rows": 2}),
         }

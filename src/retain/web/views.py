@@ -97,3 +97,14 @@ def customer_detail_view(request: HttpRequest, code: str) -> HttpResponse:
         **customer_edit_context(request.user, customer),
     }
     return render(request, "web/customer_detail.html", context)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page in the user's language with the navigation; plain text if even that
+    fails (the database may be what is down)."""
+    from django.http import HttpResponseServerError
+
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:
+        return HttpResponseServerError("500 Server Error", content_type="text/plain")
