@@ -24,7 +24,9 @@ def _marketing():
 def test_the_playbooks_page_lists_the_default_plans_with_their_actions(client):
     core = Playbook.objects.get(name="核心客户维系计划")
     edit = f'href="{reverse("playbook-edit", args=[core.pk])}"'
-    client.force_login(UserFactory(username="li"))
+    from retain.accounts.services import user_create
+
+    client.force_login(user_create(username="li", password="a-long-test-password", role="sales"))
 
     html = client.get(reverse("playbooks")).content.decode()
     client.force_login(_marketing())

@@ -24,6 +24,8 @@ def _user(request: HttpRequest) -> User:
 @login_required
 @require_GET
 def playbook_list_view(request: HttpRequest) -> HttpResponse:
+    if not can(_user(request), "playbooks.view_playbook"):
+        raise PermissionDenied
     return render(
         request,
         "playbooks/list.html",

@@ -261,6 +261,8 @@ def _context(request: HttpRequest, conditions: dict[str, Any] | None) -> dict[st
 @login_required
 @require_GET
 def segment_explorer_view(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, "playbooks.view_segment"):
+        raise PermissionDenied
     segment = None
     if request.GET.get("segment"):
         segment = get_object_or_404(Segment, pk=request.GET["segment"])

@@ -1,0 +1,41 @@
+"""Each role sees only the navigation it may use (service and marketing above all)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+ALL = {"tasks", "service", "segments", "tags", "playbooks", "care", "imports"}
+
+
+def _nav(html: str) -> set[str]:
+    nav = html.split('<nav aria-label="Main">')[1].split("</nav>")[0]
+    return set(re.findall(r'id="nav-([a-z]+)"', nav))
+
+
+@pytest.mark.parametrize(
+    ("username", "shown"),
+    [
+        ("service", {"tasks", "service"}),
+        ("marketing", {"segments", "tags", "playbooks", "care"}),
+        ("sales1", {"tasks", "segments", "playbooks", "imports", "team"}),  # leads a team
+        ("manager", ALL | {"team"}),
+    ],
+)
+def test_each_role_sees_its_navigation(small_run, staff, login, username, shown):
+    html = login(username).get(reverse("customer-list")).content.decode()
+
+    assert _nav(html) == shown
+
+
+def test_service_is_refused_the_pages_it_does_not_see(small_run, staff, login):
+    client = login("service")
+
+    assert client.get(reverse("segments")).status_code == 403
+    assert client.get(reverse("playbooks")).status_code == 403
+    assert client.get(reverse("imports")).status_code == 403
+    assert client.get(reverse("service-inbox")).status_code == 200
