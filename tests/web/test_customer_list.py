@@ -249,11 +249,11 @@ def test_csv_export_follows_the_filters_masks_and_neutralises(book, login):
     text = b"".join(response.streaming_content).decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][:3] == ["code", "name", "kind"]
+    assert rows[0][:3] == ["Code", "Name", "Kind"]  # the user's language (English here)
     assert [r[0] for r in rows[1:]] == ["T2", "T3"]
     assert rows[1][1] == "'=HYPERLINK(1)"
     assert rows[1][8] == "138****0002"  # analysts do not see personal data
-    assert rows[1][10] == "potential"
+    assert rows[1][10] == "Potential"
     event = AuditEvent.objects.get(action="export")
     assert event.object_repr == "customer list: quadrant=potential"
 

@@ -136,13 +136,63 @@ EXPORT_HEADER = [
 ]
 
 
+def export_header_labels() -> list[str]:
+    """The export's column names in the active language (the people's exports)."""
+    from django.utils.translation import gettext_lazy as lazy
+
+    names = {
+        "code": lazy("Code"),
+        "name": lazy("Name"),
+        "kind": lazy("Kind"),
+        "industry": lazy("Industry"),
+        "status": lazy("Status"),
+        "owner": lazy("Owner"),
+        "region": lazy("Region"),
+        "city": lazy("City"),
+        "phone": lazy("Phone"),
+        "email": lazy("Email"),
+        "quadrant": lazy("Quadrant"),
+        "lifecycle_stage": lazy("Lifecycle stage"),
+        "rfm_segment": lazy("RFM segment"),
+        "churn_risk": lazy("Churn risk"),
+        "order_count": lazy("Orders"),
+        "total_spend": lazy("Spend"),
+        "last_purchase": lazy("Last purchase"),
+        "p_alive": lazy("P(alive)"),
+        "predicted_ltv": lazy("Predicted value"),
+    }
+    return [str(names[c]) for c in EXPORT_HEADER]
+
+
+def _value_labels() -> dict[int, dict[str, str]]:
+    """Column -> code -> label in the active language, for the columns holding codes."""
+    from retain.customers.models import CustomerKind, CustomerStatus
+    from retain.tasks.templatetags.task_tags import LABELS
+
+    scores = {k: str(v) for k, v in LABELS.items()}
+    return {
+        2: {k: str(v) for k, v in CustomerKind.choices},
+        4: {k: str(v) for k, v in CustomerStatus.choices},
+        10: scores,
+        11: scores,
+        13: scores,
+    }
+
+
 def customers_export_rows(
-    *, queryset: QuerySet[Customer], actor: Any, description: str, request: Any = None
+    *,
+    queryset: QuerySet[Customer],
+    actor: Any,
+    description: str,
+    request: Any = None,
+    labels: bool = False,
 ) -> Iterator[list[Any]]:
     """Rows of the export (header first), personal data masked for roles without it.
 
     Checks the export permission and writes the audit event before the first row; reads in
-    chunks so a million rows stream in constant memory.
+    chunks so a million rows stream in constant memory. ``labels``: the header and the coded
+    values (kind, status, quadrant, stage, risk) in the active language, for people; without
+    it, the stable codes, for scripts (``retain export``).
     """
     require(actor, EXPORT_CUSTOMERS)
     full = shows_personal_data(actor)
@@ -153,8 +203,12 @@ def customers_export_rows(
         request=request,
     )
 
+    # resolved now, while the request's language is active (the rows stream later)
+    header = export_header_labels() if labels else list(EXPORT_HEADER)
+    coded = _value_labels() if labels else {}
+
     def rows() -> Iterator[list[Any]]:
-        yield list(EXPORT_HEADER)
+        yield header
         values = queryset.values_list(
             "code",
             "name",
@@ -181,6 +235,9 @@ def customers_export_rows(
             if not full:
                 out[8] = mask_value("phone", str(out[8] or ""))
                 out[9] = mask_value("email", str(out[9] or ""))
+            for at, names in coded.items():
+                if out[at]:
+                    out[at] = names.get(str(out[at]), str(out[at]))
             yield ["" if v is None else v for v in out]
 
     return rows()

@@ -167,7 +167,11 @@ def customer_export_view(request: HttpRequest, fmt: str) -> HttpResponse | Strea
     query = CustomerQuery.from_params(request.GET)
     qs = customer_search(user=request.user, query=query, request=request)
     rows = customers_export_rows(
-        queryset=qs, actor=request.user, description=query.querystring(), request=request
+        queryset=qs,
+        actor=request.user,
+        description=query.querystring(),
+        request=request,
+        labels=True,
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
