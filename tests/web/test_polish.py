@@ -67,3 +67,19 @@ def test_date_inputs_carry_iso_values_in_chinese():
         goal = str(GoalForm(initial={"start_on": dt.date(2026, 11, 1)})["start_on"])
         step = str(TaskCompleteForm(initial={"next_step_on": dt.date(2026, 11, 8)})["next_step_on"])
     assert 'value="2026-11-01"' in goal and 'value="2026-11-08"' in step
+
+
+def test_the_audit_trail_names_objects_in_words(client):
+    from retain.audit.models import AuditEvent
+    from retain.customers.services import contact_create, customer_create
+
+    boss = user_create(username="boss", password=PASSWORD, role="manager")
+    customer = customer_create(name="星河科技", actor=boss)
+    contact_create(customer=customer, name="张伟", actor=boss)
+    client.force_login(boss)
+
+    html = client.get(reverse("audit-report"), headers={"accept-language": "zh-hans"}).content
+    text = html.decode()
+    contact = AuditEvent.objects.get(object_type="customers.contact")
+    assert f"联系人 #{contact.object_id} · 张伟 · 星河科技" in text
+    assert "customers.contact" not in text
