@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: a locked SQLite database is retried (reads) or answered 503, never 500.
+    "retain.core.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "retain.urls"

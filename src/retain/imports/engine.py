@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1128,87 +1128,72 @@ def import_file(
         ]
         width = len(table.headers)
         now = timezone.now()
-        handler = _handler_class(kind)(actor=actor, mapped=set(mapping.values()), tz=tz, now=now)
-        handler.kind = kind
-        handler.may_change = import_may_change(actor, kind)
-        handler.headers = {t: h for h, t in mapping.items()}
+
+        def make_handler() -> Handler:
+            handler = _handler_class(kind)(
+                actor=actor, mapped=set(mapping.values()), tz=tz, now=now
+            )
+            handler.kind = kind
+            handler.may_change = import_may_change(actor, kind)
+            handler.headers = {t: h for h, t in mapping.items()}
+            return handler
+
+        handler = make_handler()
         seen: dict[tuple[Any, ...], int] = {}
         key_label = ", ".join(handler.label(f) for f in handler.file_key_fields)
-        any_header_row = False
-        try:
-            with transaction.atomic():
-                batch: list[Row] = []
-                for number, cells in table.rows:
-                    any_header_row = True
-                    batch.append(Row(number, cells))
-                    if len(batch) >= BATCH:
-                        _batch(
-                            handler,
-                            batch,
-                            columns,
-                            width,
-                            tz,
-                            seen,
-                            key_label,
-                            result,
-                            rejects,
-                            valid_rows,
-                        )
-                        batch = []
-                        if progress:
-                            progress(result.rows, table.total_hint)
-                    if limit is not None and result.rows + len(batch) >= limit:
-                        break
-                if batch:
-                    _batch(
-                        handler,
-                        batch,
-                        columns,
-                        width,
-                        tz,
-                        seen,
-                        key_label,
+        # 1. Stage: read and parse every row, outside any transaction (no lock held), into
+        # a temporary file; the cells' own errors and keys twice in the file are found here.
+        with _Staged() as staged:
+            batch: list[Row] = []
+            for number, cells in table.rows:
+                batch.append(Row(number, cells))
+                if len(batch) >= BATCH:
+                    _parse(handler, batch, columns, width, seen, key_label, result, staged)
+                    batch = []
+                    if progress:
+                        progress(result.rows, table.total_hint)
+                if limit is not None and result.rows + len(batch) >= limit:
+                    break
+            if batch:
+                _parse(handler, batch, columns, width, seen, key_label, result, staged)
+            if result.rows == 0:
+                raise ImportFileError(
+                    _("%(file)s has a header but no rows to import.") % {"file": name}
+                )
+            # 2. Apply: check against the database and write, in one transaction that holds
+            # the write lock only this long; retried while another writer holds it.
+            for attempt in range(1, LOCK_TRIES + 1):
+                result.created = result.updated = result.unchanged = result.matched_by_name = 0
+                result.errors = []
+                rejects.reset()
+                try:
+                    _apply(
+                        make_handler(),
+                        staged,
                         result,
                         rejects,
-                        valid_rows,
-                    )
-                if progress:
-                    progress(result.rows, result.rows)
-                if not any_header_row:
-                    raise ImportFileError(
-                        _("%(file)s has a header but no rows to import.") % {"file": name}
-                    )
-                if result.rows == 0:
-                    raise ImportFileError(_("%(file)s has no rows to import.") % {"file": name})
-                result.rejected = rejects.count
-                if dry_run or (rejects and not valid_rows):
-                    raise _Rollback
-                if result.created or result.updated:
-                    audit_event(
+                        valid_rows=valid_rows,
+                        dry_run=dry_run,
                         actor=actor,
-                        action="import",
-                        after={
-                            "file": name,
-                            "kind": kind,
-                            "rows": result.rows,
-                            "created": result.created,
-                            "updated": result.updated,
-                            "rejected": result.rejected,
-                            # Who the rules were those of: a user, or nobody (the system).
-                            "run_as": actor.get_username() if actor is not None else "system",
-                        },
+                        name=name,
+                        kind=kind,
                     )
-                result.committed = True
-        except _Rollback:
-            if rejects and not valid_rows:
-                # Nothing was written: nothing counts as created or updated.
-                result.created = result.updated = result.unchanged = 0
-        except IntegrityError as exc:
-            # A rule only the database knows; the transaction is rolled back, nothing is kept.
-            raise ImportFileError(
-                _("%(file)s: the database refused the rows, nothing was imported (%(error)s).")
-                % {"file": name, "error": str(exc).splitlines()[0][:200]}
-            ) from exc
+                except OperationalError as exc:
+                    if not _locked(exc):
+                        raise
+                    if attempt == LOCK_TRIES:
+                        raise ImportFileError(
+                            _(
+                                "%(file)s: the database stayed busy with another change; "
+                                "nothing was imported. Try again in a minute."
+                            )
+                            % {"file": name}
+                        ) from exc
+                    time.sleep(LOCK_PAUSE * attempt)
+                else:
+                    break
+            if progress:
+                progress(result.rows, result.rows)
         if rejects.count and reject_path is not None:
             result.reject_path = reject_path
     except ImportFileError:
@@ -1224,17 +1209,54 @@ def import_file(
     return result
 
 
-def _batch(
+#: Tries to take SQLite's write lock for the apply step (each waits the database's busy
+#: timeout, 20 s), with a growing pause between them; then the import says the database is busy.
+LOCK_TRIES = 3
+LOCK_PAUSE = 2.0
+
+
+def _locked(exc: Exception) -> bool:
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+class _Staged:
+    """Parsed batches of rows in a temporary file (pickled), read back for the apply step:
+    a million-row file is never held in memory, and each attempt gets fresh rows."""
+
+    def __enter__(self) -> _Staged:
+        import tempfile
+
+        self._fh = tempfile.TemporaryFile(prefix="retain-import-")
+        self.batches = 0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+    def add(self, batch: list[Row]) -> None:
+        import pickle
+
+        pickle.dump(batch, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self.batches += 1
+
+    def __iter__(self) -> Iterator[list[Row]]:
+        import pickle
+
+        self._fh.seek(0)
+        for _n in range(self.batches):
+            yield pickle.load(self._fh)
+        self._fh.seek(0, 2)
+
+
+def _parse(
     handler: Handler,
     batch: list[Row],
     columns: list[Column],
     width: int,
-    tz: dt.tzinfo,
     seen: dict[tuple[Any, ...], int],
     key_label: str,
     result: ImportResult,
-    rejects: RejectSink,
-    valid_rows: bool,
+    staged: _Staged,
 ) -> None:
     result.rows += len(batch)
     for row in batch:
@@ -1250,6 +1272,63 @@ def _batch(
                     _("%(value)s appears more than once in this file (first on row %(first)s)")
                     % {"value": " / ".join(str(k) for k in key), "first": first},
                 )
+    staged.add(batch)
+
+
+def _apply(
+    handler: Handler,
+    staged: _Staged,
+    result: ImportResult,
+    rejects: RejectSink,
+    *,
+    valid_rows: bool,
+    dry_run: bool,
+    actor: Any,
+    name: str,
+    kind: str,
+) -> None:
+    try:
+        with transaction.atomic():
+            for batch in staged:
+                _batch(handler, batch, result, rejects, valid_rows)
+            result.rejected = rejects.count
+            if dry_run or (rejects and not valid_rows):
+                raise _Rollback
+            if result.created or result.updated:
+                audit_event(
+                    actor=actor,
+                    action="import",
+                    after={
+                        "file": name,
+                        "kind": kind,
+                        "rows": result.rows,
+                        "created": result.created,
+                        "updated": result.updated,
+                        "rejected": result.rejected,
+                        # Who the rules were those of: a user, or nobody (the system).
+                        "run_as": actor.get_username() if actor is not None else "system",
+                    },
+                )
+            result.committed = True
+    except _Rollback:
+        if rejects and not valid_rows:
+            # Nothing was written: nothing counts as created or updated.
+            result.created = result.updated = result.unchanged = 0
+    except IntegrityError as exc:
+        # A rule only the database knows; the transaction is rolled back, nothing is kept.
+        raise ImportFileError(
+            _("%(file)s: the database refused the rows, nothing was imported (%(error)s).")
+            % {"file": name, "error": str(exc).splitlines()[0][:200]}
+        ) from exc
+
+
+def _batch(
+    handler: Handler,
+    batch: list[Row],
+    result: ImportResult,
+    rejects: RejectSink,
+    valid_rows: bool,
+) -> None:
     good = [r for r in batch if not r.errors]
     handler.resolve(good)
     good = [r for r in good if not r.errors]
@@ -1279,6 +1358,12 @@ class RejectSink:
 
     def __bool__(self) -> bool:
         return self.count > 0
+
+    def reset(self) -> None:
+        """Start again (the apply step is retried when the database was locked)."""
+        self.close()
+        self._writer = None
+        self.count = 0
 
     def add(self, row: Row) -> None:
         self.count += 1
