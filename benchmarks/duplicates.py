@@ -15,6 +15,8 @@ Python and Django included) is its own. Steps:
   duplicate search not included): 70% new customers, 20% new spellings of existing ones
   (region prefix, legal form, same phone), 10% existing codes with a new city;
 - ``search``: ``duplicates_refresh(changed_only=True)``, what the import now runs;
+- ``full`` (with ``--full``): the new model over all customers in one Splink run, to
+  check that the search after the import finds the same pairs;
 - ``baseline`` (with ``--baseline``): today's search before this change, the full scan
   that every import ran (``find_candidates(customer_frame())`` over all customers, then
   the pairs with an imported customer kept), taken from git commit ``BASELINE_COMMIT``.
@@ -154,6 +156,30 @@ def step_baseline(since_pk: int) -> dict:
             "all_pairs": len(candidates)}  # fmt: skip
 
 
+def step_full(since_pk: int) -> dict:
+    """The new model over all customers in one Splink run (no index, no limits): what the
+    search after the import should find, to check it misses nothing."""
+    from django.db.models import Q
+
+    from retain.dedup.matching import customer_frame, find_candidates
+    from retain.dedup.models import DuplicatePair
+
+    started = time.perf_counter()
+    found = {
+        (c.left_id, c.right_id)
+        for c in find_candidates(customer_frame())
+        if c.left_id > since_pk or c.right_id > since_pk
+    }
+    seconds = time.perf_counter() - started
+    stored = set(
+        DuplicatePair.objects.filter(
+            Q(left_id__gt=since_pk) | Q(right_id__gt=since_pk)
+        ).values_list("left_id", "right_id")
+    )
+    return {"seconds": round(seconds, 2), "pairs": len(found), "search_stored": len(stored),
+            "found_by_both": len(found & stored)}  # fmt: skip
+
+
 def _child(step: str, *args: str) -> dict:
     command = [sys.executable, __file__, "--step", step, *args]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -167,6 +193,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     parser.add_argument("--baseline", action="store_true", help="also run today's full scan")
+    parser.add_argument(
+        "--full", action="store_true", help="also run the new model over all customers at once"
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--since", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -179,6 +208,7 @@ def main() -> None:
             "import": lambda: step_import(args.rows, args.seed),
             "search": step_search,
             "baseline": lambda: step_baseline(args.since),
+            "full": lambda: step_full(args.since),
         }[args.step]()
         result.update(wall_s=round(time.perf_counter() - started, 2), peak_mib=round(_peak_mib()))
         print(json.dumps(result))
@@ -192,6 +222,8 @@ def main() -> None:
     print("import   ", _child("import", "--rows", str(args.rows), "--seed", str(args.seed)))
     search = _child("search")
     print("search   ", search)
+    if args.full:
+        print("full     ", _child("full", "--since", str(before)))
     if args.baseline:
         baseline = _child("baseline", "--since", str(before))
         print("baseline ", baseline)

@@ -75,8 +75,13 @@ def test_an_import_searches_only_its_new_and_changed_customers(tmp_path, searche
     # the pair of two untouched customers was neither searched again nor dropped
     assert DuplicatePair.objects.get(pk=pair_cd.pk).evidence == [["city", "marker"]]
     assert (c.pk, d.pk) == (pair_cd.left_id, pair_cd.right_id)
-    assert MatchKey.objects.filter(customer=new, key="n:恒达").exists()
-    assert MatchKey.objects.filter(key="y:liu yang").count() == 1
+    assert set(MatchKey.objects.filter(customer=new).values_list("key", flat=True)) == {
+        "n:恒达",
+        "nc:恒达|上海",
+    }
+    assert list(MatchKey.objects.filter(customer__code="N2").values_list("key", flat=True)) == [
+        "p:13700000000"
+    ]
     searched_spy.clear()
     assert duplicates_refresh(changed_only=True) == 0
     assert searched_spy == []
@@ -86,8 +91,9 @@ def test_a_key_shared_by_too_many_customers_is_skipped_and_the_frame_is_bounded(
     monkeypatch, searched_spy
 ):
     for i in range(6):
-        CustomerFactory(code=f"Z{i}", name=f"张伟{i}", kind="person", phone=f"1390000000{i}")
+        CustomerFactory(code=f"Z{i}", name="华信贸易有限公司", city="北京", phone=f"010-8800000{i}")
     duplicates_refresh(now=NOW)
+    assert MatchKey.objects.filter(key="nc:华信|北京").count() == 6
     monkeypatch.setattr(search, "BLOCK_LIMIT", 4)
     frames: list[int] = []
     real = search.find_candidates
@@ -97,22 +103,27 @@ def test_a_key_shared_by_too_many_customers_is_skipped_and_the_frame_is_bounded(
         return real(frame, **kwargs)
 
     monkeypatch.setattr(search, "find_candidates", sizes)
-    # "s:person:张伟" now has 7 members (> 4): too common; the shared phone still counts
-    newcomer = CustomerFactory(code="Z9", name="张伟", kind="person", phone="13900000003")
+    # "nc:华信|北京" has 7 members with the newcomer (> 4): skipped; the phone still counts
+    newcomer = CustomerFactory(code="Z9", name="华信科技", city="北京", phone="010-88000003")
 
     assert duplicates_refresh(changed_only=True, now=NOW) == 1
-    pair = DuplicatePair.objects.get()
-    assert (pair.left.code, pair.right.code) == ("Z3", "Z9")
+    pair = DuplicatePair.objects.get(right=newcomer)
+    assert pair.left.code == "Z3"
     assert frames == [2]  # the newcomer and the one customer sharing its phone
-    assert MatchKey.objects.filter(key="s:person:张伟").count() == 7
     assert MatchState.objects.filter(customer=newcomer).exists()
 
     monkeypatch.setattr(search, "BLOCK_LIMIT", 200)
-    monkeypatch.setattr(search, "FRAME_LIMIT", 3)
     frames.clear()
     Customer.objects.filter(pk=newcomer.pk).update(updated_at=NOW)
     duplicates_refresh(changed_only=True, now=NOW)
-    assert frames == [1 + 1]  # phone key (1 other) taken, the name key (6 others) passes 3
+    assert frames == [7]  # under the limit, the name key brings all six
+    assert DuplicatePair.objects.filter(right=newcomer).count() == 6
+
+    monkeypatch.setattr(search, "FRAME_LIMIT", 3)
+    frames.clear()
+    Customer.objects.filter(pk=newcomer.pk).update(updated_at=NOW - dt.timedelta(days=1))
+    duplicates_refresh(changed_only=True, now=NOW)
+    assert frames == [2]  # phone key (1 other) taken; the name key (6 others) passes 3
 
 
 def test_a_stopped_full_scan_resumes_where_it_stopped(monkeypatch, searched_spy):

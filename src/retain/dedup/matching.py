@@ -75,8 +75,11 @@ def frame_record(
     city: str,
     phones: Iterable[str],
     emails: Iterable[str],
+    *,
+    pinyin: bool = True,
 ) -> dict[str, Any]:
-    """One customer's row of the matching frame; ``phones``/``emails`` already keyed."""
+    """One customer's row of the matching frame; ``phones``/``emails`` already keyed.
+    ``pinyin=False`` leaves the pinyin out (not a key; only for storing keys)."""
     company = kind == "company"
     core = company_core(name) if company else person_core(name)
     full = company_full(name) if company else core
@@ -89,7 +92,7 @@ def frame_record(
         "name_core": core or None,
         "name_full": full or None,
         "name_start": core[:2] or None,
-        "name_pinyin": (None if company else person_pinyin(name)) or None,
+        "name_pinyin": (None if company or not pinyin else person_pinyin(name)) or None,
         "city": city or None,
         "phones": phone_list or None,
         "emails": email_list or None,
@@ -99,17 +102,31 @@ def frame_record(
 
 
 def match_keys(record: dict[str, Any]) -> set[str]:
-    """The blocking keys of a frame row, as stored in ``MatchKey``: customers sharing a key
-    are compared. Kept under 255 characters."""
-    keys = set()
-    if record["name_core"]:
-        keys.add(f"n:{record['name_core']}")
-    if record["name_start"]:
-        keys.add(f"s:{record['kind']}:{record['name_start']}")
-    if record["name_pinyin"]:
-        keys.add(f"y:{record['name_pinyin']}")
-    keys.update(f"p:{p}" for p in (record["phones"] or ())[:MAX_KEYED])
+    """The keys of a frame row stored in ``MatchKey``: its phones ("p:"), emails ("e:"),
+    and for a company its name core ("n:") with its city ("nc:core|city") or, without a
+    city, "n0:core". Kept under 255 characters."""
+    keys = {f"p:{p}" for p in (record["phones"] or ())[:MAX_KEYED]}
     keys.update(f"e:{e}" for e in (record["emails"] or ())[:MAX_KEYED])
+    core = record["name_core"]
+    if record["kind"] == "company" and core:
+        keys.add(f"n:{core}")
+        keys.add(f"nc:{core}|{record['city']}" if record["city"] else f"n0:{core}")
+    return {k[:255] for k in keys}
+
+
+def lookup_keys(record: dict[str, Any]) -> set[str]:
+    """The keys under which a row's possible duplicates are found. With the model's
+    weights a pair reaches the threshold only with a shared phone or email, or, for two
+    companies, the same name core in the same city or with one city missing; so a
+    company with a city looks up "nc:core|city" and "n0:core", one without "n:core"
+    (names that are only similar, or sound alike, need a shared phone or email)."""
+    keys = {k for k in match_keys(record) if k[:2] in ("p:", "e:")}
+    core = record["name_core"]
+    if record["kind"] == "company" and core:
+        if record["city"]:
+            keys |= {f"nc:{core}|{record['city']}", f"n0:{core}"}
+        else:
+            keys.add(f"n:{core}")
     return {k[:255] for k in keys}
 
 
@@ -118,7 +135,7 @@ def _chunks(ids: list[int], size: int = 2000) -> Iterable[list[int]]:
         yield ids[start : start + size]
 
 
-def customer_frame(ids: Iterable[int] | None = None) -> pd.DataFrame:
+def customer_frame(ids: Iterable[int] | None = None, *, pinyin: bool = True) -> pd.DataFrame:
     """One row per customer with normalised keys; phones and emails of contacts (those who
     have not left by today) included. All customers, or those of ``ids``."""
     from django.db.models import Q
@@ -150,7 +167,9 @@ def customer_frame(ids: Iterable[int] | None = None) -> pd.DataFrame:
         if key := email_key(email):
             emails.setdefault(cid, set()).add(key)
     records = [
-        frame_record(cid, code, kind, name, city, phones.get(cid, ()), emails.get(cid, ()))
+        frame_record(
+            cid, code, kind, name, city, phones.get(cid, ()), emails.get(cid, ()), pinyin=pinyin
+        )
         for cid, code, kind, name, city, _phone, _email in rows
     ]
     return pd.DataFrame.from_records(records, columns=FRAME_COLUMNS)

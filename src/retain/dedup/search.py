@@ -1,15 +1,16 @@
 """The duplicate search in batches: new or changed customers against the rest, and the
 full scan, both with memory bounded independently of the number of customers.
 
-Every customer searched gets its blocking keys (``match_keys``: name core, first
-characters, pinyin, phones, emails) stored in ``MatchKey`` (indexed) and a ``MatchState``
+Every customer searched gets its keys (``match_keys``: phones, emails, and a company's
+name core, alone and with its city) stored in ``MatchKey`` (indexed) and a ``MatchState``
 row with the ``updated_at`` it had. A customer without a state, or whose ``updated_at``
 differs, is new or changed. Searching a batch of at most ``BATCH`` customers:
 
 1. store their keys;
-2. look up, through the index, the customers sharing a key with them; a key shared by
-   more than ``BLOCK_LIMIT`` customers (a common name, a switchboard number) tells
-   nothing and is skipped, and at most ``FRAME_LIMIT`` other customers are taken, the
+2. look up, through the index, the customers sharing a key with them (``lookup_keys``:
+   every pair the model can score above the threshold shares one); a key shared by
+   more than ``BLOCK_LIMIT`` customers (a switchboard number, a very common company
+   name without a city) tells nothing and is skipped, and at most ``FRAME_LIMIT`` other customers are taken, the
    rarest keys first;
 3. score the batch against those with Splink (``find_candidates``), keep the pairs with
    a customer of the batch in them, store them, and mark the batch searched;
@@ -38,6 +39,7 @@ from retain.dedup.matching import (
     Candidate,
     customer_frame,
     find_candidates,
+    lookup_keys,
     match_keys,
 )
 from retain.dedup.models import DuplicatePair, DuplicateScan, MatchKey, MatchState, PairStatus
@@ -46,8 +48,8 @@ log = logging.getLogger(__name__)
 
 #: Customers searched together after an import (and in the full scan).
 BATCH = 500
-#: A blocking key shared by more customers than this is too common to tell anything.
-BLOCK_LIMIT = 200
+#: A key shared by more customers than this is too common to tell anything.
+BLOCK_LIMIT = 1000
 #: At most this many other customers are compared with one batch.
 FRAME_LIMIT = 20_000
 
@@ -80,7 +82,7 @@ def _neighbours(keys: set[str], batch: set[int]) -> set[int]:
     for chunk in _chunks(sorted(keys), 500):
         for row in MatchKey.objects.filter(key__in=chunk).values("key").annotate(n=Count("pk")):
             sizes[row["key"]] = row["n"]
-    telling = sorted((n, k) for k, n in sizes.items() if 1 < n <= BLOCK_LIMIT)
+    telling = sorted((n, k) for k, n in sizes.items() if n <= BLOCK_LIMIT)
     members: dict[str, list[int]] = {}
     for chunk in _chunks([k for _n, k in telling], 500):
         for key, cid in MatchKey.objects.filter(key__in=chunk).values_list("key", "customer_id"):
@@ -104,13 +106,13 @@ def search_batch(
     with transaction.atomic():
         stamps = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "updated_at"))
         frame = customer_frame(stamps)
-        keys = {int(r["unique_id"]): match_keys(r) for r in frame.to_dict("records")}
+        records = frame.to_dict("records")
         MatchKey.objects.filter(customer_id__in=list(stamps)).delete()
         MatchKey.objects.bulk_create(
-            [MatchKey(customer_id=cid, key=key) for cid, ks in keys.items() for key in ks],
+            [MatchKey(customer_id=r["unique_id"], key=k) for r in records for k in match_keys(r)],
             batch_size=2000,
         )
-        others = _neighbours(set().union(*keys.values()) if keys else set(), batch)
+        others = _neighbours(set().union(*(lookup_keys(r) for r in records)), batch)
         if others:
             frame = pd.concat([frame, customer_frame(others)], ignore_index=True)
         candidates: list[Candidate] = find_candidates(frame, threshold=threshold, new_ids=batch)
@@ -208,7 +210,7 @@ def index_build(*, batch: int = 5000) -> int:
     while ids := _unsearched(after, batch, None):
         with transaction.atomic():
             stamps = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "updated_at"))
-            frame = customer_frame(stamps)
+            frame = customer_frame(stamps, pinyin=False)
             MatchKey.objects.filter(customer_id__in=ids).delete()
             MatchKey.objects.bulk_create(
                 [
