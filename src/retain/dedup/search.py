@@ -17,7 +17,7 @@ differs, is new or changed. Searching a batch of at most ``BATCH`` customers:
 
 all in one transaction, so a search killed midway loses at most the batch it was on and
 the next run carries on with the customers still unsearched. The Splink frame therefore
-never holds more than ``BATCH + FRAME_LIMIT`` customers, whatever the size of the
+never holds more than ``SCAN_BATCH + FRAME_LIMIT`` customers, whatever the size of the
 database. The full scan (``scan``) searches every customer not yet covered by the
 current ``DuplicateScan`` the same way, and is resumed by the next run if stopped.
 """
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 #: Customers searched together after an import (and in the full scan).
 BATCH = 500
+#: Customers searched together by the full scan (fewer, larger Splink runs).
+SCAN_BATCH = 2000
 #: A key shared by more customers than this is too common to tell anything.
 BLOCK_LIMIT = 1000
 #: At most this many other customers are compared with one batch.
@@ -181,7 +183,7 @@ def search_ids(
 
 
 def scan(
-    *, threshold: float = THRESHOLD, now: dt.datetime | None = None, batch: int = BATCH
+    *, threshold: float = THRESHOLD, now: dt.datetime | None = None, batch: int = SCAN_BATCH
 ) -> int:
     """The full scan: every customer against all others, in batches. An unfinished scan
     (stopped or killed) is resumed; otherwise a new one starts. Returns the number of
