@@ -169,9 +169,10 @@ def test_a_lock_held_elsewhere_is_retried_then_reported_plainly(tmp_path):
         holder.close()
 
     assert run.returncode == 0, run.stderr
+    # The command line speaks the default language, Chinese.
     assert (
-        "REFUSED small.csv: the database stayed busy with another change; nothing was "
-        "imported. Try again in a minute."
-    ) in run.stdout.splitlines()
+        "REFUSED small.csv：数据库一直在处理其他修改；没有导入任何数据。请一分钟后再试。"
+        in run.stdout.splitlines()
+    )
     with sqlite3.connect(home / "retain.sqlite3") as con:
         assert con.execute("select count(*) from customers_customer").fetchone() == (0,)
