@@ -304,7 +304,7 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> Delive
     now = now or timezone.now()
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))
             .select_related("template", "campaign", "customer")
             .get(pk=delivery_id)
         )
@@ -414,7 +414,7 @@ def campaigns_send_due(*, now: dt.datetime) -> CampaignSendResult:
     result = CampaignSendResult()
     send_after = quiet_until(now) or now
     due = list(
-        Campaign.objects.select_for_update()
+        Campaign.objects.select_for_update(of=("self",))
         .filter(status=CampaignStatus.SCHEDULED, send_at__lte=now)
         .select_related("segment")
         .order_by("send_at", "id")
