@@ -48,6 +48,7 @@ class Environment:
     email_from: str
     search_limit: int
     trusted_proxies: tuple[str, ...]
+    login_ip_limit: int
     base_url: str
     quiet_hours: tuple[dt.time, dt.time]
     complaint_first_response: dict[str, int]  # minutes per severity
@@ -145,11 +146,8 @@ def environment() -> Environment:
         email_port=int(os.environ.get("RETAIN_EMAIL_PORT") or "25"),
         email_from=os.environ.get("RETAIN_EMAIL_FROM") or "retain@localhost",
         search_limit=int(os.environ.get("RETAIN_SEARCH_LIMIT") or "30"),
-        trusted_proxies=tuple(
-            p.strip()
-            for p in (os.environ.get("RETAIN_TRUSTED_PROXIES") or "").split(",")
-            if p.strip()
-        ),
+        trusted_proxies=proxies,
+        login_ip_limit=int(os.environ.get("RETAIN_LOGIN_IP_LIMIT") or "20"),
         base_url=(os.environ.get("RETAIN_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
         quiet_hours=_quiet_hours(os.environ.get("RETAIN_QUIET_HOURS") or DEFAULT_QUIET_HOURS),
         complaint_first_response=per_severity(

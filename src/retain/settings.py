@@ -141,6 +141,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # anyone else those headers are removed first, so trusting the scheme header is safe.
 RETAIN_TRUSTED_PROXIES = list(ENV.trusted_proxies)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Failed sign-ins from one address (any usernames) per 15 minutes before it is locked.
+RETAIN_LOGIN_IP_LIMIT = ENV.login_ip_limit
 # Searches by phone or email per user per 10 minutes (audited; retain.accounts.access).
 RETAIN_SEARCH_LIMIT = ENV.search_limit
 # Links in e-mails, quiet hours and complaint deadlines (retain.conf, README "Settings").

@@ -66,3 +66,20 @@ class User(AbstractUser):
         if any("\u4e00" <= ch <= "\u9fff" for ch in self.last_name + self.first_name):
             return f"{self.last_name}{self.first_name}".strip()
         return super().get_full_name()
+
+
+class LoginThrottle(models.Model):
+    """Sign-in attempts counted for one key — a username from one address, or an address —
+    under a row lock, so parallel attempts are counted exactly (retain.accounts.login)."""
+
+    key = models.CharField(max_length=300, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in throttle")
+        verbose_name_plural = _("sign-in throttles")
+
+    def __str__(self) -> str:
+        return self.key

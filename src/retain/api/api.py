@@ -534,7 +534,12 @@ def tokens_list(request: HttpRequest) -> Any:
 
 @tokens.post("", response={201: s.TokenCreatedOut, **s.ERRORS})
 def tokens_create(request: HttpRequest, payload: s.TokenIn) -> Any:
-    token, raw = api_token_create(user=_user(request), name=payload.name, request=request)
+    token, raw = api_token_create(
+        user=_user(request),
+        name=payload.name,
+        request=request,
+        expires_in_days=payload.expires_in_days,
+    )
     return Status(201, {**s.TokenOut.from_orm(token).dict(), "token": raw})
 
 

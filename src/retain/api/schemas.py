@@ -328,6 +328,7 @@ class TokenOut(Schema):
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
 
 
 class TokenCreatedOut(TokenOut):
@@ -336,6 +337,9 @@ class TokenCreatedOut(TokenOut):
 
 class TokenIn(Schema):
     name: Annotated[Text, Field(min_length=1, max_length=100)]
+    expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = Field(
+        None, description="Days until the token stops working; none: it does not expire."
+    )
 
 
 class KpisOut(Schema):

@@ -24,11 +24,19 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
+        days = request.POST.get("expires_in_days", "").strip()
         if not name:
             error = _("Give the token a name, e.g. the script that uses it.")
+        elif days and not days.isdigit():
+            error = _("Expires in: a whole number of days, or empty.")
         else:
             try:
-                _token, new_token = api_token_create(user=user, name=name, request=request)
+                _token, new_token = api_token_create(
+                    user=user,
+                    name=name,
+                    request=request,
+                    expires_in_days=int(days) if days else None,
+                )
             except ValidationError as exc:
                 error = " ".join(exc.messages)
     tokens = ApiToken.objects.filter(user=user)
