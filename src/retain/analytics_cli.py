@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -161,7 +161,8 @@ def analyze(
             path.parent.mkdir(parents=True, exist_ok=True)
             suffix = path.suffix.lower()
             if suffix == ".csv":
-                scores.to_csv(path, index=False)
+                # Like every export: no cell a spreadsheet would run as a formula.
+                _formula_safe(scores).to_csv(path, index=False)
             elif suffix == ".parquet":
                 scores.to_parquet(path, index=False)
             else:
@@ -188,3 +189,16 @@ def analyze(
         console.print(f"[yellow]skipped {data.skipped_rows:,} row(s) without a customer id[/]")
     for path in out:
         console.print(f"wrote {path}", highlight=False)
+
+
+def _formula_safe(frame: Any) -> Any:
+    """The text columns of ``frame`` with formula-like cells neutralised (retain.core.exports)."""
+    import pandas as pd
+
+    from retain.core.exports import safe_cell
+
+    safe = frame.copy()
+    for column in safe.columns:
+        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(safe_cell)
+    return safe

@@ -197,11 +197,17 @@ def check(
 
     try:
         call_command(
-            "check", deploy=not settings.DEBUG, fail_level="WARNING" if strict else "ERROR"
+            "check",
+            deploy=strict or not settings.DEBUG,
+            fail_level="WARNING" if strict else "ERROR",
         )
     except SystemCheckError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
+    if strict and settings.DEBUG:
+        # Debug pages show settings and code to anyone: never in production.
+        typer.echo("Error: RETAIN_DEBUG is on; turn it off in production.", err=True)
+        raise typer.Exit(1)
 
 
 def _as_of_option(value: str | None) -> dt.date | None:
@@ -329,7 +335,9 @@ def daily(
 @app.command("export-customers")
 def export_customers(
     user: Annotated[str, typer.Option("--as", help="Export as this user, with their permissions.")],
-    out: Annotated[Path, typer.Option(help="CSV file to write.", dir_okay=False)],
+    out: Annotated[
+        Path, typer.Option(help="File to write: .xlsx for a workbook, else CSV.", dir_okay=False)
+    ],
     search: Annotated[str, typer.Option(help="Only customers matching this search.")] = "",
 ) -> None:
     """Export the customers a user may see to CSV (masked as for that user; audited)."""
@@ -356,7 +364,13 @@ def export_customers(
     except PermissionDenied as exc:
         typer.echo(f"Error: {user} ({actor.role}) may not export customers", err=True)
         raise typer.Exit(1) from exc
-    csv_write(out, next(rows), rows)
+    header = next(rows)
+    if out.suffix.lower() == ".xlsx":
+        from retain.core.exports import xlsx_bytes
+
+        out.write_bytes(xlsx_bytes(header, rows, title="customers"))
+    else:
+        csv_write(out, header, rows)
     typer.echo(f"Exported {customers.count():,} customers to {out}")
 
 
