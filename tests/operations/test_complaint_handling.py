@@ -203,3 +203,38 @@ def test_a_detractor_answer_entered_by_hand_opens_a_service_task_and_fills_the_q
         survey_answer_enter(customer=customer, survey=survey, actor=wang, nps=11)
     with pytest.raises(PermissionDenied):
         survey_answer_enter(customer=customer, survey=survey, actor=people["li"], nps=9)
+
+
+def test_a_complaint_not_resolved_in_time_is_escalated_once(people):
+    from retain.tasks.models import Notification
+    from retain.tasks.service_desk import complaint_deadlines_check
+
+    boss = user_create(username="boss", password=PASSWORD, role="manager")
+    complaint = complaint_open(
+        customer=CustomerFactory(name="远东机械"),
+        actor=people["wang"],
+        now=T0,
+        channel="phone",
+        category="质量",
+        severity="high",
+        description="设备故障",
+    )
+    complaint_respond(
+        complaint=complaint, text="已安排工程师", actor=people["wang"], now=minutes(30)
+    )
+
+    early = complaint_deadlines_check(now=T0 + dt.timedelta(hours=47))
+    late = complaint_deadlines_check(now=T0 + dt.timedelta(hours=49))
+    again = complaint_deadlines_check(now=T0 + dt.timedelta(hours=50))
+
+    assert (early.resolution_escalated, late.resolution_escalated, again.resolution_escalated) == (
+        0,
+        1,
+        0,
+    )
+    assert late.escalated == 0  # answered in time: no first-response escalation
+    note = Notification.objects.get(user=boss)
+    assert note.text == "Complaint of 远东机械 (High) is not resolved by its deadline"
+    complaint.refresh_from_db()
+    assert complaint_deadlines(complaint, now=T0 + dt.timedelta(hours=50)).resolution_escalated
+    assert ComplaintEvent.objects.filter(complaint=complaint, kind="escalated").count() == 1

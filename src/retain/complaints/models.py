@@ -62,6 +62,12 @@ class Complaint(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    resolution_escalated_at = models.DateTimeField(
+        _("resolution escalated at"),
+        null=True,
+        blank=True,
+        help_text=_("When the managers were told it was not resolved in time."),
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),

@@ -26,6 +26,7 @@ class Deadlines:
     #: resolved or closed
     running: dt.datetime | None
     escalated: bool
+    resolution_escalated: bool
     #: minutes until ``running`` (negative when past), None when no clock runs
     minutes_left: int | None
 
@@ -51,6 +52,7 @@ def complaint_deadlines(complaint: Complaint, *, now: dt.datetime) -> Deadlines:
         resolution_late=(resolved or now) > resolve,
         running=running,
         escalated=hasattr(complaint, "escalation"),
+        resolution_escalated=complaint.resolution_escalated_at is not None,
         minutes_left=int((running - now).total_seconds() // 60) if running else None,
     )
 

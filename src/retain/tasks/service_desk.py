@@ -50,6 +50,8 @@ def complaint_resolution_deadline(complaint: Complaint) -> dt.datetime:
 @dataclass
 class EscalationResult:
     escalated: int = 0
+    #: complaints escalated because their resolution deadline passed
+    resolution_escalated: int = 0
 
 
 @transaction.atomic
@@ -69,8 +71,9 @@ def complaint_deadlines_check(*, now: dt.datetime) -> EscalationResult:
         .select_related("customer", "owner", "owner__team__lead")
         .order_by("opened_at")
     )
+    resolution = _resolution_escalate(now=now)
     if not complaints:
-        return EscalationResult()
+        return EscalationResult(resolution_escalated=resolution)
     ComplaintEscalation.objects.bulk_create(
         [
             ComplaintEscalation(complaint=c, deadline=complaint_deadline(c), escalated_at=now)
@@ -93,10 +96,7 @@ def complaint_deadlines_check(*, now: dt.datetime) -> EscalationResult:
     )
     managers = list(User.objects.filter(role=Role.MANAGER, is_active=True).order_by("id"))
     for c in complaints:
-        to = list(managers)
-        lead = c.owner.team.lead if c.owner and c.owner.team else None
-        if lead is not None and lead not in to:
-            to.append(lead)
+        to = _escalation_recipients(c, managers)
         if not to:
             continue
         late = int((now - complaint_deadline(c)).total_seconds() // 60)
@@ -112,7 +112,71 @@ def complaint_deadlines_check(*, now: dt.datetime) -> EscalationResult:
             email_subject=_("Escalation: complaint without first response"),
             email_body=f"{text}\n\n{c.category}: {c.description}",
         )
-    return EscalationResult(escalated=len(complaints))
+    return EscalationResult(escalated=len(complaints), resolution_escalated=resolution)
+
+
+def _escalation_recipients(complaint: Complaint, managers: list[User]) -> list[User]:
+    to = list(managers)
+    lead = complaint.owner.team.lead if complaint.owner and complaint.owner.team else None
+    if lead is not None and lead not in to:
+        to.append(lead)
+    return to
+
+
+def _resolution_escalate(*, now: dt.datetime) -> int:
+    """Tell the managers (once) of every open complaint past its resolution deadline."""
+    from retain.complaints.models import ComplaintEvent, ComplaintEventKind
+
+    late = Q()
+    for severity, hours in resolution_hours().items():
+        late |= Q(severity=severity, opened_at__lt=now - dt.timedelta(hours=hours))
+    complaints = list(
+        Complaint.objects.select_for_update(of=("self",))
+        .filter(
+            late,
+            status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS],
+            resolution_escalated_at__isnull=True,
+        )
+        .select_related("customer", "owner", "owner__team__lead")
+        .order_by("opened_at")
+    )
+    if not complaints:
+        return 0
+    Complaint.objects.filter(pk__in=[c.pk for c in complaints]).update(resolution_escalated_at=now)
+    ComplaintEvent.objects.bulk_create(
+        [
+            ComplaintEvent(
+                complaint=c,
+                kind=ComplaintEventKind.ESCALATED,
+                at=now,
+                text=_("Not resolved by %(deadline)s")
+                % {
+                    "deadline": timezone.localtime(complaint_resolution_deadline(c)).strftime(
+                        "%m-%d %H:%M"
+                    )
+                },
+            )
+            for c in complaints
+        ]
+    )
+    managers = list(User.objects.filter(role=Role.MANAGER, is_active=True).order_by("id"))
+    for c in complaints:
+        to = _escalation_recipients(c, managers)
+        if not to:
+            continue
+        text = _("Complaint of %(customer)s (%(severity)s) is not resolved by its deadline") % {
+            "customer": c.customer.name,
+            "severity": c.get_severity_display(),
+        }
+        notification_send(
+            users=to,
+            text=text,
+            url=reverse("complaint-detail", args=[c.pk]),
+            now=now,
+            email_subject=_("Escalation: complaint not resolved in time"),
+            email_body=f"{text}\n\n{c.category}: {c.description}",
+        )
+    return len(complaints)
 
 
 @transaction.atomic
