@@ -126,3 +126,53 @@ def test_make_demo_login_is_made_once_and_printed_again(settings, tmp_path):
     assert User.objects.get(username="admin").check_password(first.password)
     assert User.objects.get(username="sales3").check_password(first.password)
     assert (tmp_path / "demo-login.txt").stat().st_mode & 0o077 == 0
+
+
+def test_the_demo_reads_like_a_real_company(demo_company):
+    """Names in the customer's language, birthdays inside the age band, no one-order "core"
+    customer (issue 14 item 7)."""
+    import re
+
+    from django.db.models import Count
+
+    from retain.customers.models import Contact, Customer
+    from retain.demo.generate import AGE_BAND_YEARS
+    from tests.conftest import AS_OF
+
+    latin = re.compile(r"^[A-Za-z .,'\-]+$")
+    english_companies = Customer.objects.filter(kind="company").exclude(
+        name__regex=r"[\u4e00-\u9fff]"
+    )
+    contacts = Contact.objects.filter(customer__in=english_companies)
+    assert contacts.exists()
+    assert all(latin.match(name) for name in contacts.values_list("name", flat=True))
+    chinese = Contact.objects.filter(
+        customer__kind="company", customer__name__regex=r"[\u4e00-\u9fff]"
+    )
+    assert not any(latin.match(n) for n in chinese.values_list("name", flat=True))
+
+    persons = Customer.objects.filter(kind="person").exclude(birthday=None)
+    assert persons.count() > 50
+    for band, birthday in persons.values_list("age_band", "birthday"):
+        young, old = AGE_BAND_YEARS[band]
+        age = (
+            AS_OF.year - birthday.year - ((AS_OF.month, AS_OF.day) < (birthday.month, birthday.day))
+        )
+        assert young <= age <= old, (band, birthday)
+
+    core = Customer.objects.filter(status="core").annotate(n=Count("orders"))
+    assert core.exists() and not core.filter(n__lt=2).exists()
+
+
+def test_the_current_month_is_labelled_partial_on_the_board():
+    import datetime as dt
+
+    from django.utils import translation
+
+    from retain.web.board_views import month_labels
+
+    with translation.override("en"):
+        mid = month_labels(["2026-10", "2026-11"], today=dt.date(2026, 11, 12))
+        end = month_labels(["2026-10", "2026-11"], today=dt.date(2026, 11, 30))
+    assert mid == ["2026-10", "2026-11 (to day 12)"]
+    assert end == ["2026-10", "2026-11"]

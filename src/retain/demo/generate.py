@@ -418,7 +418,13 @@ def _chunk_write(
     days_quiet = (end - last_buy) / DAY
     big_spender = spend > (np.quantile(spend[spend > 0], 0.8) if (spend > 0).any() else np.inf)
     status = np.select(
-        [order_counts == 0, days_quiet > 365, days_quiet > 180, company & big_spender],
+        # core: a repeat buyer worth most; one big first order is not yet "core"
+        [
+            order_counts == 0,
+            days_quiet > 365,
+            days_quiet > 180,
+            company & big_spender & (order_counts >= 2),
+        ],
         ["prospect", "churned", "silent", "core"],
         "active",
     )
@@ -433,8 +439,14 @@ def _chunk_write(
         rng, ["<25", "25-34", "35-44", "45-54", "55+"], size, p=[0.15, 0.35, 0.25, 0.15, 0.1]
     )
     birthdays = writer_dates(
-        rng.integers(
-            int(dt.date(1960, 1, 1).toordinal()), int(dt.date(2004, 12, 31).toordinal()), size=size
+        _birthdays_in_bands(
+            rng.integers(
+                int(dt.date(1960, 1, 1).toordinal()),
+                int(dt.date(2004, 12, 31).toordinal()),
+                size=size,
+            ),
+            age_bands,
+            today=dt.date.fromtimestamp(end),
         )
     )
     occupations = _choice(rng, V.OCCUPATIONS_ZH, size)
@@ -538,11 +550,27 @@ def _chunk_write(
     left = (~primary) & (rng.random(len(contact_owner)) < 0.12)
     left_days = _epoch_dates(end - rng.integers(1, 400, size=len(contact_owner)) * DAY)
     contact_names = _choice(rng, pools["zh_person"], len(contact_owner))
+    # an English-named customer has English-named contacts (no extra draw: the demo stays
+    # the same otherwise)
+    en_pool = pools["en_person"]
+    contact_names = np.where(
+        english[contact_owner],
+        np.asarray([en_pool[(j * 7919) % len(en_pool)] for j in range(len(contact_owner))]),
+        contact_names,
+    )
     contact_phones = np.char.add(
         _choice(rng, pools["zh_phone_prefix"], len(contact_owner)).astype(str),
         np.char.zfill(rng.integers(0, 10**8, size=len(contact_owner)).astype(str), 8),
     )
     titles = _choice(rng, V.TITLES_ZH, len(contact_owner))
+    titles = np.where(
+        english[contact_owner],
+        np.asarray(
+            [V.TITLES_EN[V.TITLES_ZH.index(t) % len(V.TITLES_EN)] for t in titles.tolist()],
+            dtype=object,
+        ),
+        titles,
+    )
     contact_birthdays = writer_dates(
         rng.integers(
             int(dt.date(1965, 1, 1).toordinal()),
@@ -905,6 +933,34 @@ def _epoch_dates(seconds: np.ndarray) -> list[str]:
     offset = timezone.get_current_timezone().utcoffset(dt.datetime(2024, 1, 1))
     shift = int(offset.total_seconds()) if offset else 0
     return np.datetime_as_string((seconds + shift).astype("datetime64[s]"), unit="D").tolist()
+
+
+#: Age bands -> (youngest, oldest) age in years.
+AGE_BAND_YEARS = {
+    "<25": (18, 24),
+    "25-34": (25, 34),
+    "35-44": (35, 44),
+    "45-54": (45, 54),
+    "55+": (55, 75),
+}
+
+
+def _birthdays_in_bands(ordinals: np.ndarray, bands: np.ndarray, *, today: dt.date) -> np.ndarray:
+    """Move drawn birthdays (proleptic ordinals) into the customer's age band: the draw's
+    place between its bounds becomes a place between the band's oldest and youngest birth
+    dates, so a "25-34" customer is 25 to 34 years old on ``today``."""
+    lo_all = dt.date(1960, 1, 1).toordinal()
+    hi_all = dt.date(2004, 12, 31).toordinal()
+    share = (ordinals - lo_all) / max(hi_all - lo_all, 1)
+    if today.month == 2 and today.day == 29:
+        today = today.replace(day=28)
+    out = np.empty(len(ordinals), dtype=np.int64)
+    for band, (young, old) in AGE_BAND_YEARS.items():
+        pick = bands == band
+        latest = today.replace(year=today.year - young).toordinal() - 1  # turned ``young``
+        earliest = today.replace(year=today.year - old - 1).toordinal() + 1  # not yet old+1
+        out[pick] = earliest + (share[pick] * (latest - earliest)).astype(np.int64)
+    return out
 
 
 def writer_dates(ordinals: np.ndarray) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any
 
@@ -42,6 +43,18 @@ class GoalForm(forms.Form):
     )
 
 
+def month_labels(months: list[str], *, today: dt.date) -> list[str]:
+    """Chart labels of months (YYYY-MM): the current month, not over yet, says it is partial
+    ("2026-12 (to 1 Dec)"), so its low bar does not read as a slump."""
+    current = today.strftime("%Y-%m")
+    if today.day == calendar.monthrange(today.year, today.month)[1]:
+        return list(months)
+    return [
+        _("%(month)s (to day %(day)d)") % {"month": m, "day": today.day} if m == current else m
+        for m in months
+    ]
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -49,7 +62,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data = board(today=today, user=request.user)
     figures = data.overview
     chart = {
-        "months": [m for m, _n, _r in figures.monthly],
+        "months": month_labels([m for m, _n, _r in figures.monthly], today=today),
         "orders": [n for _m, n, _r in figures.monthly],
         "revenue": [float(r) for _m, _n, r in figures.monthly],
     }
