@@ -180,3 +180,48 @@ def test_erasure_reaches_care_messages_and_task_notes(company):
     delivery = Delivery.objects.get(customer=customer)
     assert (delivery.address, delivery.subject, delivery.body) == ("", ERASED, ERASED)
     assert Task.objects.get(customer=customer).reason == ""
+
+
+def test_erasing_many_customers_in_a_row_who_got_the_same_greeting(company):
+    # five people greeted by the same template on the same day: each erasure blanks an
+    # address, and blank addresses must not collide (it answered 500 from the second on)
+    import datetime as dt
+
+    from retain.care.models import CareTemplate, Delivery
+    from tests.factories import CustomerFactory
+
+    at = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    template = CareTemplate.objects.create(
+        name="test: national day", occasion="national_day", channel="email", subject="s", body="b"
+    )
+    people = [CustomerFactory(kind="person", email=f"p{n}@example.com") for n in range(5)]
+    for person in people:
+        Delivery.objects.create(
+            template=template,
+            customer=person,
+            on=at.date(),
+            address=person.email,
+            subject="s",
+            body="b",
+            send_after=at,
+        )
+
+    for person in people:
+        customer_erase(actor=company.users["admin"], customer=person)
+
+    rows = list(
+        Delivery.objects.filter(template=template).values_list("address", "subject", "body")
+    )
+    assert rows == [("", ERASED, ERASED)] * 5
+    # the rule still holds for real addresses
+    from django.db import IntegrityError, transaction
+
+    Delivery.objects.create(
+        template=template, customer=people[0], on=at.date(), address="x@example.com",
+        subject="s", body="b", send_after=at,
+    )  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Delivery.objects.create(
+            template=template, customer=people[1], on=at.date(), address="x@example.com",
+            subject="s", body="b", send_after=at,
+        )  # fmt: skip

@@ -134,8 +134,12 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         ordering = ["-on", "id"]
         constraints = [
+            # Erasure blanks the address of every greeting of the customer: blank addresses
+            # are no address, and never collide with each other.
             models.UniqueConstraint(
-                fields=["template", "on", "address"], name="one_greeting_per_address_and_day"
+                fields=["template", "on", "address"],
+                condition=~models.Q(address=""),
+                name="one_greeting_per_address_and_day",
             ),
             models.UniqueConstraint(
                 fields=["campaign", "address"],
