@@ -73,6 +73,17 @@ def analyze(
             "--discount-rate", min=0.0, help="Monthly discount rate of the lifetime value."
         ),
     ] = 0.01,
+    run_backtest: Annotated[
+        bool,
+        typer.Option(
+            "--backtest",
+            help="Back-test the churn probability against baselines (printed and in the report).",
+        ),
+    ] = False,
+    churn_horizon: Annotated[
+        int,
+        typer.Option("--churn-horizon-days", min=1, help="Churn = no purchase in this many days."),
+    ] = 90,
 ) -> None:
     """Score every customer of an order file: RFM, segments, churn risk, lifetime value."""
     from rich.console import Console
@@ -82,6 +93,7 @@ def analyze(
         AnalyticsSettings,
         cohort_retention,
         customer_summary,
+        fit_churn_model,
         fit_models,
         kpis,
         score_summary,
@@ -108,7 +120,9 @@ def analyze(
         except ValueError:
             raise fail(f"--as-of {as_of!r}: not a date (use YYYY-MM-DD)") from None
     settings = AnalyticsSettings(
-        ltv_horizon_months=horizon_months, monthly_discount_rate=discount_rate
+        ltv_horizon_months=horizon_months,
+        monthly_discount_rate=discount_rate,
+        churn_horizon_days=churn_horizon,
     )
 
     columns = [
@@ -118,7 +132,7 @@ def analyze(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
     ]
-    steps = 5 + len(out)
+    steps = 6 + len(out)
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("reading orders", total=steps)
         try:
@@ -148,11 +162,24 @@ def analyze(
         frame = id_sorted(to_frame(summary))
         progress.update(task, advance=1, description=f"fitting models on {len(frame):,} customers")
         models = fit_models(frame, settings)
+        progress.update(
+            task,
+            advance=1,
+            description="learning the churn probability"
+            + (" and back-testing it" if run_backtest else ""),
+        )
+        plain = dataclasses.replace(data.columns, channel=None, category=None)
+        try:
+            churn = fit_churn_model(
+                data.table, as_of=when, settings=settings, columns=plain, run_backtest=run_backtest
+            )
+        except ValueError as exc:
+            progress.stop()
+            raise fail(f"churn model: {exc}") from None
         progress.update(task, advance=1, description="scoring customers")
-        scores = score_summary(frame, settings=settings, models=models)
+        scores = score_summary(frame, settings=settings, models=models, churn=churn)
         progress.update(task, advance=1, description="KPIs and cohorts")
         # KPIs and cohorts do not use the preferences: no need to compute them again
-        plain = dataclasses.replace(data.columns, channel=None, category=None)
         snapshot = kpis(data.table, as_of=when, settings=settings, columns=plain)
         cohorts = cohort_retention(data.table, as_of=when, columns=plain)
         progress.update(task, advance=1)
@@ -173,6 +200,7 @@ def analyze(
                     cohorts=cohorts,
                     models=models,
                     source=orders.name,
+                    backtest=churn.backtest,
                 )
                 write_report(path, text)
             progress.update(task, advance=1)
@@ -185,6 +213,44 @@ def analyze(
         f"high churn risk: {int((scores['churn_risk'] == 'high').sum()):,}",
         highlight=False,
     )
+    if churn.learned:
+        console.print(
+            f"churn probability: {churn.kind} classifier (no purchase in {churn.horizon_days} "
+            f"days), trained on {churn.train_rows:,} labelled rows at "
+            f"{', '.join(str(c) for c in churn.train_cut_offs)}",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"[yellow]churn probability: BG/NBD fallback ({churn.fallback_reason})[/]",
+            highlight=False,
+        )
+    if run_backtest:
+        if churn.backtest is None:
+            console.print(
+                "[yellow]back-test: not enough history (it needs at least two labelled "
+                f"{churn.horizon_days}-day periods and the classifier's minimum data)[/]"
+            )
+        else:
+            table = churn.backtest.summary()
+            console.print(
+                f"back-test at {', '.join(str(o['cut_off']) for o in churn.backtest.origins)} "
+                "(mean over cut-offs):",
+                highlight=False,
+            )
+            console.print(
+                table[
+                    [
+                        "model",
+                        "roc_auc",
+                        "pr_auc",
+                        "brier",
+                        "calibration_error",
+                        "top_decile_capture",
+                    ]
+                ].to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+                highlight=False,
+            )
     if data.skipped_rows:
         console.print(f"[yellow]skipped {data.skipped_rows:,} row(s) without a customer id[/]")
     for path in out:

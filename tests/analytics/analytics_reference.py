@@ -115,6 +115,9 @@ def reference_summary(
         row["previous_spend"] = net(asof - 2 * w, asof - w)
         row["value_spend"] = net(asof - cfg.value_window_days, asof)
         row["recent_orders"] = int((buys["day"] > asof - w).sum())
+        row["previous_orders"] = int(
+            ((buys["day"] > asof - 2 * w) & (buys["day"] <= asof - w)).sum()
+        )
         row["activity_orders"] = int((buys["day"] > asof - cfg.activity_window_days).sum())
         if len(buys):
             first, last = int(buys["day"].min()), int(buys["day"].max())
@@ -158,6 +161,9 @@ def reference_summary(
     s["open_complaints"] = (
         s["customer_id"].map(co.loc[~co["resolved"], "customer_id"].value_counts()).fillna(0)
     )
+    open_days = _days(co["opened_at"])[~co["resolved"]]
+    oldest = open_days.groupby(co.loc[~co["resolved"], "customer_id"]).min()
+    s["open_complaint_days"] = asof - s["customer_id"].map(oldest)
     cday = _days(co["opened_at"])
     recent = co[cday > asof - cfg.kpi_window_days]
     s["recent_complaints"] = s["customer_id"].map(recent["customer_id"].value_counts()).fillna(0)

@@ -208,3 +208,35 @@ def test_customer_ids_are_written_exactly_as_read(tmp_path: Path) -> None:
     assert csv_ids == ["0001", "2", "007", "10"]
     assert out[0].read_text().splitlines()[1].startswith("0001,")
     assert pd.read_parquet(out[1])["customer_id"].tolist() == ["0001", "2", "007", "10"]
+
+
+def test_backtest_option_prints_and_reports_the_backtest(tmp_path: Path) -> None:
+    from test_churn import simulate
+
+    # given two years of orders of 1,200 customers
+    orders, _ = simulate(n=1200)
+    path = tmp_path / "orders.csv"
+    orders.to_csv(path, index=False)
+    out = [tmp_path / "scores.csv", tmp_path / "report.html"]
+    # when analysed with --backtest
+    code, output = _run(
+        path, "--customer-col", "customer_id", "--date-col", "timestamp", "--amount-col",
+        "amount", "--backtest", *[x for p in out for x in ("--out", p)],
+    )  # fmt: skip
+    assert code == 0, output
+    # then the console names the learned model and shows the back-test beside the baselines
+    assert "churn probability: " in output and "classifier (no purchase in 90 days)" in output
+    assert "back-test at 2023-10-02, 2023-07-04, 2023-04-05" in output
+    for name in ("logistic", "hgb", "recency", "rfm_logistic", "bgnbd"):
+        assert name in output
+    # the scores carry the probability, the level and reason codes
+    scores = pd.read_csv(out[0])
+    assert scores["churn_probability"].between(0, 1).all()
+    assert set(scores["churn_risk"]) <= {"high", "medium", "low"}
+    assert set(scores["churn_model"]) == {"logistic"} or set(scores["churn_model"]) == {"hgb"}
+    reasons = scores["risk_reasons"].dropna()
+    assert reasons.str.fullmatch(r"[a-z_]+\([^)]*\)(; [a-z_]+\([^)]*\))*").all()
+    # and the report has the back-test section with its calibration chart
+    html = out[1].read_text()
+    assert "Back-test: how far to trust the churn" in html and "id=calibration" in html
+    assert "Baseline: BG/NBD" in html and "Baseline: RFM logistic regression" in html

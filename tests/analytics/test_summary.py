@@ -146,20 +146,28 @@ def test_value_and_activity_make_the_quadrant() -> None:
     assert s.loc[[1, 2], "value_tier"].tolist() == ["high", "medium"]
 
 
-def test_risk_reasons_are_written_in_words() -> None:
+def test_fallback_risk_reasons_are_structured_codes() -> None:
+    # without a learned churn model the probability is BG/NBD's and the reasons follow rules
     rows = [(1, "2023-01-01", 10.0), (1, "2023-01-11", 10.0), (1, "2023-01-21", 10.0)]
     rows += [(c, "2024-06-01", 10.0) for c in range(2, 8)] + [(2, "2024-06-20", 10.0)]
     frame = customer_summary(_orders(rows), as_of=AS_OF).to_pandas()
     frame["open_complaints"] = [1 if c == 3 else 0 for c in frame["customer_id"]]
+    frame["open_complaint_days"] = [5 if c == 3 else None for c in frame["customer_id"]]
     frame["last_nps"] = [4 if c == 3 else None for c in frame["customer_id"]]
     scored = score_summary(frame).set_index("customer_id")
-    reasons = scored.loc[1, "risk_reasons"]
-    assert "churned: no purchase for 526 days" in reasons
-    assert "no purchase for 52x the usual interval" in reasons
-    assert scored.loc[1, "churn_risk"] == "high"
-    assert scored.loc[3, "risk_reasons"] == "unresolved complaint; NPS detractor"
-    assert scored.loc[3, "churn_risk"] == "high"
-    assert scored.loc[4, "risk_reasons"] == "" and scored.loc[4, "churn_risk"] == "low"
+    # 526 days since the last purchase, the usual interval 10 days
+    assert scored.loc[1, "risk_reasons"] == "overdue(multiple=52.6); p_alive_low(p=0)"
+    assert scored.loc[3, "risk_reasons"] == (
+        "p_buy_low(p=0.36); open_complaint(count=1, days=5); nps(score=4)"
+    )
+    assert (scored["churn_model"] == "bgnbd").all()
+    # churn probability = 1 - P(a purchase in 90 days): the lapsed customer is nearly lost
+    assert scored.loc[1, "churn_probability"] > 0.99
+    # but little value is left at stake (lifetime value x probability is the smallest), so the
+    # level is medium, not high; customers 3-7 (probability 0.64 >= 0.5) are tied for the
+    # largest value at stake (the top 20 %): high
+    assert scored.loc[1, "expected_lost_value"] == scored["expected_lost_value"].min()
+    assert scored.sort_index()["churn_risk"].tolist() == ["medium"] * 2 + ["high"] * 5
 
 
 def test_cohort_conventions_on_a_hand_checked_case() -> None:

@@ -118,7 +118,8 @@ def test_the_customer_page_shows_scores_and_segment_history(client, admin_user):
         customer,
         quadrant="potential",
         p_alive=0.42,
-        risk_reasons="silent: no purchase for 200 days",
+        risk_reasons="no_repeat(days=200)",
+        reason_codes=[{"code": "no_repeat", "params": {"days": 200}}],
     )
     SegmentChange.objects.create(
         customer=customer,
@@ -135,6 +136,6 @@ def test_the_customer_page_shows_scores_and_segment_history(client, admin_user):
     html = client.get(reverse("customer-detail", args=["C1"])).content.decode()
 
     assert "42%" in html
-    assert "沉默：200 天没有购买" in html  # the engine's reason, in the page's language
+    assert "只购买过一次，已 200 天未再购买" in html  # the engine's reason code, in Chinese
     assert "2026-11-01 · 价值象限: 核心客户 → 潜力客户" in html
     assert html.count("<li>2026-11-01 · ") == 1  # starting points are not moves

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 
-from retain.analytics import score_customers
+from retain.analytics import parse_reasons, score_customers
 from retain.customers.models import Customer
 from retain.orders.models import OrderLine, ProductCategory
 from retain.scoring.models import (
+    ChurnModelVersion,
     CustomerScore,
     KpiSnapshot,
     RunStatus,
@@ -73,7 +75,23 @@ def test_run_stores_the_engines_scores_for_every_customer(demo_company, score):
 
     # then each customer has one score row equal to the engine's own output
     tables = app_tables(source=TableSource.MEMORY)
-    expected = score_customers(tables.orders, as_of=AS_OF, **tables.engine_kwargs())
+    # the run learned a churn model from the company's history and stored it, versioned
+    version = run.churn_model
+    assert version is not None and version.as_of == AS_OF
+    assert version.kind in {"logistic", "hgb"} and version.fallback_reason == ""
+    churn = pickle.loads(bytes(version.model))
+    assert churn.kind == version.kind and churn.horizon_days == 90
+    # with its back-test: every model beside every baseline, at each cut-off
+    assert version.backtest is not None
+    assert {r["model"] for r in version.backtest["summary"]} == {
+        "logistic",
+        "hgb",
+        "recency",
+        "rfm_logistic",
+        "bgnbd",
+    }
+    assert version.backtest["chosen"] == version.kind
+    expected = score_customers(tables.orders, as_of=AS_OF, churn=churn, **tables.engine_kwargs())
     assert run.status == RunStatus.DONE
     assert (
         run.customers == Customer.objects.count() == len(expected) == CustomerScore.objects.count()
@@ -84,6 +102,13 @@ def test_run_stores_the_engines_scores_for_every_customer(demo_company, score):
         assert s.quadrant == text(rec["quadrant"])
         assert s.lifecycle_stage == rec["lifecycle_stage"]
         assert s.churn_risk == text(rec["churn_risk"])
+        # the probability and the reason codes are the engine's, stored as codes
+        if s.churn_probability is None:
+            assert pd.isna(rec["churn_probability"])
+        else:
+            assert s.churn_probability == pytest.approx(rec["churn_probability"], abs=1e-6)
+        assert s.reason_codes == [r.to_dict() for r in parse_reasons(text(rec["risk_reasons"]))]
+        assert s.value_spend == pytest.approx(rec["value_spend"], abs=0.01)
         assert s.order_count == rec["order_count"]
     # lifetime values are never negative, even where the spend model has no finite mean
     assert not CustomerScore.objects.filter(predicted_ltv__lt=0).exists()
@@ -111,6 +136,19 @@ def test_a_second_run_for_the_same_day_changes_nothing(demo_company, score):
     assert state() == before
     assert again.status == RunStatus.DONE
     assert ScoringRun.objects.filter(status=RunStatus.DONE).count() == 3
+
+
+def test_the_churn_model_is_retrained_only_when_the_data_changed(demo_company, score):
+    first = score(AS_OF).churn_model
+    # the same data on the next day: the same version
+    later = AS_OF + dt.timedelta(days=1)
+    assert score(later).churn_model.pk == first.pk
+    # a new order: a new version, trained as of the run
+    at = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    OrderFactory(customer=Customer.objects.order_by("id").first(), ordered_at=at)
+    newer = score(later + dt.timedelta(days=1)).churn_model
+    assert newer.pk != first.pk and newer.as_of == later + dt.timedelta(days=1)
+    assert ChurnModelVersion.objects.count() == 2
 
 
 def test_a_run_that_fails_mid_write_leaves_the_old_scores(demo_company, score, monkeypatch):
@@ -175,7 +213,7 @@ def test_history_records_a_move_to_high_risk(demo_company, score):
     )
     later = AS_OF + dt.timedelta(days=1)
     at = dt.datetime(2026, 11, 2, 1, 0, tzinfo=dt.UTC)
-    # an unresolved complaint and a detractor answer: two risk reasons make it high
+    # an unresolved complaint and a detractor answer push its churn probability up
     ComplaintFactory(customer=customer, opened_at=at)
     SurveyResponseFactory(customer=customer, sent_at=at, answered_at=at, nps=2)
 
@@ -184,7 +222,9 @@ def test_history_records_a_move_to_high_risk(demo_company, score):
     change = SegmentChange.objects.get(customer=customer, as_of=later, dimension="churn_risk")
     assert (change.from_value, change.to_value) == ("low", "high")
     s = CustomerScore.objects.get(customer=customer)
-    assert "unresolved complaint" in s.risk_reasons and "NPS detractor" in s.risk_reasons
+    codes = {r["code"]: r["params"] for r in s.reason_codes}
+    assert codes["nps"] == {"score": 2.0}
+    assert "recent_complaint" in codes or "open_complaint" in codes
     assert (s.previous_churn_risk, s.previous_as_of) == ("low", AS_OF)
     assert run.changes == SegmentChange.objects.filter(as_of=later).exclude(from_value="").count()
 

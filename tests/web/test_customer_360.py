@@ -38,7 +38,13 @@ def potential(small_run, staff):
         value_tier="high",
         activity_level="low",
         churn_risk="high",
-        risk_reasons="silent: no purchase for 200 days; low probability of being active (21%)",
+        risk_reasons="no_repeat(days=200); p_alive_low(p=0.21)",
+        reason_codes=[
+            {"code": "no_repeat", "params": {"days": 200}},
+            {"code": "p_alive_low", "params": {"p": 0.21}},
+        ],
+        value_spend=4000.0,
+        activity_orders=0,
         recency_days=200,
         order_count=2,
         total_spend=4000.0,
@@ -50,11 +56,26 @@ def potential(small_run, staff):
 def test_risk_reasons_are_translated_reason_by_reason():
     from django.utils import translation
 
-    text = "no purchase for 3x the usual interval; spend down 60% on the previous period; x"
+    text = (
+        "overdue(multiple=3.2); spend_drop(pct=60); open_complaint(count=1, days=5); nps(score=4)"
+    )
     with translation.override("zh-hans"):
         words = risk_reasons(text)
+    with translation.override("en"):
+        english = risk_reasons(text)
 
-    assert words == ["未购买时间已达平时购买间隔的 3 倍", "消费额比上一周期下降 60%", "x"]
+    assert words == [
+        "未购买时间已达平时购买间隔的 3.2 倍",
+        "消费额比上一周期下降 60%",
+        "1 个投诉仍未解决，最早的已 5 天",
+        "NPS 4 分",
+    ]
+    assert english == [
+        "no purchase for 3.2 times the usual interval",
+        "spend down 60% on the previous period",
+        "1 complaint(s) still open, the oldest after 5 days",
+        "NPS 4",
+    ]
 
 
 def test_page_says_why_the_customer_is_potential_and_at_risk(potential, login):
@@ -65,7 +86,7 @@ def test_page_says_why_the_customer_is_potential_and_at_risk(potential, login):
     assert "0 orders in the last 90 days and the last purchase 200 days ago (quiet:" in html
     assert "Silent: no purchase for more than 180 days." in html
     assert "Churn risk High because:" in html
-    assert "<li>silent: no purchase for 200 days</li>" in html
+    assert "<li>bought once, 200 days ago, never again</li>" in html
     assert "<li>low probability of still being a customer (21%)</li>" in html
 
 

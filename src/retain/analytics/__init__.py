@@ -5,6 +5,15 @@ Pure Python + Ibis + NumPy / SciPy; it never imports Django. Every function take
 See docs/analytics.md for the definitions.
 """
 
+from retain.analytics._churn import (
+    CHURN_FEATURES,
+    Backtest,
+    ChurnClassifier,
+    ChurnModel,
+    backtest,
+    churn_features,
+    fit_churn_model,
+)
 from retain.analytics._cohorts import cohort_retention
 from retain.analytics._inputs import MODEL_INPUT_COLUMNS, model_inputs
 from retain.analytics._io import InputError, OrderFile, read_orders
@@ -25,6 +34,7 @@ from retain.analytics._models import (
     simulate_bgnbd,
 )
 from retain.analytics._report import render_report, write_report
+from retain.analytics._risk import REASON_CODES, ReasonCode, format_reasons, parse_reasons
 from retain.analytics._scoring import (
     SCORE_COLUMNS,
     FittedModels,
@@ -44,12 +54,17 @@ from retain.analytics._summary import PREFERENCE_COLUMNS, SUMMARY_COLUMNS, custo
 
 __all__ = [
     "BGNBD",
+    "CHURN_FEATURES",
     "MODEL_INPUT_COLUMNS",
     "PREFERENCE_COLUMNS",
+    "REASON_CODES",
     "SCORE_COLUMNS",
     "SUMMARY_COLUMNS",
     "ActivityLevel",
     "AnalyticsSettings",
+    "Backtest",
+    "ChurnClassifier",
+    "ChurnModel",
     "ComplaintColumns",
     "CustomerColumns",
     "FittedModels",
@@ -63,18 +78,24 @@ __all__ = [
     "OrderFile",
     "Quadrant",
     "QuadrantKpi",
+    "ReasonCode",
     "RfmSegment",
     "RiskLevel",
     "SurveyColumns",
     "ValueTier",
+    "backtest",
+    "churn_features",
     "cohort_retention",
     "customer_summary",
+    "fit_churn_model",
     "fit_models",
+    "format_reasons",
     "kpis",
     "kpis_by_month",
     "lifetime_value",
     "model_inputs",
     "month_ends",
+    "parse_reasons",
     "read_orders",
     "render_report",
     "score_customers",

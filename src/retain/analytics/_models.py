@@ -278,6 +278,28 @@ class BGNBD:
         alive = 1.0 / (1.0 + self._odds_dead(x, t_x, t_obs))
         return np.asarray(self._purchases_if_alive(t, px, pT)[pair] * alive, dtype=np.float64)
 
+    def predict_proba_purchase(
+        self, t: float, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
+    ) -> FloatArray:
+        """P(at least one purchase in the next ``t`` time units), per customer.
+
+        A customer alive at ``T`` stays alive until the next purchase (BG/NBD drops out only
+        just after a purchase), and given alive the purchase rate is Gamma(r + x, alpha + T):
+        P(>= 1) = P(alive) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x)).
+
+        Examples
+        --------
+        >>> m = BGNBD().fit([0, 2, 1, 0], [0.0, 20.0, 5.0, 0.0], [30.0, 35.0, 20.0, 10.0])
+        >>> bool(0 < m.predict_proba_purchase(10.0, [0], [0.0], [30.0])[0] < 1)
+        True
+        """
+        x, t_x, t_obs = _as_float(frequency), _as_float(recency), _as_float(T)
+        alive = 1.0 / (1.0 + self._odds_dead(x, t_x, t_obs))
+        none_if_alive = np.exp(
+            (self.r_ + x) * np.log((self.alpha_ + t_obs) / (self.alpha_ + t_obs + t))
+        )
+        return np.asarray(alive * (1.0 - none_if_alive), dtype=np.float64)
+
     def _purchases_if_alive(self, t: float, x: FloatArray, T: FloatArray) -> FloatArray:
         r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
         z = t / (alpha + T + t)

@@ -7,7 +7,7 @@ import html
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,9 @@ import pandas as pd
 from retain.analytics._kpis import KpiSnapshot
 from retain.analytics._labels import Quadrant, RfmSegment
 from retain.analytics._scoring import FittedModels
+
+if TYPE_CHECKING:
+    from retain.analytics._churn import Backtest
 
 __all__ = ["echarts_source", "render_report"]
 
@@ -110,7 +113,11 @@ def _cohort_data(cohorts: pd.DataFrame) -> dict[str, Any]:
 def _at_risk_rows(scores: pd.DataFrame, limit: int) -> str:
     risky = scores[scores["churn_risk"].isin(["high", "medium"])].copy()
     risky["_order"] = risky["churn_risk"].map({"high": 0, "medium": 1})
-    risky = risky.sort_values(["predicted_ltv", "total_spend"], ascending=False, na_position="last")
+    risky = risky.sort_values(
+        ["_order", "expected_lost_value", "total_spend"],
+        ascending=[True, False, False],
+        na_position="last",
+    )
     risky = risky.head(limit)
     rows = []
     for r in risky.itertuples(index=False):  # at most `limit` rows of HTML
@@ -124,12 +131,68 @@ def _at_risk_rows(scores: pd.DataFrame, limit: int) -> str:
             f"<td>{html.escape(str(r.rfm_segment))}</td><td>{html.escape(str(r.quadrant))}</td>"
             f"<td>{last}</td><td class=num>{int(r.order_count)}</td>"
             f"<td class=num>{_money(_num(r.total_spend))}</td>"
-            f"<td class=num>{_pct(_num(r.p_alive, 4))}</td>"
+            f"<td class=num>{_pct(_num(r.churn_probability, 4))}</td>"
             f"<td class=num>{_money(_num(r.predicted_ltv))}</td>"
             f"<td>{html.escape(str(r.risk_reasons or ''))}</td>"
             "</tr>"
         )
     return "\n".join(rows)
+
+
+_MODEL_NAMES = {
+    "logistic": "Learned: logistic regression",
+    "hgb": "Learned: gradient boosting",
+    "recency": "Baseline: days since last purchase",
+    "rfm_logistic": "Baseline: RFM logistic regression",
+    "bgnbd": "Baseline: BG/NBD",
+}
+
+
+def _backtest_data(result: Backtest | None) -> dict[str, Any] | None:
+    if result is None or not result.origins:
+        return None
+    latest = result.origins[0]
+    series = []
+    for name in (result.chosen, "rfm_logistic", "bgnbd"):
+        points = [
+            [round(d["predicted"], 4), round(d["observed"], 4)]
+            for d in latest["models"][name]["calibration"]
+        ]
+        series.append({"name": _MODEL_NAMES[name], "points": points})
+    return {"series": series}
+
+
+def _backtest_html(result: Backtest | None) -> str:
+    if result is None or not result.origins:
+        return ""
+    summary = result.summary()
+    rows = []
+    for r in summary.to_dict("records"):
+        name = str(r["model"])
+        label = _MODEL_NAMES.get(name, name) + (" (chosen)" if name == result.chosen else "")
+        cells = "".join(
+            f"<td class=num>{r[m]:.3f} <small>({r[m + '_min']:.3f}–{r[m + '_max']:.3f})</small></td>"
+            for m in ("roc_auc", "pr_auc", "brier", "calibration_error", "top_decile_capture")
+        )
+        rows.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
+    forecast = "".join(
+        f"<tr><td>{html.escape(str(r['model']))}</td><td class=num>{100 * r['bias']:+.1f}%</td>"
+        f"<td class=num>{r['mae']:.3f}</td></tr>"
+        for r in result.forecast_summary().to_dict("records")
+    )
+    cut_offs = ", ".join(str(o["cut_off"]) for o in result.origins)
+    return f"""<section style="margin-top:16px"><h2>Back-test: how far to trust the churn
+probability</h2><small>Cut-offs {html.escape(cut_offs)}; outcome: no purchase in the next
+{result.horizon_days} days. Mean over the cut-offs (min–max). ROC and PR AUC: higher is better;
+Brier score and calibration error: lower is better.</small>
+<table><thead><tr><th>Model</th><th>ROC AUC</th><th>PR AUC</th><th>Brier</th>
+<th>Calibration error</th><th>Top-decile capture</th></tr></thead><tbody>
+{"".join(rows)}</tbody></table>
+<div class=grid><div><h2>Calibration (newest cut-off, by decile)</h2>
+<div id=calibration class=chart></div></div>
+<div><h2>Purchase forecast in the horizon</h2><table><thead><tr><th>Forecast</th>
+<th>Aggregate bias</th><th>MAE per customer</th></tr></thead><tbody>{forecast}</tbody></table>
+</div></div></section>"""
 
 
 def render_report(
@@ -142,6 +205,7 @@ def render_report(
     source: str = "",
     top_at_risk: int = 25,
     echarts_js: str | None = None,
+    backtest: Backtest | None = None,
 ) -> str:
     """The HTML text of the report: KPI cards, quadrant matrix, RFM distribution, cohort heatmap,
     lifetime-value distribution and the most valuable customers at risk.
@@ -166,6 +230,7 @@ def render_report(
         "risk": [{"name": str(k), "value": int(v)} for k, v in risk.items()],
         "ltv": _histogram(buyers["predicted_ltv"]),
         "cohorts": _cohort_data(cohorts),
+        "backtest": _backtest_data(backtest),
     }
     cards = [
         ("Customers", f"{kpis.customer_count:,}"),
@@ -193,6 +258,7 @@ def render_report(
         cards=card_html,
         params=html.escape(params),
         rows=_at_risk_rows(scores, top_at_risk),
+        backtest=_backtest_html(backtest),
         top=top_at_risk,
         echarts=js,
         data=_json(data),
@@ -241,9 +307,10 @@ Basic: low value, high activity · Watch: low value, low activity.</small></sect
 <section><h2>Lifecycle stage</h2><div id=lifecycle class=chart></div></section>
 <section><h2>Churn risk</h2><div id=risk class=chart></div></section>
 </div>
-<section style="margin-top:16px"><h2>Top {top} customers at risk (by predicted lifetime value)</h2>
+{backtest}
+<section style="margin-top:16px"><h2>Top {top} customers at risk (by expected lost value)</h2>
 <table><thead><tr><th>Customer</th><th>Risk</th><th>RFM segment</th><th>Quadrant</th>
-<th>Last purchase</th><th>Orders</th><th>Spend</th><th>P(alive)</th><th>Predicted LTV</th>
+<th>Last purchase</th><th>Orders</th><th>Spend</th><th>Churn probability</th><th>Predicted LTV</th>
 <th>Reasons</th></tr></thead><tbody>
 {rows}
 </tbody></table></section>
@@ -297,6 +364,17 @@ chart('risk', {{tooltip: {{}}, color: ['#b00020', '#f4a261', '#2a9d8f'],
   series: [{{type: 'pie', radius: ['35%', '70%'],
   data: ['high', 'medium', 'low'].map(n => DATA.risk.find(d => d.name === n) || {{name: n, value: 0}}),
   label: {{formatter: '{{b}}: {{c}} ({{d}}%)'}}}}]}});
+if (DATA.backtest) {{
+  const b = DATA.backtest;
+  chart('calibration', {{
+    tooltip: {{trigger: 'axis'}}, legend: {{top: 0}},
+    xAxis: {{type: 'value', name: 'predicted', min: 0, max: 1}},
+    yAxis: {{type: 'value', name: 'observed', min: 0, max: 1}},
+    series: [{{name: 'ideal', type: 'line', data: [[0, 0], [1, 1]], lineStyle: {{type: 'dashed'}},
+      symbol: 'none', color: '#999'}}].concat(b.series.map(s => ({{name: s.name, type: 'line',
+      data: s.points}})))
+  }});
+}}
 </script>
 </body></html>
 """

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from retain.analytics._labels import LifecycleStage, RiskLevel
 from retain.analytics._models import BGNBD, GammaGamma, lifetime_value
 from retain.analytics._settings import (
     AnalyticsSettings,
@@ -21,6 +21,9 @@ from retain.analytics._settings import (
 )
 from retain.analytics._summary import customer_summary
 
+if TYPE_CHECKING:
+    from retain.analytics._churn import ChurnModel
+
 __all__ = ["FittedModels", "fit_models", "score_customers", "score_summary", "to_frame"]
 
 #: Columns :func:`score_customers` adds to the summary.
@@ -31,6 +34,9 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "expected_purchases_365d",
     "expected_avg_spend",
     "predicted_ltv",
+    "churn_probability",
+    "churn_model",
+    "expected_lost_value",
     "churn_risk",
     "risk_reasons",
 )
@@ -78,25 +84,19 @@ def fit_models(summary: pd.DataFrame, settings: AnalyticsSettings | None = None)
     return FittedModels(bgnbd, gamma_gamma, cfg.model_time_unit_days)
 
 
-def _join_reasons(reasons: list[tuple[np.ndarray, pd.Series]], n: int) -> np.ndarray:
-    text = pd.Series([""] * n, dtype=object)
-    for mask, words in reasons:
-        words = words.where(mask, "")
-        sep = np.where((text != "") & mask, "; ", "")
-        text = text + sep + words
-    return np.asarray(text.to_numpy(), dtype=object)
-
-
 def score_summary(
     summary: pd.DataFrame,
     *,
     settings: AnalyticsSettings | None = None,
     models: FittedModels | None = None,
+    churn: ChurnModel | None = None,
 ) -> pd.DataFrame:
     """Add model predictions, lifetime value and churn risk to a pandas summary.
 
     Returns a copy of ``summary`` with the columns of :data:`SCORE_COLUMNS`; prospects get
-    nulls. Fits the models unless ``models`` is given.
+    nulls. Fits the models unless ``models`` is given. ``churn`` is the learned churn model
+    (:func:`fit_churn_model`); without it the churn probability is BG/NBD's probability of no
+    purchase in ``settings.churn_horizon_days`` (``churn_model`` = ``"bgnbd"``).
     """
     cfg = settings or AnalyticsSettings()
     fitted = models or fit_models(summary, cfg)
@@ -144,50 +144,16 @@ def score_summary(
         out["expected_avg_spend"] = np.where(buyer, mean_value, np.nan)
         out["predicted_ltv"] = np.nan
 
-    # churn risk with reasons in words
-    recency = out["recency_days"].to_numpy(dtype=np.float64)
-    interval = out["avg_interpurchase_days"].to_numpy(dtype=np.float64)
-    p_alive = out["p_alive"].to_numpy(dtype=np.float64)
-    stage = out["lifecycle_stage"].to_numpy(dtype=object)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        multiple = recency / interval
-    overdue = buyer & np.isfinite(multiple) & (multiple >= cfg.risk_interval_multiple)
-    p_high = buyer & (p_alive < cfg.risk_p_alive_high)
-    p_medium = buyer & ~p_high & (p_alive < cfg.risk_p_alive_medium)
-    complaints = out["open_complaints"].fillna(0).to_numpy(dtype=np.float64) > 0
-    nps = out["last_nps"].to_numpy(dtype=np.float64)
-    detractor = np.nan_to_num(nps, nan=99.0) <= cfg.nps_detractor_max
-    previous = out["previous_spend"].to_numpy(dtype=np.float64)
-    recent = out["recent_spend"].to_numpy(dtype=np.float64)
-    spend_drop = buyer & (recent > 0) & (recent < cfg.risk_spend_drop * previous)
-    silent = stage == str(LifecycleStage.SILENT)
-    churned = stage == str(LifecycleStage.CHURNED)
-    as_int = pd.Series(np.nan_to_num(recency, nan=0.0).astype(np.int64)).astype(str)
-    pct = pd.Series(np.round(np.nan_to_num(p_alive) * 100).astype(np.int64)).astype(str)
-    mult = pd.Series(np.floor(np.nan_to_num(multiple, posinf=0.0)).astype(np.int64)).astype(str)
-    drop = pd.Series(
-        np.round(
-            100 * (1 - np.divide(recent, previous, out=np.ones(n), where=previous > 0))
-        ).astype(np.int64)
-    ).astype(str)
-    reasons = [
-        (churned, "churned: no purchase for " + as_int + " days"),
-        (silent, "silent: no purchase for " + as_int + " days"),
-        (overdue, "no purchase for " + mult + "x the usual interval"),
-        (p_high | p_medium, "low probability of being active (" + pct + "%)"),
-        (spend_drop, "spend down " + drop + "% on the previous period"),
-        (complaints, pd.Series(["unresolved complaint"] * n)),
-        (detractor, pd.Series(["NPS detractor"] * n)),
-    ]
-    out["risk_reasons"] = _join_reasons(reasons, n)
-    n_reasons = sum(mask.astype(np.int64) for mask, _ in reasons)
-    high = buyer & (churned | p_high | (n_reasons >= 2))
-    medium = buyer & ~high & (n_reasons >= 1)
-    risk = np.where(
-        high, str(RiskLevel.HIGH), np.where(medium, str(RiskLevel.MEDIUM), str(RiskLevel.LOW))
-    )
-    out["churn_risk"] = pd.Series(risk, dtype=object).where(buyer, None).to_numpy()
-    out.loc[~buyer, "risk_reasons"] = None
+    # churn probability, risk level and reason codes (see _risk.py); prospects get nulls
+    from retain.analytics._risk import risk_assess
+
+    risk = risk_assess(out[buyer], models=fitted, churn=churn, settings=cfg)
+    for name in ("churn_probability", "expected_lost_value"):
+        out[name] = put(risk[name].to_numpy(dtype=np.float64))
+    for name in ("churn_model", "churn_risk", "risk_reasons"):
+        values = np.full(n, None, dtype=object)
+        values[buyer] = risk[name].to_numpy(dtype=object)
+        out[name] = values
     return out
 
 
@@ -205,6 +171,7 @@ def score_customers(
     complaint_columns: ComplaintColumns | None = None,
     surveys: ir.Table | None = None,
     survey_columns: SurveyColumns | None = None,
+    churn: ChurnModel | None = None,
 ) -> pd.DataFrame:
     """Everything the engine knows about each customer, one row per customer.
 
@@ -242,4 +209,4 @@ def score_customers(
     )
     frame = to_frame(summary)
     frame = frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    return score_summary(frame, settings=cfg)
+    return score_summary(frame, settings=cfg, churn=churn)

@@ -139,6 +139,26 @@ class AnalyticsSettings:
         Window of the rate KPIs (complaint rate, NPS, positive reviews).
     retention_period_days : int
         Period of the retention and churn rate (customers of the previous period still buying).
+    churn_horizon_days : int
+        Horizon of the churn probability and of the back-test: "no purchase in the next N days".
+    churn_train_periods : int
+        Labelled periods (cut-offs one horizon apart) the churn classifier is trained on.
+    churn_backtest_origins : int
+        Cut-offs of the rolling-origin back-test.
+    churn_min_buyers : int
+        Buyers needed at the newest labelled cut-off to learn the classifier (else BG/NBD).
+    churn_min_class_rows : int
+        Churners, and buyers who came back, needed in the labelled periods (else BG/NBD).
+    risk_probability_high : float
+        Churn probability from which the risk is high (with a large lost value) or medium.
+    risk_probability_medium : float
+        Churn probability from which a large lost value makes the risk medium.
+    risk_lost_value_share : float
+        Top share of buyers by expected lost value (CLV x probability) that is "large".
+    risk_lost_value_min : float | None
+        When set, an absolute expected lost value replaces ``risk_lost_value_share``.
+    risk_max_reasons : int
+        Reasons kept per customer (those that pushed the probability up the most).
     """
 
     rfm_bins: int = 5
@@ -168,6 +188,16 @@ class AnalyticsSettings:
     positive_rating_min: int = 4
     kpi_window_days: int = 365
     retention_period_days: int = 365
+    churn_horizon_days: int = 90
+    churn_train_periods: int = 4
+    churn_backtest_origins: int = 3
+    churn_min_buyers: int = 200
+    churn_min_class_rows: int = 30
+    risk_probability_high: float = 0.5
+    risk_probability_medium: float = 0.3
+    risk_lost_value_share: float = 0.2
+    risk_lost_value_min: float | None = None
+    risk_max_reasons: int = 3
 
     def __post_init__(self) -> None:
         if self.rfm_bins < 2:
@@ -180,5 +210,11 @@ class AnalyticsSettings:
             raise ValueError("silent_after_days must be smaller than churned_after_days")
         if self.ltv_horizon_months < 1 or self.monthly_discount_rate < 0:
             raise ValueError("ltv_horizon_months >= 1 and monthly_discount_rate >= 0 required")
+        if self.churn_horizon_days < 1 or self.churn_train_periods < 1:
+            raise ValueError("churn_horizon_days >= 1 and churn_train_periods >= 1 required")
+        if not 0 <= self.risk_probability_medium <= self.risk_probability_high <= 1:
+            raise ValueError("0 <= risk_probability_medium <= risk_probability_high <= 1 required")
+        if not 0 < self.risk_lost_value_share <= 1:
+            raise ValueError("risk_lost_value_share must lie in (0, 1]")
         if self.model_time_unit_days <= 0 or self.penalizer < 0:
             raise ValueError("model_time_unit_days > 0 and penalizer >= 0 required")

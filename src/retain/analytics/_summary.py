@@ -59,11 +59,13 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "recent_orders",
     "recent_spend",
     "previous_spend",
+    "previous_orders",
     "value_spend",
     "activity_orders",
     "recent_interactions",
     "open_complaints",
     "recent_complaints",
+    "open_complaint_days",
     "last_nps",
     "r_score",
     "f_score",
@@ -352,6 +354,9 @@ def customer_summary(
         previous_spend=ibis.ifelse(
             (d.day > previous_start) & (d.day <= recent_start), net, 0.0
         ).sum(),
+        previous_orders=ibis.ifelse(
+            (d.day > previous_start) & (d.day <= recent_start), d.orders, 0
+        ).sum(),
         value_spend=ibis.ifelse(d.day > value_start, net, 0.0).sum(),
         activity_orders=ibis.ifelse(d.day > activity_start, d.orders, 0).sum(),
     )
@@ -411,11 +416,13 @@ def customer_summary(
         agg = ct.group_by("customer_id").aggregate(
             open_complaints=_ones(ct.open).sum(),
             recent_complaints=ibis.ifelse(ct.day > asof - cfg.kpi_window_days, 1, 0).sum(),
+            open_complaint_days=asof - ct.day.min(where=ct.open),
         )
         sides.append(agg)
     else:
         defaults["open_complaints"] = ibis.literal(0, "int64")
         defaults["recent_complaints"] = ibis.literal(0, "int64")
+        defaults["open_complaint_days"] = ibis.null("int64")
 
     sc = survey_columns or SurveyColumns()
     if surveys is not None and sc.nps is not None:
@@ -477,6 +484,7 @@ def customer_summary(
         recent_orders=t.recent_orders.fill_null(0),
         recent_spend=t.recent_spend.fill_null(0.0),
         previous_spend=t.previous_spend.fill_null(0.0),
+        previous_orders=t.previous_orders.fill_null(0),
         value_spend=t.value_spend.fill_null(0.0),
         activity_orders=t.activity_orders.fill_null(0),
         **extra,

@@ -12,6 +12,32 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class ChurnModelVersion(models.Model):
+    """One trained churn model: what it learned from, its back-test, and the model itself.
+
+    A scoring run trains a new version only when the order data changed since the newest one
+    (``data_fingerprint``); otherwise it reuses that one.
+    """
+
+    trained_at = models.DateTimeField(_("trained at"))
+    as_of = models.DateField(_("trained as of"))
+    data_fingerprint = models.CharField(_("data fingerprint"), max_length=64, db_index=True)
+    kind = models.CharField(_("model"), max_length=20)
+    horizon_days = models.PositiveSmallIntegerField(_("horizon (days)"))
+    fallback_reason = models.TextField(_("fallback reason"), blank=True)
+    description = models.JSONField(_("description"), default=dict)
+    backtest = models.JSONField(_("back-test"), null=True, blank=True)
+    model = models.BinaryField(_("model"))
+
+    class Meta:
+        verbose_name = _("churn model")
+        verbose_name_plural = _("churn models")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"v{self.pk} {self.kind} {self.as_of}"
+
+
 class ScoringRun(models.Model):
     """One run of the engine over the app's data: its state row and what it wrote.
 
@@ -29,6 +55,14 @@ class ScoringRun(models.Model):
     tags_added = models.PositiveIntegerField(_("automatic tags added"), default=0)
     tags_removed = models.PositiveIntegerField(_("automatic tags removed"), default=0)
     error = models.TextField(_("error"), blank=True)
+    churn_model = models.ForeignKey(
+        ChurnModelVersion,
+        verbose_name=_("churn model"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="runs",
+    )
 
     class Meta:
         verbose_name = _("scoring run")
@@ -82,6 +116,16 @@ class CustomerScore(models.Model):
     last_nps = models.PositiveSmallIntegerField(_("last NPS answer"), null=True, blank=True)
     churn_risk = models.CharField(_("churn risk"), max_length=10, blank=True, db_index=True)
     risk_reasons = models.TextField(_("risk reasons"), blank=True)
+    # The engine's churn probability (no purchase in the model's horizon), the value at stake
+    # (lifetime value x probability), which model gave it, and the reasons as codes with
+    # parameters ([{"code": "overdue", "params": {"multiple": 3.2}}, ...]).
+    churn_probability = models.FloatField(_("churn probability"), null=True, blank=True)
+    expected_lost_value = models.FloatField(_("expected lost value"), null=True, blank=True)
+    churn_model = models.CharField(_("churn model"), max_length=10, blank=True)
+    reason_codes = models.JSONField(_("reason codes"), default=list, blank=True)
+    # What the value tier and the activity level were computed from (the explanation shows it).
+    value_spend = models.FloatField(_("spend in the value window"), default=0.0)
+    activity_orders = models.PositiveIntegerField(_("orders in the activity window"), default=0)
     # The channel and the product category of most of the customer's purchases.
     preferred_channel = models.CharField(
         _("preferred channel"), max_length=10, choices=SalesChannel.choices, blank=True

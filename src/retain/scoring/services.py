@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -13,11 +15,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from retain.analytics import SUMMARY_COLUMNS, AnalyticsSettings, score_customers
+from retain.analytics import (
+    SUMMARY_COLUMNS,
+    AnalyticsSettings,
+    ChurnModel,
+    fit_churn_model,
+    parse_reasons,
+    score_customers,
+)
 from retain.customers.models import Customer
 from retain.kpis.figures import kpi_snapshot
 from retain.scoring.conditions import conditions_q
 from retain.scoring.models import (
+    ChurnModelVersion,
     CustomerScore,
     Dimension,
     KpiSnapshot,
@@ -26,7 +36,7 @@ from retain.scoring.models import (
     SegmentChange,
     TagRule,
 )
-from retain.scoring.tables import AppTables, TableSource, app_tables, as_date
+from retain.scoring.tables import ORDER_COLUMNS, AppTables, TableSource, app_tables, as_date
 from retain.tags.models import CustomerTag
 
 BATCH = 500
@@ -140,6 +150,12 @@ def _scores_from_frame(
             last_nps=_int(rec.get("last_nps")),
             churn_risk=_text(rec.get("churn_risk")),
             risk_reasons=_text(rec.get("risk_reasons")),
+            churn_probability=_float(rec.get("churn_probability")),
+            expected_lost_value=_float(rec.get("expected_lost_value"), 2),
+            churn_model=_text(rec.get("churn_model")),
+            reason_codes=[r.to_dict() for r in parse_reasons(_text(rec.get("risk_reasons")))],
+            value_spend=_float(rec.get("value_spend"), 2) or 0.0,
+            activity_orders=_int(rec.get("activity_orders")) or 0,
             preferred_channel=_text(rec.get("preferred_channel")),
             preferred_category=_text(rec.get("preferred_category")),
             previous_as_of=prev[0],
@@ -240,6 +256,7 @@ def _apply(run: ScoringRun, frame: pd.DataFrame, figures: dict[str, Any], now: d
         run.full_clean()
         run.save(
             update_fields=[
+                "churn_model",
                 "status",
                 "finished_at",
                 "customers",
@@ -248,6 +265,92 @@ def _apply(run: ScoringRun, frame: pd.DataFrame, figures: dict[str, Any], now: d
                 "tags_removed",
             ]
         )
+
+
+#: Bump when the engine's churn features change: stored models are then retrained.
+CHURN_MODEL_FORMAT = 1
+
+
+def _data_fingerprint(tables: AppTables, cfg: AnalyticsSettings) -> str:
+    """A hash of what the churn model learns from: order, complaint, survey and follow-up
+    counts, sums and dates, and the churn settings. One aggregate per table."""
+    parts: list[Any] = [CHURN_MODEL_FORMAT, cfg.churn_horizon_days, cfg.churn_train_periods]
+    parts += [cfg.churn_min_buyers, cfg.churn_min_class_rows, cfg.churn_backtest_origins]
+    o = tables.orders
+    parts.append(
+        o.aggregate(
+            n=o.count(),
+            total=o.amount.cast("float64").sum(),
+            first=o.ordered_at.min(),
+            last=o.ordered_at.max(),
+            customers=o.customer_id.nunique(),
+        )
+        .to_pyarrow()
+        .to_pylist()
+    )
+    for table in (tables.complaints, tables.surveys, tables.interactions):
+        if table is not None:
+            parts.append(table.count().to_pyarrow().as_py())
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _json_clean(value: Any) -> Any:
+    """Dates as ISO text and NaN as None, recursively (for a JSON field)."""
+    if isinstance(value, dict):
+        return {str(k): _json_clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_clean(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def churn_model_for(
+    *,
+    tables: AppTables,
+    as_of: dt.date,
+    settings: AnalyticsSettings | None = None,
+    now: dt.datetime,
+) -> tuple[ChurnModelVersion, ChurnModel]:
+    """The churn model of a run as of ``as_of``.
+
+    The newest stored version when the data it learned from has not changed (and it learned
+    nothing after ``as_of``); else a new version, trained and back-tested by the engine and
+    stored with its back-test (versions are numbered by their id).
+    """
+    cfg = settings or AnalyticsSettings()
+    fingerprint = _data_fingerprint(tables, cfg)
+    latest = ChurnModelVersion.objects.filter(
+        data_fingerprint=fingerprint, as_of__lte=as_of
+    ).first()
+    if latest is not None:
+        try:
+            stored = pickle.loads(bytes(latest.model))
+        except Exception:  # a model of another library version: retrain
+            stored = None
+        if isinstance(stored, ChurnModel):
+            return latest, stored
+    kwargs = tables.engine_kwargs()
+    kwargs["columns"] = ORDER_COLUMNS  # the plain orders: no channel or category needed
+    model = fit_churn_model(tables.orders, as_of=as_of, settings=cfg, **kwargs)
+    version = ChurnModelVersion(
+        trained_at=now,
+        as_of=as_of,
+        data_fingerprint=fingerprint,
+        kind=model.kind,
+        horizon_days=model.horizon_days,
+        fallback_reason=model.fallback_reason,
+        description=model.describe(),
+        backtest=_json_clean(model.backtest.to_dict()) if model.backtest is not None else None,
+        model=pickle.dumps(model),
+    )
+    version.full_clean()
+    version.save()
+    return version, model
 
 
 def scoring_run(
@@ -271,9 +374,16 @@ def scoring_run(
     try:
         step(_("reading tables"))
         tables = tables or app_tables(source=source, preferences=True)
+        step(_("learning the churn probability"))
+        version, churn = churn_model_for(tables=tables, as_of=as_of, settings=settings, now=now)
+        run.churn_model = version
         step(_("scoring customers"))
         frame = score_customers(
-            tables.score_orders, as_of=as_of, settings=settings, **tables.engine_kwargs()
+            tables.score_orders,
+            as_of=as_of,
+            settings=settings,
+            churn=churn,
+            **tables.engine_kwargs(),
         )
         step(_("computing KPIs"))
         # The month's KPIs from the summary behind the scores: computed once, not twice.

@@ -33,6 +33,7 @@ from retain.playbooks.models import (
 )
 from retain.playbooks.selectors import segment_members
 from retain.scoring.models import CustomerScore, Dimension, SegmentChange
+from retain.scoring.reasons import risk_reasons
 from retain.tasks.models import (
     DEFAULT_DAILY_CAPACITY,
     DailyCapacity,
@@ -530,10 +531,10 @@ def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult
             continue
         reasons = getattr(customer, "score", None)
         text = "; ".join(why[cid])
-        if reasons is not None and reasons.risk_reasons:
+        if reasons is not None and (reasons.reason_codes or reasons.risk_reasons):
             text = _("%(why)s. Reasons: %(reasons)s") % {
                 "why": text,
-                "reasons": reasons.risk_reasons,
+                "reasons": "; ".join(risk_reasons(reasons.reason_codes or reasons.risk_reasons)),
             }
         tasks.append(
             Task(

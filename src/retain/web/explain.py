@@ -3,60 +3,15 @@ its quadrant and lifecycle stage (the customer page and the at-risk list)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 
-from django.db.models import Count, Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from retain.analytics import AnalyticsSettings
-from retain.orders.models import Order, OrderStatus
 from retain.scoring.models import CustomerScore
+from retain.scoring.reasons import reason_text, risk_reasons
 
-_REASONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^churned: no purchase for (\d+) days$"), "churned"),
-    (re.compile(r"^silent: no purchase for (\d+) days$"), "silent"),
-    (re.compile(r"^no purchase for (\d+)x the usual interval$"), "overdue"),
-    (re.compile(r"^low probability of being active \((\d+)%\)$"), "p_alive"),
-    (re.compile(r"^spend down (\d+)% on the previous period$"), "spend_drop"),
-    (re.compile(r"^unresolved complaint$"), "complaint"),
-    (re.compile(r"^NPS detractor$"), "detractor"),
-]
-
-
-def _reason_text(kind: str, number: str) -> str:
-    if kind == "churned":
-        return _("churned: no purchase for %(days)s days") % {"days": number}
-    if kind == "silent":
-        return _("silent: no purchase for %(days)s days") % {"days": number}
-    if kind == "overdue":
-        return _("no purchase for %(times)s times the usual interval") % {"times": number}
-    if kind == "p_alive":
-        return _("low probability of still being a customer (%(pct)s%%)") % {"pct": number}
-    if kind == "spend_drop":
-        return _("spend down %(pct)s%% on the previous period") % {"pct": number}
-    if kind == "complaint":
-        return _("an unresolved complaint")
-    return _("gave a low NPS score (detractor)")
-
-
-def risk_reasons(text: str) -> list[str]:
-    """The engine's reasons ("a; b") in the user's language, one item per reason."""
-    out = []
-    for part in (p.strip() for p in (text or "").split(";")):
-        if not part:
-            continue
-        for pattern, kind in _REASONS:
-            match = pattern.match(part)
-            if match:
-                out.append(_reason_text(kind, match.group(1) if match.groups() else ""))
-                break
-        else:
-            out.append(part)
-    return out
+__all__ = ["Explanation", "reason_text", "risk_reasons", "score_explain"]
 
 
 @dataclass(frozen=True)
@@ -73,15 +28,9 @@ def score_explain(
 ) -> Explanation:
     """Why this customer is core / potential / basic / watch, new / returning / silent ..."""
     cfg = settings or AnalyticsSettings()
-    as_of = score.as_of
-    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
-    paid = Order.objects.filter(customer_id=score.customer_id, status=OrderStatus.PAID)
-    value_spend = paid.filter(
-        ordered_at__gte=end - dt.timedelta(days=cfg.value_window_days), ordered_at__lt=end
-    ).aggregate(s=Sum("amount"))["s"] or Decimal(0)
-    activity_orders = paid.filter(
-        ordered_at__gte=end - dt.timedelta(days=cfg.activity_window_days), ordered_at__lt=end
-    ).aggregate(n=Count("id"))["n"]
+    # the figures the engine computed and stored with the score: never recomputed here
+    value_spend = score.value_spend
+    activity_orders = score.activity_orders
     days = score.recency_days
     high_value = score.value_tier == "high"
     value = (
@@ -143,7 +92,7 @@ def score_explain(
     return Explanation(
         quadrant=quadrant,
         lifecycle=lifecycle,
-        risk=risk_reasons(score.risk_reasons),
+        risk=risk_reasons(score.reason_codes or score.risk_reasons),
         value=value,
         activity=activity,
     )
