@@ -196,3 +196,20 @@ def test_the_webhook_channel_posts_json():
     assert received[0]["opened_url"].startswith("http://127.0.0.1:8000/care/opened/")
     hook.refresh_from_db()
     assert hook.status == DeliveryStatus.SENT
+
+
+def test_an_anniversary_greets_on_the_day_of_the_first_contact_in_later_years():
+    from retain.customers.models import Customer
+
+    old = person("A1", "a1@example.com", birthday=None)
+    new = person("A2", "a2@example.com", birthday=None)
+    Customer.objects.filter(pk=old.pk).update(first_contact_date=dt.date(2023, 11, 1))
+    Customer.objects.filter(pk=new.pk).update(first_contact_date=dt.date(2026, 11, 1))
+    CareTemplate.objects.create(
+        name="合作周年", occasion="anniversary", subject="周年", body="感谢{{ name }}一路相伴"
+    )
+
+    care_messages_prepare(on=DAY, now=NOW)
+
+    sent = Delivery.objects.filter(template__name="合作周年")
+    assert list(sent.values_list("address", "body")) == [("a1@example.com", "感谢客户A1一路相伴")]

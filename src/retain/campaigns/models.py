@@ -9,6 +9,7 @@ class CampaignKind(models.TextChoices):
     NEW_PRODUCT = "new_product", _("New-product trial")
     EVENT = "event", _("Event")
     NEWSLETTER = "newsletter", _("Newsletter")
+    INDUSTRY_NEWS = "industry_news", _("Industry news")
     CARE = "care", _("Care")
 
 

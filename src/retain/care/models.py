@@ -14,6 +14,7 @@ class Occasion(models.TextChoices):
     DRAGON_BOAT = "dragon_boat", _("Dragon Boat Festival")
     MID_AUTUMN = "mid_autumn", _("Mid-Autumn Festival")
     NATIONAL_DAY = "national_day", _("National Day")
+    ANNIVERSARY = "anniversary", _("Anniversary of the first contact")
     CUSTOM = "custom", _("Custom date")
 
 

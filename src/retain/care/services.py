@@ -51,7 +51,7 @@ def holiday_date(occasion: str, year: int) -> dt.date | None:
 
 
 def _occurs_on(template: CareTemplate, on: dt.date) -> bool:
-    if template.occasion == Occasion.BIRTHDAY:
+    if template.occasion in (Occasion.BIRTHDAY, Occasion.ANNIVERSARY):
         return True  # per recipient
     if template.occasion == Occasion.CUSTOM:
         return (template.custom_month, template.custom_day) == (on.month, on.day)
@@ -194,6 +194,15 @@ def _recipients(
         contacts = contacts.filter(birthday__month=on.month, birthday__day=on.day)
     else:
         contacts = contacts.filter(is_primary=True)
+    if template.occasion == Occasion.ANNIVERSARY:
+        # a whole number of years since the first contact, to the day
+        since = Q(
+            first_contact_date__month=on.month,
+            first_contact_date__day=on.day,
+            first_contact_date__year__lt=on.year,
+        )
+        people = people.filter(since)
+        contacts = contacts.filter(customer__in=Customer.objects.filter(since))
     out: list[tuple[Customer, Contact | None, str, str]] = []
     for c in people.filter(id__in=granted).order_by("id"):
         out.append((c, None, c.email, c.name))
