@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("care", "0003_messages"),
+        ("care", "0004_erased_addresses_do_not_collide"),
     ]
 
     operations = [
