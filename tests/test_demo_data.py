@@ -31,54 +31,62 @@ def _fingerprint() -> list[tuple]:
     )
 
 
-def test_counts_add_up_and_every_role_has_a_user(demo_company):
-    result = demo_company
+@pytest.mark.django_db  # read only: one company for the class, rolled back after it
+class TestTheDemoCompany:
+    def test_counts_add_up_and_every_role_has_a_user(self, demo_company_read):
+        result = demo_company_read
 
-    assert Customer.objects.count() == result.customers == 303  # 300 + 3 planted duplicates
-    assert Order.objects.count() == result.orders > 300
-    assert OrderLine.objects.count() == result.orders
-    assert Contact.objects.count() == result.contacts
-    assert Interaction.objects.count() == result.interactions > 0
-    assert SurveyResponse.objects.count() == result.survey_responses > 0
-    assert CustomerTag.objects.exists()
-    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
-    assert User.objects.get(username="sales1").check_password(PASSWORD)
+        assert Customer.objects.count() == result.customers == 303  # 300 + 3 planted duplicates
+        assert Order.objects.count() == result.orders > 300
+        assert OrderLine.objects.count() == result.orders
+        assert Contact.objects.count() == result.contacts
+        assert Interaction.objects.count() == result.interactions > 0
+        assert SurveyResponse.objects.count() == result.survey_responses > 0
+        assert CustomerTag.objects.exists()
+        assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+        assert User.objects.get(username="sales1").check_password(PASSWORD)
 
+    def test_history_ends_at_as_of_and_is_timezone_aware(self, demo_company_read):
+        span = Order.objects.aggregate(first=Min("ordered_at"), last=Max("ordered_at"))
+        end = dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
 
-def test_history_ends_at_as_of_and_is_timezone_aware(demo_company):
-    span = Order.objects.aggregate(first=Min("ordered_at"), last=Max("ordered_at"))
-    end = dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+        assert span["last"].tzinfo is not None
+        assert span["last"] < end + dt.timedelta(hours=8)
+        assert span["first"] > end - dt.timedelta(days=3 * 365 + 60)
 
-    assert span["last"].tzinfo is not None
-    assert span["last"] < end + dt.timedelta(hours=8)
-    assert span["first"] > end - dt.timedelta(days=3 * 365 + 60)
+    def test_customers_differ_in_rate_and_some_have_dropped_out(self, demo_company_read):
+        counts = np.array(Customer.objects.annotate(n=Count("orders")).values_list("n", flat=True))
+        last = Customer.objects.annotate(last=Max("orders__ordered_at")).exclude(last=None)
+        quiet = [c.last for c in last if (AS_OF - c.last.date()).days > 365]
 
+        assert (counts == 0).sum() > 0  # prospects never bought
+        assert (counts == 1).sum() > 0  # one-time buyers
+        assert counts.max() >= 8  # heavy buyers
+        assert counts.var() > counts.mean()  # over-dispersed, as a gamma mixture of rates is
+        assert len(quiet) > 0.1 * len(last)  # lapsed customers exist
 
-def test_customers_differ_in_rate_and_some_have_dropped_out(demo_company):
-    counts = np.array(Customer.objects.annotate(n=Count("orders")).values_list("n", flat=True))
-    last = Customer.objects.annotate(last=Max("orders__ordered_at")).exclude(last=None)
-    quiet = [c.last for c in last if (AS_OF - c.last.date()).days > 365]
+    def test_companies_spend_more_per_order_than_shoppers(self, demo_company_read):
+        avg = dict(
+            Order.objects.values_list("customer__kind")
+            .annotate(s=Sum("amount"), n=Count("id"))
+            .values_list("customer__kind", "s")
+        )
+        n = dict(
+            Order.objects.values_list("customer__kind")
+            .annotate(n=Count("id"))
+            .values_list("customer__kind", "n")
+        )
 
-    assert (counts == 0).sum() > 0  # prospects never bought
-    assert (counts == 1).sum() > 0  # one-time buyers
-    assert counts.max() >= 8  # heavy buyers
-    assert counts.var() > counts.mean()  # over-dispersed, as a gamma mixture of rates is
-    assert len(quiet) > 0.1 * len(last)  # lapsed customers exist
+        assert avg["company"] / n["company"] > 10 * avg["person"] / n["person"]
 
+    def test_planted_duplicates_point_at_their_original(self, demo_company_read):
+        planted = Customer.objects.filter(notes__startswith="demo: planted duplicate of ")
 
-def test_companies_spend_more_per_order_than_shoppers(demo_company):
-    avg = dict(
-        Order.objects.values_list("customer__kind")
-        .annotate(s=Sum("amount"), n=Count("id"))
-        .values_list("customer__kind", "s")
-    )
-    n = dict(
-        Order.objects.values_list("customer__kind")
-        .annotate(n=Count("id"))
-        .values_list("customer__kind", "n")
-    )
-
-    assert avg["company"] / n["company"] > 10 * avg["person"] / n["person"]
+        assert planted.count() == 3
+        for dup in planted:
+            original = Customer.objects.get(code=dup.notes.rsplit(" ", 1)[1])
+            assert original.kind == dup.kind
+            assert original.pk != dup.pk
 
 
 def test_same_seed_makes_the_same_company():
@@ -101,16 +109,6 @@ def test_a_second_run_adds_customers_without_colliding():
     assert Customer.objects.values("code").distinct().count() == 100
     # Sequences were reset after the explicit-id bulk insert: the ORM can add rows.
     Customer.objects.create(code="X1", kind="person", name="after")
-
-
-def test_planted_duplicates_point_at_their_original(demo_company):
-    planted = Customer.objects.filter(notes__startswith="demo: planted duplicate of ")
-
-    assert planted.count() == 3
-    for dup in planted:
-        original = Customer.objects.get(code=dup.notes.rsplit(" ", 1)[1])
-        assert original.kind == dup.kind
-        assert original.pk != dup.pk
 
 
 def test_make_demo_login_is_made_once_and_printed_again(settings, tmp_path):

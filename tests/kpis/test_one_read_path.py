@@ -23,8 +23,8 @@ from retain.scoring.models import KpiSnapshot
 from retain.scoring.tables import TableSource
 from tests.conftest import AS_OF, PASSWORD
 
-# Committed rows: on PostgreSQL the read path runs the engine's SQL in the database through a
-# connection of its own, as in production.
+# Committed rows: the read path runs the engine as in production, on the database through a
+# connection of its own (PostgreSQL) or over a copy of the SQLite file (``file_database``).
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NOW = dt.datetime(2026, 11, 1, 10, 0, tzinfo=dt.UTC)
@@ -41,7 +41,7 @@ def _fixed_clock(settings):
 
 
 @pytest.fixture
-def past_run(demo_company):
+def past_run(demo_company, file_database):
     from retain.kpis.services import board_figures_refresh
     from retain.scoring.services import scoring_run
 
