@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1141,59 +1142,73 @@ def import_file(
         handler = make_handler()
         seen: dict[tuple[Any, ...], int] = {}
         key_label = ", ".join(handler.label(f) for f in handler.file_key_fields)
-        # 1. Stage: read and parse every row, outside any transaction (no lock held), into
-        # a temporary file; the cells' own errors and keys twice in the file are found here.
-        with _Staged() as staged:
+
+        def parsed() -> Iterator[list[Row]]:
+            """The file's rows in parsed batches: the cells' own errors and keys twice in
+            the file are found here, without the database."""
             batch: list[Row] = []
             for number, cells in table.rows:
                 batch.append(Row(number, cells))
                 if len(batch) >= BATCH:
-                    _parse(handler, batch, columns, width, seen, key_label, result, staged)
+                    _parse(handler, batch, columns, width, seen, key_label, result)
+                    yield batch
                     batch = []
                     if progress:
                         progress(result.rows, table.total_hint)
                 if limit is not None and result.rows + len(batch) >= limit:
                     break
             if batch:
-                _parse(handler, batch, columns, width, seen, key_label, result, staged)
+                _parse(handler, batch, columns, width, seen, key_label, result)
+                yield batch
             if result.rows == 0:
                 raise ImportFileError(
                     _("%(file)s has a header but no rows to import.") % {"file": name}
                 )
-            # 2. Apply: check against the database and write, in one transaction that holds
-            # the write lock only this long; retried while another writer holds it.
-            for attempt in range(1, LOCK_TRIES + 1):
-                result.created = result.updated = result.unchanged = result.matched_by_name = 0
-                result.errors = []
-                rejects.reset()
-                try:
-                    _apply(
-                        make_handler(),
-                        staged,
-                        result,
-                        rejects,
-                        valid_rows=valid_rows,
-                        dry_run=dry_run,
-                        actor=actor,
-                        name=name,
-                        kind=kind,
-                    )
-                except OperationalError as exc:
-                    if not _locked(exc):
-                        raise
-                    if attempt == LOCK_TRIES:
-                        raise ImportFileError(
-                            _(
-                                "%(file)s: the database stayed busy with another change; "
-                                "nothing was imported. Try again in a minute."
-                            )
-                            % {"file": name}
-                        ) from exc
-                    time.sleep(LOCK_PAUSE * attempt)
-                else:
-                    break
-            if progress:
-                progress(result.rows, result.rows)
+
+        apply = functools.partial(
+            _apply,
+            result=result,
+            rejects=rejects,
+            valid_rows=valid_rows,
+            dry_run=dry_run,
+            actor=actor,
+            name=name,
+            kind=kind,
+        )
+        if connection.vendor != "sqlite":
+            # PostgreSQL locks rows, not the database: read, check and write as one stream.
+            apply(handler, parsed())
+        else:
+            # SQLite has one writer at a time. 1. Stage: read and parse the whole file with
+            # no transaction open (no lock held). 2. Apply: check against the database and
+            # write in one transaction that holds the write lock only that long, retried
+            # while another writer holds it.
+            with _Staged() as staged:
+                for batch in parsed():
+                    staged.add(batch)
+                for attempt in range(1, LOCK_TRIES + 1):
+                    result.created = result.updated = result.unchanged = 0
+                    result.matched_by_name = 0
+                    result.errors = []
+                    rejects.reset()
+                    try:
+                        apply(make_handler(), staged)
+                    except OperationalError as exc:
+                        if not _locked(exc):
+                            raise
+                        if attempt == LOCK_TRIES:
+                            raise ImportFileError(
+                                _(
+                                    "%(file)s: the database stayed busy with another change; "
+                                    "nothing was imported. Try again in a minute."
+                                )
+                                % {"file": name}
+                            ) from exc
+                        time.sleep(LOCK_PAUSE * attempt)
+                    else:
+                        break
+        if progress:
+            progress(result.rows, result.rows)
         if rejects.count and reject_path is not None:
             result.reject_path = reject_path
     except ImportFileError:
@@ -1219,33 +1234,52 @@ def _locked(exc: Exception) -> bool:
     return "locked" in str(exc).lower() or "busy" in str(exc).lower()
 
 
+#: Parsed rows kept in memory before the rest go to a temporary file (about 1.5 KB each).
+STAGE_IN_MEMORY = 20_000
+
+
 class _Staged:
-    """Parsed batches of rows in a temporary file (pickled), read back for the apply step:
-    a million-row file is never held in memory, and each attempt gets fresh rows."""
+    """Parsed batches of rows, read back for the apply step: the first ``STAGE_IN_MEMORY``
+    rows in memory, the rest pickled to a temporary file, so a million-row file is never
+    held in memory. Rows are kept as plain tuples and rebuilt for each attempt, so a retried
+    apply starts from the rows as parsed."""
 
     def __enter__(self) -> _Staged:
-        import tempfile
-
-        self._fh = tempfile.TemporaryFile(prefix="retain-import-")
-        self.batches = 0
+        self._memory: list[list[tuple[Any, ...]]] = []
+        self._kept = 0
+        self._fh: Any = None
+        self._spilled = 0
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
 
     def add(self, batch: list[Row]) -> None:
         import pickle
 
-        pickle.dump(batch, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self.batches += 1
+        items = [(r.number, r.cells, r.values, r.errors) for r in batch]
+        if self._fh is None and self._kept + len(items) <= STAGE_IN_MEMORY:
+            self._memory.append(items)
+            self._kept += len(items)
+            return
+        if self._fh is None:
+            import tempfile
+
+            self._fh = tempfile.TemporaryFile(prefix="retain-import-")  # noqa: SIM115 - closed on exit
+        pickle.dump(items, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self._spilled += 1
 
     def __iter__(self) -> Iterator[list[Row]]:
         import pickle
 
-        self._fh.seek(0)
-        for _n in range(self.batches):
-            yield pickle.load(self._fh)
-        self._fh.seek(0, 2)
+        for items in self._memory:
+            yield [Row(n, c, dict(v), list(e)) for n, c, v, e in items]
+        if self._fh is not None:
+            self._fh.seek(0)
+            for _n in range(self._spilled):
+                yield [Row(n, c, v, e) for n, c, v, e in pickle.load(self._fh)]
+            self._fh.seek(0, 2)
 
 
 def _parse(
@@ -1256,7 +1290,6 @@ def _parse(
     seen: dict[tuple[Any, ...], int],
     key_label: str,
     result: ImportResult,
-    staged: _Staged,
 ) -> None:
     result.rows += len(batch)
     for row in batch:
@@ -1272,15 +1305,14 @@ def _parse(
                     _("%(value)s appears more than once in this file (first on row %(first)s)")
                     % {"value": " / ".join(str(k) for k in key), "first": first},
                 )
-    staged.add(batch)
 
 
 def _apply(
     handler: Handler,
-    staged: _Staged,
+    batches: Iterable[list[Row]],
+    *,
     result: ImportResult,
     rejects: RejectSink,
-    *,
     valid_rows: bool,
     dry_run: bool,
     actor: Any,
@@ -1289,7 +1321,7 @@ def _apply(
 ) -> None:
     try:
         with transaction.atomic():
-            for batch in staged:
+            for batch in batches:
                 _batch(handler, batch, result, rejects, valid_rows)
             result.rejected = rejects.count
             if dry_run or (rejects and not valid_rows):

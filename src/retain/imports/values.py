@@ -109,6 +109,8 @@ def prepare(raw: Any) -> Any:
 def normalise_code(text: str) -> str:
     """A customer code or order number as it is matched: NFKC (full-width Ｃ２０２４ → C2024),
     invisible characters removed, trimmed."""
+    if text.isascii():  # NFKC changes no ASCII, and no invisible character is ASCII
+        return text.strip()
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip()
 
 
