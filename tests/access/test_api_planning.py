@@ -28,6 +28,17 @@ def scored(company):
             quadrant="core" if owner in ("east", "west") else "potential",
             lifecycle_stage="active",
             churn_risk="high" if owner == "west" else "low",
+            churn_probability=0.82 if owner == "west" else 0.1,
+            churn_model="logistic",
+            risk_reasons="overdue(multiple=3.2); open_complaint(count=1, days=5)"
+            if owner == "west"
+            else "",
+            reason_codes=[
+                {"code": "overdue", "params": {"multiple": 3.2}},
+                {"code": "open_complaint", "params": {"count": 1, "days": 5}},
+            ]
+            if owner == "west"
+            else [],
         )
     return company
 
@@ -38,6 +49,14 @@ def test_scores_cover_only_visible_customers(client, scored):
 
     assert [s["customer"] for s in mine.json()["items"]] == [scored.code("east")]
     assert [s["customer"] for s in risky.json()["items"]] == [scored.code("west")]
+    # the probability and the reasons as the engine wrote them, codes with parameters
+    west = risky.json()["items"][0]
+    assert (west["churn_probability"], west["churn_model"]) == (0.82, "logistic")
+    assert west["risk_reasons"] == "overdue(multiple=3.2); open_complaint(count=1, days=5)"
+    assert west["reason_codes"] == [
+        {"code": "overdue", "params": {"multiple": 3.2}},
+        {"code": "open_complaint", "params": {"count": 1.0, "days": 5.0}},
+    ]
 
 
 def test_segment_members_are_filtered_by_visibility(client, scored):

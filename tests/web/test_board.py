@@ -265,3 +265,30 @@ def test_a_new_run_shows_the_previous_trend_until_its_own_is_computed(small_run,
 
     assert 'id="trend-chart"' in html
     assert '"months": ["2026-10"]' in html
+
+
+def test_board_shows_the_churn_models_backtest_in_both_languages(scored_company, login):
+    run = ScoringRun.objects.filter(status="done").order_by("-as_of").first()
+    version = run.churn_model
+    assert version is not None and version.backtest is not None
+    client = login("manager")
+
+    html = client.get(reverse("dashboard")).content.decode()
+
+    panel = html.split('id="churn-backtest"')[1].split("</section>")[0]
+    # every model beside every baseline, the one in use marked, its ROC AUC as stored
+    for label in (
+        "Learned: logistic regression",
+        "Learned: gradient boosting",
+        "Baseline: days since last purchase",
+        "Baseline: RFM logistic regression",
+        "Baseline: BG/NBD",
+    ):
+        assert label in panel
+    chosen = next(r for r in version.backtest["summary"] if r["model"] == version.kind)
+    assert f"{chosen['roc_auc']:.3f}" in panel and "(in use)" in panel
+    assert 'id="calibration-chart"' in panel and 'id="calibration-data"' in html
+    # and in Chinese
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "流失概率可信度" in html and "基准：BG/NBD" in html and "学习模型：逻辑回归" in html

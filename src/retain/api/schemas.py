@@ -370,6 +370,11 @@ class KpisOut(Schema):
     new_customers: int | None
 
 
+class ReasonCodeOut(Schema):
+    code: str
+    params: dict[str, float]
+
+
 class ScoreOut(Schema):
     customer: str
     as_of: dt.date
@@ -377,7 +382,17 @@ class ScoreOut(Schema):
     lifecycle_stage: str
     rfm_segment: str
     churn_risk: str
-    risk_reasons: str
+    risk_reasons: str = Field(
+        description='The engine\'s reason codes, e.g. "overdue(multiple=3.2); nps(score=4)".'
+    )
+    churn_probability: float | None = Field(
+        description="Calibrated probability of no purchase in the churn model's horizon (90 days)."
+    )
+    churn_model: str = Field(description="logistic, hgb (learned) or bgnbd (fallback).")
+    expected_lost_value: float | None = Field(
+        description="Predicted lifetime value x churn probability."
+    )
+    reason_codes: list[ReasonCodeOut]
     order_count: int
     total_spend: float
     last_purchase: dt.date | None

@@ -260,9 +260,14 @@ def _pct(value: Any) -> float | None:
 
 
 def at_risk(*, user: Any, limit: int = 10) -> QuerySet[CustomerScore]:
-    """The high-risk customers the user may see, those worth most first."""
+    """The high-risk customers the user may see, the most value at stake (lifetime value x
+    churn probability) first."""
     return (
         visible_to(user, CustomerScore.objects.filter(churn_risk="high"))
         .select_related("customer", "customer__owner")
-        .order_by(F("predicted_ltv").desc(nulls_last=True), "customer_id")[:limit]
+        .order_by(
+            F("expected_lost_value").desc(nulls_last=True),
+            F("predicted_ltv").desc(nulls_last=True),
+            "customer_id",
+        )[:limit]
     )

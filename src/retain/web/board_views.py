@@ -22,6 +22,7 @@ from retain.kpis.definitions import Comparison, KpiKey
 from retain.kpis.models import Goal, KpiTarget
 from retain.kpis.selectors import at_risk, board, current_values, kpi_value, latest_run
 from retain.kpis.services import goal_create, goal_delete, kpi_target_update
+from retain.scoring.selectors import churn_model_backtest
 
 
 class TargetForm(forms.Form):
@@ -71,6 +72,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart": chart,
         "board": data,
         "at_risk": at_risk(user=request.user) if data.run else [],
+        "churn_backtest": churn_model_backtest(run=data.run),
         "can_edit_targets": can(request.user, "kpis.change_kpitarget"),
         "can_add_goals": can(request.user, "kpis.add_goal"),
         "targets": KpiTarget.objects.all(),
