@@ -362,7 +362,7 @@ def tasks_reassign(
         raise PermissionDenied("tasks.reassign")
     ids = [t.pk for t in tasks]
     rows = list(
-        Task.objects.select_for_update()
+        Task.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, status=TaskStatus.OPEN)
         .select_related("customer", "owner")
     )
