@@ -198,3 +198,35 @@ def test_search_by_full_phone_only_for_roles_that_see_phones(client, company, wh
 
     assert [item["code"] for item in api.json()["items"]] == ([customer.code] if found else [])
     assert (customer.code in web) is found
+
+
+#: Who may import at all (docs/access.md): admin, manager and sales.
+IMPORTS = {"admin", "manager", "lead", "east", "west"}
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+@pytest.mark.parametrize("owner", OWNERS)
+def test_import_changes_only_visible_customers(tmp_path, company, who, owner):
+    from django.utils import translation
+
+    from retain.imports.engine import import_file
+    from retain.imports.reading import ImportFileError
+    from tests.imports.conftest import write_csv
+
+    customer = company.customers[owner]
+    path = write_csv(tmp_path / "c.csv", ["客户编号", "客户名称"], [[customer.code, "改名"]])
+
+    if who not in IMPORTS:
+        with translation.override("en"), pytest.raises(ImportFileError, match="may not import"):
+            import_file(path=path, kind="customers", actor=company.users[who])
+        customer.refresh_from_db()
+        assert customer.name != "改名"
+        return
+    with translation.override("en"):
+        result = import_file(path=path, kind="customers", actor=company.users[who])
+
+    customer.refresh_from_db()
+    assert (customer.name == "改名") is (owner in SEES[who])
+    assert [e.message for e in result.errors] == (
+        [] if owner in SEES[who] else [f"customer {customer.code}: not found or not yours"]
+    )
