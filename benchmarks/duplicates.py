@@ -17,6 +17,8 @@ Python and Django included) is its own. Steps:
 - ``search``: ``duplicates_refresh(changed_only=True)``, what the import now runs;
 - ``full`` (with ``--full``): the new model over all customers in one Splink run, to
   check that the search after the import finds the same pairs;
+- ``scan`` (with ``--scan``, alone): the scheduled full scan, every customer searched
+  2,000 at a time;
 - ``baseline`` (with ``--baseline``): today's search before this change, the full scan
   that every import ran (``find_candidates(customer_frame())`` over all customers, then
   the pairs with an imported customer kept), taken from git commit ``BASELINE_COMMIT``.
@@ -180,6 +182,14 @@ def step_full(since_pk: int) -> dict:
             "found_by_both": len(found & stored)}  # fmt: skip
 
 
+def step_scan() -> dict:
+    from retain.dedup.services import duplicates_refresh
+
+    started = time.perf_counter()
+    open_pairs = duplicates_refresh()
+    return {"seconds": round(time.perf_counter() - started, 1), "open_pairs": open_pairs}
+
+
 def _child(step: str, *args: str) -> dict:
     command = [sys.executable, __file__, "--step", step, *args]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -193,6 +203,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100000)
     parser.add_argument("--baseline", action="store_true", help="also run today's full scan")
+    parser.add_argument(
+        "--scan", action="store_true", help="only the scheduled full scan (resumable), timed"
+    )
     parser.add_argument(
         "--full", action="store_true", help="also run the new model over all customers at once"
     )
@@ -209,11 +222,15 @@ def main() -> None:
             "search": step_search,
             "baseline": lambda: step_baseline(args.since),
             "full": lambda: step_full(args.since),
+            "scan": step_scan,
         }[args.step]()
         result.update(wall_s=round(time.perf_counter() - started, 2), peak_mib=round(_peak_mib()))
         print(json.dumps(result))
         return
     _child("migrate")
+    if args.scan:
+        print("scan     ", _child("scan"))
+        return
     print("index    ", _child("index"))
     _django()
     from retain.customers.models import Customer

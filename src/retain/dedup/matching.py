@@ -262,7 +262,9 @@ def _settings(new_only: bool = False):  # type: ignore[no-untyped-def]
     import splink.comparison_library as cl
     from splink import SettingsCreator
 
-    m_strong, u_strong = [0.7, 0.3], [0.00002, 0.99998]
+    # level 1: one shared; level 0: both known, none shared (some evidence against: a
+    # company entered twice usually keeps at least one number)
+    m_strong, u_strong = [0.8, 0.2], [0.00002, 0.99998]
     return SettingsCreator(
         link_type="dedupe_only",
         probability_two_random_records_match=1e-4,
