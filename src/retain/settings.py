@@ -52,6 +52,7 @@ MIDDLEWARE = [
     # first: forwarded headers are believed only from RETAIN_TRUSTED_PROXIES
     "retain.core.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "retain.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -33,7 +33,9 @@ def test_log_in_search_open_customer_and_see_timeline(page, live_server, demo_co
     page.fill("#q", customer.code)
     page.press("#q", "Enter")
     # htmx swaps the rows in place: wait for the swap, not for the first page
-    page.wait_for_function("document.querySelectorAll('#customer-table tbody tr').length === 1")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#customer-table tbody tr').length === 1"
+    )
     assert customer.code in page.locator("#customer-table tbody tr").inner_text()
 
     page.click(f"#customer-table >> text={customer.name}")

@@ -127,7 +127,7 @@ def test_filters_segments_and_playbook_results(page, live_server, scored_demo):
     # Filter the list by churn risk through the form (htmx swaps the rows).
     page.click("#filters summary")
     page.select_option("#filter-risk", ["high"])
-    page.wait_for_function("location.search.includes('risk=high')")
+    page.wait_for_function("() => location.search.includes('risk=high')")
     high = CustomerScore.objects.filter(churn_risk="high").count()
     page.wait_for_selector(f"#result-count >> text={high} 个客户")
     shot(page, "customers-high-risk")
