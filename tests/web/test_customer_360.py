@@ -45,6 +45,8 @@ def potential(small_run, staff):
         ],
         value_spend=4000.0,
         activity_orders=0,
+        churn_probability=0.83,
+        expected_lost_value=1200.0,
         recency_days=200,
         order_count=2,
         total_spend=4000.0,
@@ -87,6 +89,8 @@ def test_page_says_why_the_customer_is_potential_and_at_risk(potential, login):
     assert "Silent: no purchase for more than 180 days." in html
     assert "Churn risk High because:" in html
     assert "<li>bought once, 200 days ago, never again</li>" in html
+    # the engine's stored probability and value at stake, not a recomputation
+    assert "83%" in html and "expected lost value 1,200" in html
     assert "<li>low probability of still being a customer (21%)</li>" in html
 
 

@@ -135,7 +135,10 @@ def _bgnbd_quantities(
     bg = models.bgnbd
     p_alive = bg.predict_proba_alive(x, t_x, t_obs)
     p_buy = bg.predict_proba_purchase(horizon_days / unit, x, t_x, t_obs)
-    expected = bg.predict_purchases(horizon_days / unit, x, t_x, t_obs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = bg.predict_purchases(horizon_days / unit, x, t_x, t_obs)
+    # with a <= 1 the fitted BG/NBD has no finite mean: at most one purchase day per day
+    expected = np.clip(np.nan_to_num(expected, nan=0.0, posinf=horizon_days), 0, horizon_days)
     return p_alive, p_buy, expected
 
 
@@ -196,7 +199,8 @@ def churn_features(
         "nps_missing": (~np.isfinite(nps)).astype(np.float64),
         "log_recent_interactions": lg(_num(s, "recent_interactions")),
     }
-    return pd.DataFrame(features, index=s.index, columns=list(CHURN_FEATURES))
+    frame = pd.DataFrame(features, index=s.index, columns=list(CHURN_FEATURES))
+    return frame.replace([np.inf, -np.inf], np.nan).fillna(0.0)
 
 
 # -- the classifier ---------------------------------------------------------------------------
@@ -568,7 +572,6 @@ def _evaluate(train: list[_Period], test: _Period, horizon_days: int) -> dict[st
     X, y = _stack(train)
     Xt = test.features.to_numpy(dtype=np.float64)
     yt = _labels(test)
-    unit = test.models.days_per_unit
     p_buy = _num(test.features, "p_purchase_horizon")
     scores: dict[str, FloatArray] = {}
     for kind in ("logistic", "hgb"):
@@ -576,14 +579,7 @@ def _evaluate(train: list[_Period], test: _Period, horizon_days: int) -> dict[st
     scores["recency"] = _logit(["recency"], train, test)
     scores["rfm_logistic"] = _logit(["rfm_r", "rfm_f", "rfm_m"], train, test)
     scores["bgnbd"] = 1.0 - p_buy
-    s = test.summary
-    bg = test.models.bgnbd
-    expected = bg.predict_purchases(
-        horizon_days / unit,
-        _num(s, "frequency"),
-        _num(s, "t_x_days") / unit,
-        _num(s, "T_days") / unit,
-    )
+    _, _, expected = _bgnbd_quantities(test.summary, test.models, horizon_days)
     actual = test.purchases_ahead
     assert actual is not None
     return {
