@@ -8,9 +8,10 @@ differs, is new or changed. Searching a batch of at most ``BATCH`` customers:
 
 1. store their keys;
 2. look up, through the index, the customers sharing a key with them (``lookup_keys``:
-   every pair the model can score above the threshold shares one); a key shared by
-   more than ``BLOCK_LIMIT`` customers (a switchboard number, a very common company
-   name without a city) tells nothing and is skipped, and at most ``FRAME_LIMIT`` other customers are taken, the
+   every pair the model can score at 0.5 or more shares one; with a lower threshold
+   some weaker pairs are not looked at); a key shared by more than ``BLOCK_LIMIT``
+   customers (a switchboard number, a very common company name without a city) tells
+   nothing and is skipped, and at most ``FRAME_LIMIT`` other customers are taken, the
    rarest keys first;
 3. score the batch against those with Splink (``find_candidates``), keep the pairs with
    a customer of the batch in them, store them, and mark the batch searched;
