@@ -311,7 +311,10 @@ def risk_assess(
         buyers, "expected_purchases_365d", 0.0
     )
     value = np.where(np.isfinite(value), value, np.maximum(fallback_value, 0.0))
-    lost = value * probability
+    # rounded (cents, 1e-6) before the cut-offs: the same data read from another backend
+    # differs in the last bits, and must not land on the other side of a threshold
+    probability = np.round(probability, 6)
+    lost = np.round(value * probability, 2)
     return pd.DataFrame(
         {
             "churn_probability": probability,

@@ -277,7 +277,7 @@ def _data_fingerprint(tables: AppTables, cfg: AnalyticsSettings) -> str:
     parts: list[Any] = [CHURN_MODEL_FORMAT, cfg.churn_horizon_days, cfg.churn_train_periods]
     parts += [cfg.churn_min_buyers, cfg.churn_min_class_rows, cfg.churn_backtest_origins]
     o = tables.orders
-    parts.append(
+    row = (
         o.aggregate(
             n=o.count(),
             total=o.amount.cast("float64").sum(),
@@ -286,8 +286,12 @@ def _data_fingerprint(tables: AppTables, cfg: AnalyticsSettings) -> str:
             customers=o.customer_id.nunique(),
         )
         .to_pyarrow()
-        .to_pylist()
+        .to_pylist()[0]
     )
+    # the same data read through another source: same fingerprint (sums to the cent, times
+    # to the second without the time zone's spelling)
+    parts += [row["n"], round(float(row["total"] or 0), 2), row["customers"]]
+    parts += [str(row["first"])[:19], str(row["last"])[:19]]
     for table in (tables.complaints, tables.surveys, tables.interactions):
         if table is not None:
             parts.append(table.count().to_pyarrow().as_py())
