@@ -138,6 +138,7 @@ def test_marketing_tags_saves_a_segment_and_messages_it(
             ) == ["M0", "M1", "M3"]
             page.goto(f"{live_server.url}/tags/")
             assert page.inner_text('tr[data-tag="品质优先"] td.count') == text["tagged"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
 
             # The segment 制造业 AND 品质优先, from labelled choices, saved.
             page.goto(f"{live_server.url}/segments/")
@@ -190,6 +191,7 @@ def test_marketing_tags_saves_a_segment_and_messages_it(
             page.fill("#preview-customer", "M1")
             page.click("#preview")
             assert page.inner_text("#preview-result").startswith("《品质制造技术白皮书》")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
             page.click("#save")
             page.wait_for_selector("#schedule-form")
             page.fill("#send-at", "2026-11-01T10:05")
