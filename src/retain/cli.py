@@ -374,6 +374,73 @@ def export_customers(
     typer.echo(f"Exported {customers.count():,} customers to {out}")
 
 
+@app.command()
+def backup(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Archive to write; retain-backup-YYYYMMDD-HHMMSS.tar.gz here by default.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Back up the database and RETAIN_HOME's files (key, uploads) to one 0600 archive."""
+    _django()
+    from django.conf import settings
+    from django.db import connections
+
+    from retain.core.backup import BackupError, backup_create
+
+    if out is None:
+        out = Path(f"retain-backup-{dt.datetime.now():%Y%m%d-%H%M%S}.tar.gz")
+    connections.close_all()
+    try:
+        result = backup_create(
+            database=settings.DATABASES["default"], home=settings.RETAIN_HOME, out=out
+        )
+    except BackupError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"Backed up the {result.engine} database and {result.files:,} files "
+        f"to {result.path} ({result.size:,} bytes)."
+    )
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="Archive made by `retain backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds tables.")
+    ] = False,
+) -> None:
+    """Restore a backup into RETAIN_DATABASE_URL and RETAIN_HOME (stop the server first)."""
+    _django()
+    from django.conf import settings
+    from django.db import connection, connections
+
+    from retain.core.backup import BackupError, backup_restore
+
+    tables = connection.introspection.table_names()
+    connections.close_all()
+    try:
+        result = backup_restore(
+            archive=archive,
+            database=settings.DATABASES["default"],
+            home=settings.RETAIN_HOME,
+            tables=tables,
+            force=force,
+        )
+    except BackupError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"Restored the {result.engine} database and {result.files:,} files "
+        f"from the backup made at {result.made_at}."
+    )
+
+
 def _register_optional() -> None:
     """Commands whose modules are written by other parts of the project."""
     try:
