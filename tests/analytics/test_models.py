@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 from analytics_reference import cdnow_file
 
-from retain.analytics import BGNBD, GammaGamma, OrderColumns, customer_summary, simulate_bgnbd
+from retain.analytics import (
+    BGNBD,
+    MBGNBD,
+    GammaGamma,
+    OrderColumns,
+    customer_summary,
+    simulate_bgnbd,
+)
 from retain.analytics._models import lifetime_value
 
 
@@ -112,6 +119,18 @@ def test_bgnbd_on_cdnow_summary_matches_fader_hardie_lee_2005() -> None:
     # published: r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4
     np.testing.assert_allclose(model.params_, [0.243, 4.414, 0.793, 2.426], atol=6e-4)
     assert model.log_likelihood_ == pytest.approx(-9582.4, abs=0.05)
+
+
+def test_mbgnbd_on_cdnow_summary_matches_published() -> None:
+    # the same 2,357-customer summary; MBG/NBD (Batislam et al. 2007) as published for it
+    # (lifetimes' ModifiedBetaGeoFitter docs): r = 0.525, alpha = 6.183, a = 0.891, b = 1.614
+    s = pd.read_csv(cdnow_file("cdnow_customers_summary.csv"))
+    model = MBGNBD().fit(s["frequency"], s["recency"], s["T"])
+    np.testing.assert_allclose(model.params_, [0.525, 6.183, 0.891, 1.614], atol=6e-4)
+    # one-time buyers are not certainly alive (BG/NBD says 1), and P(alive) falls with T
+    p = model.predict_proba_alive([0, 0], [0.0, 0.0], [10.0, 38.0])
+    assert 0 < p[1] < p[0] < 1
+    assert model.predict_purchases(39.0, [0], [0.0], [38.0])[0] > 0
 
 
 def test_gamma_gamma_on_cdnow_matches_published() -> None:

@@ -28,6 +28,7 @@ from retain.analytics._labels import (
 )
 from retain.analytics._models import (
     BGNBD,
+    MBGNBD,
     GammaGamma,
     ModelNotConvergedError,
     lifetime_value,
@@ -55,6 +56,7 @@ from retain.analytics._summary import PREFERENCE_COLUMNS, SUMMARY_COLUMNS, custo
 __all__ = [
     "BGNBD",
     "CHURN_FEATURES",
+    "MBGNBD",
     "MODEL_INPUT_COLUMNS",
     "PREFERENCE_COLUMNS",
     "REASON_CODES",
