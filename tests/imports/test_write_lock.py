@@ -176,3 +176,25 @@ def test_a_lock_held_elsewhere_is_retried_then_reported_plainly(tmp_path):
     )
     with sqlite3.connect(home / "retain.sqlite3") as con:
         assert con.execute("select count(*) from customers_customer").fetchone() == (0,)
+
+
+@pytest.mark.django_db
+def test_rows_staged_past_memory_go_through_a_temporary_file_unchanged(
+    tmp_path, importer, monkeypatch
+):
+    from retain.customers.models import Customer
+    from retain.imports import engine
+
+    monkeypatch.setattr(engine, "BATCH", 50)
+    monkeypatch.setattr(engine, "STAGE_IN_MEMORY", 100)  # batches 3 and 4 are spilled
+    rows = [[f"C{i:03}", f"公司{i}", "2024-01-15"] for i in range(200)]
+    rows[170][2] = "2024-02-30"  # a bad date in a spilled batch
+    path = write_csv(tmp_path / "c.csv", ["客户编号", "客户名称", "首次接触时间"], rows)
+
+    result = engine.import_file(path=path, kind="customers", actor=importer, valid_rows=True)
+
+    assert (result.rows, result.created, result.rejected) == (200, 199, 1)
+    assert [str(e) for e in result.errors] == [
+        "row 172, 首次接触时间: 2024-02-30 is not a real date"
+    ]
+    assert Customer.objects.count() == 199

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import gc
 import hashlib
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -1248,7 +1249,7 @@ class _Staged:
         self._memory: list[list[tuple[Any, ...]]] = []
         self._kept = 0
         self._fh: Any = None
-        self._spilled = 0
+        self._sizes: list[int] = []
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -1267,8 +1268,9 @@ class _Staged:
             import tempfile
 
             self._fh = tempfile.TemporaryFile(prefix="retain-import-")  # noqa: SIM115 - closed on exit
-        pickle.dump(items, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self._spilled += 1
+        data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        self._fh.write(data)
+        self._sizes.append(len(data))
 
     def __iter__(self) -> Iterator[list[Row]]:
         import pickle
@@ -1277,8 +1279,15 @@ class _Staged:
             yield [Row(n, c, dict(v), list(e)) for n, c, v, e in items]
         if self._fh is not None:
             self._fh.seek(0)
-            for _n in range(self._spilled):
-                yield [Row(n, c, v, e) for n, c, v, e in pickle.load(self._fh)]
+            for size in self._sizes:
+                # Unpickling makes many objects at once: without this the cyclic garbage
+                # collector runs over and over and doubles the time.
+                gc.disable()
+                try:
+                    items = pickle.loads(self._fh.read(size))
+                finally:
+                    gc.enable()
+                yield [Row(n, c, v, e) for n, c, v, e in items]
             self._fh.seek(0, 2)
 
 
