@@ -1,5 +1,5 @@
 """A follow-up imported with a next-step date opens the same task as one logged by hand
-(``interactions.services.followup_next_step_tasks``, shared with ``followup_log``)."""
+(``interactions.services.followup_next_step_save``, shared with ``followup_log``)."""
 
 from __future__ import annotations
 
@@ -65,3 +65,37 @@ def test_follow_up_dates_follow_the_same_rules_as_the_pages(tmp_path, importer):
         "row 3, 下次跟进时间: The next step cannot be before the follow-up.",
     ]
     assert (Interaction.objects.count(), Task.objects.count()) == (0, 0)
+
+
+@time_machine.travel(dt.datetime(2026, 10, 20, 12, tzinfo=dt.UTC), tick=False)
+def test_imported_next_steps_move_the_open_task_one_per_customer_and_owner(tmp_path):
+    from retain.interactions.services import followup_log
+
+    sales = user_create(username="sales1", password=PASSWORD, role="sales")
+    c1 = CustomerFactory(code="C1", owner=sales)
+    CustomerFactory(code="C2", owner=sales)
+    followup_log(
+        customer=c1,
+        actor=sales,
+        kind="call",
+        occurred_at=dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC),
+        content="首次电话",
+        next_step="报价",
+        next_step_on=dt.date(2026, 10, 22),
+    )
+    rows = [
+        ["C1", "2026-10-08 14:00", "电话", "介绍新品", "发分期方案", "2026-10-25"],
+        ["C1", "2026-10-09 10:00", "拜访", "看样品", "寄送合同", "2026-10-28"],
+        ["C2", "2026-10-09 11:00", "电话", "问候", "回访", "2026-10-30"],
+    ]
+    result = import_file(
+        path=write_csv(tmp_path / "f.csv", HEADER, rows), kind="followups", actor=sales
+    )
+
+    assert (result.created, result.errors) == (3, [])
+    tasks = Task.objects.filter(status="open").order_by("customer__code")
+    assert [(t.customer.code, t.owner, t.title, t.due_on) for t in tasks] == [
+        ("C1", sales, "寄送合同", dt.date(2026, 10, 28)),
+        ("C2", sales, "回访", dt.date(2026, 10, 30)),
+    ]
+    assert tasks[0].key == f"followup:{Interaction.objects.get(content='看样品').pk}"

@@ -205,3 +205,84 @@ def test_a_follow_up_in_the_future_is_refused(li, customer):
 
     assert raised.value.message_dict == {"occurred_at": ["The follow-up cannot be in the future."]}
     assert (Interaction.objects.count(), Task.objects.count()) == (0, 0)
+
+
+def _log(user, customer, *, day, step, on):
+    return followup_log(
+        customer=customer,
+        actor=user,
+        kind="call",
+        occurred_at=dt.datetime(2026, 11, day, 9, 0, tzinfo=TZ),
+        content="电话回访",
+        next_step=step,
+        next_step_on=on,
+    )
+
+
+def test_a_second_next_step_moves_the_open_task_instead_of_adding_one(li, boss, customer):
+    _log(li, customer, day=1, step="提供分期方案", on=NEXT)
+    second = _log(li, customer, day=1, step="寄送合同", on=dt.date(2026, 11, 12))
+
+    follow = Task.objects.get(kind=TaskKind.FOLLOWUP, status=TaskStatus.OPEN)
+    assert (follow.key, follow.title, follow.due_on, follow.owner) == (
+        f"followup:{second.pk}",
+        "寄送合同",
+        dt.date(2026, 11, 12),
+        li,
+    )
+    assert follow.reason == "Next step agreed in the follow-up of 2026-11-01: 寄送合同"
+    # another owner's next step for the same customer is their own task
+    _log(boss, customer, day=1, step="高层拜访", on=NEXT)
+    open_tasks = Task.objects.filter(kind=TaskKind.FOLLOWUP, status=TaskStatus.OPEN)
+    assert sorted((t.owner.username, t.title) for t in open_tasks) == [
+        ("boss", "高层拜访"),
+        ("li", "寄送合同"),
+    ]
+
+
+def test_completing_a_next_step_task_with_a_new_next_step_opens_the_next_one(client, li, customer):
+    _log(li, customer, day=1, step="提供分期方案", on=NEXT)
+    first = Task.objects.get(kind=TaskKind.FOLLOWUP)
+    _signed_in(client, li).post(
+        reverse("task-complete", args=[first.pk]),
+        {
+            "method": "call",
+            "occurred_at": "2026-11-01T17:30",
+            "content": "已发分期方案",
+            "next_step": "寄送合同",
+            "next_step_on": "2026-11-12",
+        },
+    )
+
+    first.refresh_from_db()
+    assert (first.status, first.title, first.due_on) == (TaskStatus.DONE, "提供分期方案", NEXT)
+    follow = Task.objects.get(kind=TaskKind.FOLLOWUP, status=TaskStatus.OPEN)
+    assert (follow.title, follow.due_on) == ("寄送合同", dt.date(2026, 11, 12))
+
+
+def test_two_next_steps_through_the_api_leave_one_open_task(client, li, customer):
+    _, token = api_token_create(user=li, name="tests")
+    for step, on in (("提供分期方案", "2026-11-08"), ("寄送合同", "2026-11-12")):
+        response = client.post(
+            "/api/v1/interactions",
+            {
+                "customer": customer.code,
+                "kind": "call",
+                "occurred_at": "2026-11-01T17:30:00+08:00",
+                "content": "电话回访",
+                "next_step": step,
+                "next_step_on": on,
+            },
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+        )
+        assert response.status_code == 201
+
+    assert Interaction.objects.filter(customer=customer).count() == 2
+    follow = Task.objects.get(customer=customer, status=TaskStatus.OPEN)
+    assert (follow.kind, follow.title, follow.due_on, follow.owner) == (
+        TaskKind.FOLLOWUP,
+        "寄送合同",
+        dt.date(2026, 11, 12),
+        li,
+    )

@@ -45,9 +45,8 @@ from retain.imports import values as V
 from retain.imports.reading import MAX_CELL, ImportFileError, open_table
 from retain.imports.schema import Field, ImportKind, Parse, choice_key, field_names, mapping_guess
 from retain.interactions.models import Interaction
-from retain.interactions.services import followup_check, followup_next_step_tasks
+from retain.interactions.services import followup_check, followup_next_step_save
 from retain.orders.models import Order
-from retain.tasks.models import Task
 
 BATCH = 5000
 #: Row errors kept in the result (the reject file holds them all).
@@ -846,7 +845,7 @@ class FollowupHandler(KeyedHandler):
 
     def created(self, new: list[Any]) -> None:
         # A next-step date becomes a follow-up task, as when the follow-up is logged by hand.
-        Task.objects.bulk_create(followup_next_step_tasks(interactions=new, now=self.now))
+        followup_next_step_save(interactions=new, now=self.now)
 
     def write(self, rows: list[Row], result: ImportResult) -> None:
 

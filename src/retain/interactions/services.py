@@ -20,7 +20,7 @@ from retain.audit.models import AuditAction
 from retain.audit.services import audit_event, snapshot
 from retain.customers.models import Customer
 from retain.interactions.models import Interaction
-from retain.tasks.models import Task, TaskKind
+from retain.tasks.models import Task, TaskKind, TaskStatus
 
 
 def followup_check(
@@ -62,7 +62,8 @@ def followup_log(
 
     The follow-up belongs to ``owner``, else to ``actor``. ``task`` is the task this
     follow-up completes (the task inbox), which lets its owner log on the task's customer.
-    A next step with a date opens one follow-up task for the follow-up's owner, due that day.
+    A next step with a date opens a follow-up task for the follow-up's owner, due that day,
+    or moves the one already open for this customer and owner (``followup_next_step_save``).
     """
     now = now or timezone.now()
     if actor is not None and not followup_may_log(actor, customer, task=task):
@@ -90,28 +91,62 @@ def followup_log(
         after=snapshot(interaction),
         request=request,
     )
-    for follow in followup_next_step_tasks(interactions=[interaction], now=now):
-        follow.full_clean()
-        follow.save()
+    followup_next_step_save(interactions=[interaction], now=now, completing=task)
     return interaction
 
 
-def followup_next_step_tasks(*, interactions: list[Interaction], now: dt.datetime) -> list[Task]:
-    """The follow-up tasks (unsaved) that saved ``interactions`` with a next-step date open:
-    one per follow-up, for its owner, due that day. ``followup_log`` saves the one of a single
-    follow-up; imports save those of a whole batch with one bulk insert."""
-    return [
-        Task(
+def _next_step_fill(follow: Task, i: Interaction) -> None:
+    follow.key = f"followup:{i.pk}"
+    follow.title = (i.next_step or _("Next step"))[:200]  # a next step holds up to 300
+    follow.reason = _("Next step agreed in the follow-up of %(date)s: %(step)s") % {
+        "date": timezone.localdate(i.occurred_at).isoformat(),
+        "step": i.next_step or "-",
+    }
+    follow.due_on = i.next_step_on  # type: ignore[assignment]
+
+
+def followup_next_step_save(
+    *, interactions: list[Interaction], now: dt.datetime, completing: Task | None = None
+) -> None:
+    """Turn the next-step dates of saved ``interactions`` into follow-up tasks, at most one
+    open next-step task per customer and owner.
+
+    When the customer already has an open next-step task for the follow-up's owner, the new
+    next step moves that task (date, title, why) instead of adding a second one; among
+    several follow-ups of one customer and owner, the last one wins. ``completing`` is the
+    task the follow-up closes (the task inbox): it is never the one moved.
+    ``followup_log`` calls this for one follow-up, imports for a whole batch (one query to
+    find the open tasks, one bulk insert and one bulk update)."""
+    latest: dict[tuple[int, int | None], Interaction] = {}
+    for i in interactions:
+        if i.next_step_on is not None:
+            latest[(i.customer_id, i.owner_id)] = i
+    if not latest:
+        return
+    open_tasks = Task.objects.filter(
+        kind=TaskKind.FOLLOWUP,
+        status=TaskStatus.OPEN,
+        key__startswith="followup:",
+        customer_id__in={c for c, _o in latest},
+    ).order_by("id")
+    if completing is not None:
+        open_tasks = open_tasks.exclude(pk=completing.pk)
+    existing: dict[tuple[int, int | None], Task] = {}
+    for follow in open_tasks:
+        existing.setdefault((follow.customer_id, follow.owner_id), follow)
+    moved: list[Task] = []
+    new: list[Task] = []
+    for pair, i in latest.items():
+        follow = existing.get(pair) or Task(
             customer_id=i.customer_id,
             kind=TaskKind.FOLLOWUP,
-            key=f"followup:{i.pk}",
             owner_id=i.owner_id,
-            title=(i.next_step or _("Next step"))[:200],  # a next step holds up to 300
-            reason=_("Next step agreed in the follow-up of %(date)s: %(step)s")
-            % {"date": timezone.localdate(i.occurred_at).isoformat(), "step": i.next_step or "-"},
-            due_on=i.next_step_on,
             created_at=now,
         )
-        for i in interactions
-        if i.next_step_on is not None
-    ]
+        _next_step_fill(follow, i)
+        follow.full_clean(validate_constraints=False)
+        (moved if follow.pk else new).append(follow)
+    if moved:
+        Task.objects.bulk_update(moved, ["key", "title", "reason", "due_on"])
+    if new:
+        Task.objects.bulk_create(new)
