@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from retain.web.health import healthz, readyz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),  # no login: for load balancers
+    path("readyz", readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("retain.audit.urls")),
