@@ -10,8 +10,8 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -120,14 +120,17 @@ def _owners_for(
         )
         if not members:
             return dict.fromkeys(customer_ids, fallback)
-        start = action.round_robin_next
-        owners: dict[int, int | None] = {
-            cid: members[(start + i) % len(members)] for i, cid in enumerate(customer_ids)
-        }
-        PlaybookAction.objects.filter(pk=action.pk).update(
-            round_robin_next=(start + len(customer_ids)) % len(members)
-        )
-        return owners
+        # Reserve the next len(customer_ids) turns in one UPDATE (F()): two runs at once
+        # each get their own turns, never the same ones.
+        with transaction.atomic():
+            PlaybookAction.objects.filter(pk=action.pk).update(
+                round_robin_next=F("round_robin_next") + len(customer_ids)
+            )
+            end = PlaybookAction.objects.values_list("round_robin_next", flat=True).get(
+                pk=action.pk
+            )
+        start = end - len(customer_ids)
+        return {cid: members[(start + i) % len(members)] for i, cid in enumerate(customer_ids)}
     return {cid: account_owner.get(cid) or fallback for cid in customer_ids}
 
 
@@ -660,9 +663,23 @@ def service_owner() -> User | None:
 def service_task_open(
     *, customer: Customer, key: str, title: str, reason: str, due_on: dt.date, now: dt.datetime
 ) -> Task | None:
-    """Open a service task unless one with this key was ever opened for the customer."""
-    if Task.objects.filter(customer=customer, key=key).exists():
-        return None
+    """Open a service task unless one with this key was ever opened for the customer.
+
+    Safe when two writers (a survey answer and the daily detractor step) race: the customer
+    row is locked (PostgreSQL) and the unique rule on open tasks settles the rest.
+    """
+    with transaction.atomic():
+        list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+        if Task.objects.filter(customer=customer, key=key).exists():
+            return None
+        return _service_task_create(
+            customer=customer, key=key, title=title, reason=reason, due_on=due_on, now=now
+        )
+
+
+def _service_task_create(
+    *, customer: Customer, key: str, title: str, reason: str, due_on: dt.date, now: dt.datetime
+) -> Task | None:
     owner = service_owner() or customer.owner
     task = Task(
         customer=customer,
@@ -674,8 +691,12 @@ def service_task_open(
         due_on=due_on,
         created_at=now,
     )
-    task.full_clean()
-    task.save()
+    task.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            task.save()
+    except IntegrityError:  # opened by the other writer a moment ago
+        return None
     if owner is not None:
         notification_send(users=[owner], text=title, url=reverse("tasks"), task=task, now=now)
     return task
