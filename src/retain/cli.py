@@ -156,7 +156,20 @@ def demo(
     typer.echo(f"    user: {login.username}   password: {login.password}")
     typer.echo(f"  Other demo users ({', '.join(login.others)}) use the same password.")
     typer.echo("")
-    serve(port=port)
+    # The job worker (imports, e-mails, the schedule) as a child process this command owns.
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-m", "retain.cli", "worker", "--workers", "1"])
+    typer.echo(f"  The job worker runs too (process {child.pid}); Ctrl+C stops both.")
+    try:
+        serve(port=port)
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def _demo_scores_ensure() -> None:
@@ -182,7 +195,12 @@ def worker(
     _django()
     from django.core.management import call_command
 
-    call_command("run_huey", workers=workers, worker_type="thread")
+    from retain.imports.services import import_jobs_reap
+    from retain.pipeline.heartbeat import worker_beating
+
+    import_jobs_reap()  # jobs a dead worker left "running" show as failed, ready to retry
+    with worker_beating():
+        call_command("run_huey", workers=workers, worker_type="thread")
 
 
 @app.command()

@@ -190,7 +190,7 @@ def test_a_stale_running_run_is_taken_as_crashed(demo_company, score):
 
     crashed.refresh_from_db()
     assert crashed.status == RunStatus.FAILED
-    assert crashed.error == "abandoned (stale)"
+    assert crashed.error == "abandoned (stale): its process stopped"
     assert run.status == RunStatus.DONE
 
 

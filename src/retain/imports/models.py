@@ -56,6 +56,10 @@ class ImportJob(models.Model):
     error_summary = models.TextField(_("error"), blank=True)
     errors = models.JSONField(_("row errors"), default=list, blank=True)
     reject_file = models.FileField(_("reject file"), upload_to="imports/rejects/", blank=True)
+    # Who runs it and when it last showed life (retain.pipeline.heartbeat).
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    host = models.CharField(_("host"), max_length=100, blank=True)
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("import")

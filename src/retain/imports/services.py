@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +19,7 @@ from retain.imports.engine import ImportResult, import_file
 from retain.imports.models import ImportJob, ImportMode, ImportStatus
 from retain.imports.reading import ImportFileError
 from retain.imports.schema import SHEET_NAMES, ImportKind, template_headers
+from retain.pipeline.heartbeat import beating, is_dead, me
 
 #: Example rows of the blank templates: the seed's own examples for customers.
 TEMPLATE_EXAMPLES: dict[str, list[list[str]]] = {
@@ -94,6 +97,64 @@ def import_job_queue(*, job: ImportJob) -> ImportJob:
     return job
 
 
+def _beat(job: ImportJob) -> None:
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+def import_jobs_reap(*, now: dt.datetime | None = None) -> int:
+    """Mark failed the running jobs whose worker died (process gone, or heartbeat stopped).
+
+    The import writes in one transaction per file, so a dead job wrote nothing. Returns how
+    many jobs were marked. Called by the import pages and when the worker starts.
+    """
+    now = now or timezone.now()
+    dead = [
+        j.pk
+        for j in ImportJob.objects.filter(status=ImportStatus.RUNNING).only(
+            "pk", "host", "pid", "heartbeat_at", "started_at"
+        )
+        if is_dead(host=j.host, pid=j.pid, heartbeat_at=j.heartbeat_at or j.started_at, now=now)
+    ]
+    if not dead:
+        return 0
+    return ImportJob.objects.filter(pk__in=dead, status=ImportStatus.RUNNING).update(
+        status=ImportStatus.FAILED,
+        finished_at=now,
+        committed=False,
+        error_summary=_(
+            "The worker stopped while importing this file (it was killed or crashed). "
+            "Nothing from this file was saved; you can retry it."
+        ),
+    )
+
+
+def import_job_retry(*, job: ImportJob, user: Any) -> ImportJob:
+    """Queue a failed job again (its uploader or whoever may see it). Only a job that saved
+    nothing can be retried; its counts and errors start over."""
+    with transaction.atomic():
+        again = ImportJob.objects.filter(
+            pk=job.pk, status=ImportStatus.FAILED, committed=False
+        ).update(
+            status=ImportStatus.UPLOADED,
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+            processed_rows=0,
+            created_count=0,
+            updated_count=0,
+            unchanged_count=0,
+            rejected_count=0,
+            error_summary="",
+            errors=[],
+        )
+    if not again:
+        raise ValidationError(_("Only a failed import that saved nothing can be retried."))
+    job.refresh_from_db()
+    return import_job_queue(job=job)
+
+
 def progress_path(job: ImportJob) -> Path:
     """Where a running job writes its progress. A file, not the database: the import's
     transaction holds the write lock until it ends (SQLite), and must not be split."""
@@ -111,10 +172,19 @@ def import_job_progress(job: ImportJob) -> tuple[int, int | None]:
 
 
 def import_job_run(*, job: ImportJob) -> ImportJob:
-    """Run the import of ``job`` (in the worker, or inline in tests and the CLI)."""
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
-    )
+    """Run the import of ``job`` (in the worker, or inline in tests and the CLI).
+
+    Only a job still waiting (uploaded or queued) starts: the move to "running" is one
+    conditional UPDATE, so two workers handed the same job never both run it.
+    """
+    host, pid = me()
+    now = timezone.now()
+    claimed = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportStatus.UPLOADED, ImportStatus.QUEUED]
+    ).update(status=ImportStatus.RUNNING, started_at=now, heartbeat_at=now, host=host, pid=pid)
+    if not claimed:
+        job.refresh_from_db()
+        return job
     path = progress_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -139,18 +209,19 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         job.refresh_from_db()
         return job
     try:
-        result = import_file(
-            path=Path(job.file.path),
-            kind=job.kind,
-            mapping=job.mapping or None,
-            valid_rows=job.mode == ImportMode.VALID_ROWS,
-            actor=job.created_by,
-            name=job.original_name,
-            reject_path=reject,
-            encoding=job.encoding or None,
-            sheet=job.sheet or None,
-            progress=progress,
-        )
+        with beating(lambda: _beat(job)):
+            result = import_file(
+                path=Path(job.file.path),
+                kind=job.kind,
+                mapping=job.mapping or None,
+                valid_rows=job.mode == ImportMode.VALID_ROWS,
+                actor=job.created_by,
+                name=job.original_name,
+                reject_path=reject,
+                encoding=job.encoding or None,
+                sheet=job.sheet or None,
+                progress=progress,
+            )
     except ImportFileError as exc:
         fields.update(status=ImportStatus.FAILED, error_summary=str(exc))
     except Exception as exc:  # the job must end in a state the user can see

@@ -23,9 +23,12 @@ from retain.imports.services import (
     import_job_create,
     import_job_progress,
     import_job_queue,
+    import_job_retry,
     import_job_update,
+    import_jobs_reap,
     template_file,
 )
+from retain.pipeline.heartbeat import worker_running
 
 MAX_UPLOAD = 200 * 2**20
 #: Encodings offered when the guess is not clear-cut (reading.ENCODINGS reads them).
@@ -91,13 +94,16 @@ def import_start(request: HttpRequest) -> HttpResponse:
                 sheet=first.sheet,
             )
             return redirect("import-mapping", pk=job.pk)
+    import_jobs_reap()
     jobs = ImportJob.objects.select_related("created_by")
     if not can_merge(request.user):
         jobs = jobs.filter(created_by_id=request.user.pk)
+    shown = list(jobs[:20])
     context = {
         "nav": "imports",
         "kinds": ImportKind.choices,
-        "jobs": jobs[:20],
+        "jobs": shown,
+        "no_worker": any(j.status == ImportStatus.QUEUED for j in shown) and not worker_running(),
         "can_merge": can_merge(request.user),
     }
     return render(request, "imports/start.html", context)
@@ -245,12 +251,32 @@ def _preview(job: ImportJob, path: Path, request_user: Any, *, encoding: str) ->
 @login_required
 @require_GET
 def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    import_jobs_reap()  # a dead worker's job shows as failed, with the reason and a retry
     job = _job_for(request, pk)
     done, total = import_job_progress(job)
-    context = {"nav": "imports", "job": job, "done": done, "total": total}
+    context = {
+        "nav": "imports",
+        "job": job,
+        "done": done,
+        "total": total,
+        "no_worker": job.status == ImportStatus.QUEUED and not worker_running(),
+    }
     if request.headers.get("HX-Request"):
         return render(request, "imports/_progress.html", context)
     return render(request, "imports/job.html", context)
+
+
+@login_required
+@require_POST
+def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a failed import again (one that saved nothing: a dead worker's, for one)."""
+    _require_import(request)
+    job = _job_for(request, pk)
+    try:
+        import_job_retry(job=job, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("import-job", pk=job.pk)
 
 
 @login_required

@@ -63,6 +63,10 @@ class ScoringRun(models.Model):
         blank=True,
         related_name="runs",
     )
+    # Who runs it and when it last showed life (retain.pipeline.heartbeat).
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    host = models.CharField(_("host"), max_length=100, blank=True)
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("scoring run")

@@ -25,6 +25,7 @@ from retain.analytics import (
 )
 from retain.customers.models import Customer
 from retain.kpis.figures import kpi_snapshot
+from retain.pipeline.heartbeat import beating, is_dead, me
 from retain.scoring.conditions import conditions_q
 from retain.scoring.models import (
     ChurnModelVersion,
@@ -40,8 +41,6 @@ from retain.scoring.tables import ORDER_COLUMNS, AppTables, TableSource, app_tab
 from retain.tags.models import CustomerTag
 
 BATCH = 500
-#: A run still "running" after this long is taken to have crashed and is marked failed.
-STALE_AFTER = dt.timedelta(hours=2)
 
 Progress = Callable[[str], None]
 
@@ -61,18 +60,38 @@ def _run_start(*, as_of: dt.date, now: dt.datetime, force: bool = False) -> Scor
             _("the stored scores are as of %(newest)s; a run as of %(as_of)s would go back in time")
             % {"newest": newest, "as_of": as_of}
         )
+    host, pid = me()
     try:
         with transaction.atomic():
-            if force:
-                ScoringRun.objects.filter(status=RunStatus.RUNNING).update(
-                    status=RunStatus.FAILED, finished_at=now, error="taken over (--force)"
+            # A run whose process is gone, or whose heartbeat stopped, is taken over at once.
+            for old in ScoringRun.objects.filter(status=RunStatus.RUNNING):
+                if force:
+                    error = "taken over (--force)"
+                elif is_dead(
+                    host=old.host, pid=old.pid, heartbeat_at=old.heartbeat_at or old.started_at
+                ):
+                    error = "abandoned (stale): its process stopped"
+                else:
+                    continue
+                ScoringRun.objects.filter(pk=old.pk, status=RunStatus.RUNNING).update(
+                    status=RunStatus.FAILED, finished_at=now, error=error
                 )
-            ScoringRun.objects.filter(
-                status=RunStatus.RUNNING, started_at__lt=now - STALE_AFTER
-            ).update(status=RunStatus.FAILED, finished_at=now, error="abandoned (stale)")
-            return ScoringRun.objects.create(as_of=as_of, status=RunStatus.RUNNING, started_at=now)
+            return ScoringRun.objects.create(
+                as_of=as_of,
+                status=RunStatus.RUNNING,
+                started_at=now,
+                heartbeat_at=timezone.now(),
+                host=host,
+                pid=pid,
+            )
     except IntegrityError as exc:
         raise ScoringBusyError(_("another scoring run is in progress")) from exc
+
+
+def _beat(run: ScoringRun) -> None:
+    ScoringRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
 
 
 def _int(value: Any) -> int | None:
@@ -376,25 +395,26 @@ def scoring_run(
     step = progress or (lambda _label: None)
     run = _run_start(as_of=as_of, now=now, force=force)
     try:
-        step(_("reading tables"))
-        tables = tables or app_tables(source=source, preferences=True)
-        step(_("learning the churn probability"))
-        version, churn = churn_model_for(tables=tables, as_of=as_of, settings=settings, now=now)
-        run.churn_model = version
-        step(_("scoring customers"))
-        frame = score_customers(
-            tables.score_orders,
-            as_of=as_of,
-            settings=settings,
-            churn=churn,
-            **tables.engine_kwargs(),
-        )
-        step(_("computing KPIs"))
-        # The month's KPIs from the summary behind the scores: computed once, not twice.
-        summary = ibis.memtable(frame[list(SUMMARY_COLUMNS)])
-        figures = kpi_snapshot(as_of=as_of, tables=tables, settings=settings, summary=summary)
-        step(_("writing scores"))
-        _apply(run, frame, figures, now)
+        with beating(lambda: _beat(run)):
+            step(_("reading tables"))
+            tables = tables or app_tables(source=source, preferences=True)
+            step(_("learning the churn probability"))
+            version, churn = churn_model_for(tables=tables, as_of=as_of, settings=settings, now=now)
+            run.churn_model = version
+            step(_("scoring customers"))
+            frame = score_customers(
+                tables.score_orders,
+                as_of=as_of,
+                settings=settings,
+                churn=churn,
+                **tables.engine_kwargs(),
+            )
+            step(_("computing KPIs"))
+            # The month's KPIs from the summary behind the scores: computed once, not twice.
+            summary = ibis.memtable(frame[list(SUMMARY_COLUMNS)])
+            figures = kpi_snapshot(as_of=as_of, tables=tables, settings=settings, summary=summary)
+            step(_("writing scores"))
+            _apply(run, frame, figures, now)
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED,
