@@ -172,7 +172,17 @@ def test_a_run_that_fails_mid_write_leaves_the_old_scores(demo_company, score, m
 
 
 def test_a_second_concurrent_run_is_refused(demo_company, score):
-    ScoringRun.objects.create(as_of=AS_OF, status=RunStatus.RUNNING, started_at=NOW)
+    from django.utils import timezone
+
+    # a run alive on another host: its heartbeat is fresh
+    ScoringRun.objects.create(
+        as_of=AS_OF,
+        status=RunStatus.RUNNING,
+        started_at=NOW,
+        heartbeat_at=timezone.now(),
+        host="elsewhere",
+        pid=4242,
+    )
 
     with pytest.raises(ScoringBusyError):
         score(AS_OF)
