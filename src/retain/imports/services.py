@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ TEMPLATE_EXAMPLES: dict[str, list[list[str]]] = {
         ],
     ],
 }
+
+log = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -234,7 +237,10 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         raise
     else:
         fields.update(_result_fields(result))
-        fields["duplicates_found"] = duplicates_after_import(result)
+        try:
+            fields["duplicates_found"] = duplicates_after_import(result)
+        except Exception:  # the rows are saved: a failed search must not leave it "running"
+            log.exception("duplicate search after import job %s failed", job.pk)
         if result.reject_path is not None:
             fields["reject_file"] = f"imports/rejects/{result.reject_path.name}"
     _finish(job, fields)
