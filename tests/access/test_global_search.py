@@ -31,6 +31,14 @@ def test_search_by_every_key_within_what_the_user_sees(client, company):
     assert found(client, company, "manager", "13812340002", quick=False) == ["C2026002"]
 
 
+def test_a_contact_name_matches_by_part_as_a_customer_name_does(client, company):
+    assert found(client, company, "east", "east联") == ["C2026001"]  # start of the name
+    assert found(client, company, "east", "联系") == ["C2026001"]  # middle, within what east sees
+    assert found(client, company, "lead", "联系人") == ["C2026000", "C2026001"]
+    assert found(client, company, "admin", "EAST联系") == ["C2026001"]  # any case
+    assert found(client, company, "east", "west联") == []  # not theirs: not found
+
+
 def test_a_role_that_does_not_see_phones_cannot_search_by_them(client, company):
     assert found(client, company, "marketing", "13812340002") == []
     assert found(client, company, "marketing", "138****0002") == ["C2026002"]

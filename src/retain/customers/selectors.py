@@ -17,7 +17,8 @@ from retain.orders.models import Order
 
 
 def customer_list(*, search: str = "", user: Any = None, request: Any = None) -> QuerySet[Customer]:
-    """Customers matching ``search`` by code, name, phone or a contact's phone / name.
+    """Customers matching ``search`` by code, name (any part), phone or a contact's phone /
+    name (any part).
 
     ``user`` is who searches (None: the system). A role that sees phones masked matches a
     phone only by the masked form it is shown (``138****1234``), never by the hidden digits;
@@ -32,7 +33,7 @@ def customer_list(*, search: str = "", user: Any = None, request: Any = None) ->
     personal_search_check(user, search, request=request)
     # Contacts through a subquery, not a join: no customer is repeated, and the database
     # can walk the code index and stop after a page (a join made it match every row first).
-    contact_match = Q(name=search)
+    contact_match = Q(name__icontains=search)
     contact_phone = phone_search(user, search)
     if contact_phone is not None:
         contact_match |= contact_phone
