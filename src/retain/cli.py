@@ -42,10 +42,34 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    threads: Annotated[int, typer.Option(help="Worker threads.")] = 8,
+    threads: Annotated[int, typer.Option(help="Threads per worker process.")] = 8,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes (gunicorn); 2 x cores + 1 by default. 1, or no gunicorn: "
+            "waitress in one process.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the web app (waitress; static files by WhiteNoise)."""
+    """Serve the web app (gunicorn with several processes, or waitress; static by WhiteNoise)."""
     _django()
+    from retain.web.server import default_workers, gunicorn_available, gunicorn_serve
+
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        typer.echo(f"Error: --workers must be 1 or more, not {workers}", err=True)
+        raise typer.Exit(2)
+    if workers > 1 and gunicorn_available():
+        typer.echo(
+            f"retain is serving on http://{host}:{port}/ with {workers} worker processes "
+            "(Ctrl+C stops it; SIGHUP restarts the workers gracefully)"
+        )
+        from django.db import connections
+
+        connections.close_all()  # no connection crosses the fork
+        gunicorn_serve(host=host, port=port, workers=workers, threads=threads)
+        return
     from waitress import serve as waitress_serve
 
     from retain.wsgi import application

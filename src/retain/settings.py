@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # first: forwarded headers are believed only from RETAIN_TRUSTED_PROXIES
     "retain.core.proxy.TrustedProxyMiddleware",
+    "retain.core.requestlog.RequestIdMiddleware",  # X-Request-ID and one JSON log line
     "django.middleware.security.SecurityMiddleware",
     "retain.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,6 +186,13 @@ DEFAULT_FROM_EMAIL = ENV.email_from
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "retain.core.requestlog.RequestIdFilter"}},
+    "formatters": {"json": {"()": "retain.core.requestlog.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"]},
+        "json": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # One JSON line per request (retain.core.requestlog), on stderr.
+    "loggers": {"retain.request": {"handlers": ["json"], "level": "INFO", "propagate": False}},
 }

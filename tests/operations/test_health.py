@@ -91,3 +91,17 @@ def test_readyz_is_unavailable_when_the_job_queue_does_not_answer(client, monkey
     assert body["status"] == "unavailable"
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["queue"] == {"ok": False, "backend": "redis", "error": "ConnectionError"}
+
+
+@pytest.mark.django_db
+def test_request_ids_are_kept_when_plain_and_replaced_otherwise(client, caplog):
+    with caplog.at_level("INFO", logger="retain.request"):
+        kept = client.get("/healthz?q=张三", headers={"X-Request-ID": "lb-42.a_b"})
+        replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\n"})
+    assert kept["X-Request-ID"] == "lb-42.a_b"
+    assert len(replaced["X-Request-ID"]) == 32 and replaced["X-Request-ID"].isalnum()
+    records = [r for r in caplog.records if r.name == "retain.request"]
+    assert [(r.request_id, r.fields["path"], r.fields["status"]) for r in records] == [
+        ("lb-42.a_b", "/healthz", 200),
+        (replaced["X-Request-ID"], "/healthz", 200),
+    ]
