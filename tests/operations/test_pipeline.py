@@ -174,6 +174,7 @@ def test_each_step_runs_once_and_the_days_summary_and_kpis_once(demo_company, mo
     assert ran == [
         "scoring",
         "reading tables",
+        "learning the churn probability",
         "scoring customers",
         "computing KPIs",
         "writing scores",
