@@ -134,7 +134,10 @@ def test_reopen_needs_a_reason_and_restarts_the_clock(people):
     )
 
     assert (complaint.status, complaint.resolved_at) == (ComplaintStatus.IN_PROGRESS, None)
-    assert complaint_deadlines(complaint, now=minutes(70)).running == T0 + dt.timedelta(hours=72)
+    # a fresh resolution deadline (normal: 72 h) counted from the reopening
+    assert complaint_deadlines(complaint, now=minutes(70)).running == minutes(70) + dt.timedelta(
+        hours=72
+    )
 
 
 def test_an_inquiry_is_recorded_the_same_way_and_the_inbox_views(people):
@@ -238,3 +241,75 @@ def test_a_complaint_not_resolved_in_time_is_escalated_once(people):
     complaint.refresh_from_db()
     assert complaint_deadlines(complaint, now=T0 + dt.timedelta(hours=50)).resolution_escalated
     assert ComplaintEvent.objects.filter(complaint=complaint, kind="escalated").count() == 1
+
+
+def _late_escalated_then_closed(people):
+    """A high complaint escalated for lateness at T0+49 h, then resolved and closed."""
+    from retain.tasks.service_desk import complaint_deadlines_check
+
+    wang = people["wang"]
+    complaint = complaint_open(
+        customer=CustomerFactory(name="远东机械"),
+        actor=wang,
+        now=T0,
+        channel="phone",
+        category="质量",
+        severity="high",
+        description="设备故障",
+    )
+    complaint_respond(complaint=complaint, text="已安排工程师", actor=wang, now=minutes(30))
+    assert complaint_deadlines_check(now=T0 + dt.timedelta(hours=49)).resolution_escalated == 1
+    complaint = complaint_resolve(
+        complaint=complaint, resolution="已修好", actor=wang, now=T0 + dt.timedelta(hours=50)
+    )
+    return complaint_close(complaint=complaint, actor=wang, now=T0 + dt.timedelta(hours=51))
+
+
+def test_a_reopened_complaint_gets_a_fresh_resolution_deadline_and_escalates_again(people):
+    from retain.tasks.service_desk import complaint_deadlines_check
+
+    complaint = _late_escalated_then_closed(people)
+    reopened_at = T0 + dt.timedelta(hours=60)
+
+    complaint = complaint_reopen(
+        complaint=complaint, reason="又坏了", actor=people["wang"], now=reopened_at
+    )
+
+    deadlines = complaint_deadlines(complaint, now=reopened_at)
+    assert (deadlines.resolution_due, deadlines.resolution_escalated, deadlines.running) == (
+        reopened_at + dt.timedelta(hours=48),
+        False,
+        reopened_at + dt.timedelta(hours=48),
+    )
+    audit = AuditEvent.objects.filter(action="update").order_by("-id").first()
+    assert audit is not None
+    assert audit.before["resolution_escalated_at"] is not None
+    assert (audit.after["resolution_escalated_at"], audit.after["status"]) == (None, "in_progress")
+    check = complaint_deadlines_check
+    assert check(now=reopened_at + dt.timedelta(hours=47)).resolution_escalated == 0
+    assert check(now=reopened_at + dt.timedelta(hours=49)).resolution_escalated == 1
+    assert check(now=reopened_at + dt.timedelta(hours=50)).resolution_escalated == 0
+    assert ComplaintEvent.objects.filter(complaint=complaint, kind="escalated").count() == 2
+
+
+def test_reopening_on_the_page_resets_the_resolution_escalation(people, client, time_machine):
+    from django.urls import reverse
+
+    complaint = _late_escalated_then_closed(people)
+    reopened_at = T0 + dt.timedelta(hours=60)
+    time_machine.move_to(reopened_at, tick=False)
+    client.force_login(people["wang"])
+
+    response = client.post(
+        reverse("complaint-action", args=[complaint.pk, "reopen"]), {"text": "又坏了"}
+    )
+
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.reopened_at, complaint.resolution_escalated_at) == (
+        ComplaintStatus.IN_PROGRESS,
+        reopened_at,
+        None,
+    )
+    page = client.get(reverse("complaint-detail", args=[complaint.pk]))
+    assert b'id="resolution-escalated"' not in page.content

@@ -62,6 +62,12 @@ class Complaint(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    reopened_at = models.DateTimeField(
+        _("reopened at"),
+        null=True,
+        blank=True,
+        help_text=_("When it was last reopened; its resolution deadline counts from then."),
+    )
     resolution_escalated_at = models.DateTimeField(
         _("resolution escalated at"),
         null=True,

@@ -253,19 +253,23 @@ def complaint_reopen(
     now: dt.datetime | None = None,
 ) -> Complaint:
     """The customer is not satisfied after all: back to in progress, the resolution kept in
-    the history."""
+    the history. The resolution clock starts afresh (deadline by severity, counted from
+    now) and the "resolution escalated" mark is cleared, so it escalates again if late."""
     if complaint.status not in {ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED}:
         raise ValidationError(_("Only a resolved or closed complaint can be reopened."))
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the complaint is reopened.")})
+    now = now or timezone.now()
     return _change(
         complaint,
         actor=actor,
         request=request,
         kind=ComplaintEventKind.REOPENED,
-        at=now or timezone.now(),
+        at=now,
         text=reason.strip(),
         status=ComplaintStatus.IN_PROGRESS,
         resolved_at=None,
         closed_at=None,
+        reopened_at=now,
+        resolution_escalated_at=None,
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,7 +45,9 @@ def resolution_hours() -> dict[str, int]:
 
 
 def complaint_resolution_deadline(complaint: Complaint) -> dt.datetime:
-    return complaint.opened_at + dt.timedelta(hours=resolution_hours()[complaint.severity])
+    """Resolution deadline by severity, counted from the last reopening (else from opening)."""
+    start = complaint.reopened_at or complaint.opened_at
+    return start + dt.timedelta(hours=resolution_hours()[complaint.severity])
 
 
 @dataclass
@@ -129,9 +132,10 @@ def _resolution_escalate(*, now: dt.datetime) -> int:
 
     late = Q()
     for severity, hours in resolution_hours().items():
-        late |= Q(severity=severity, opened_at__lt=now - dt.timedelta(hours=hours))
+        late |= Q(severity=severity, clock_from__lt=now - dt.timedelta(hours=hours))
     complaints = list(
         Complaint.objects.select_for_update(of=("self",))
+        .annotate(clock_from=Coalesce("reopened_at", "opened_at"))
         .filter(
             late,
             status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS],
