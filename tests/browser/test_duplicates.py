@@ -11,7 +11,17 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_find_merge_and_undo_a_planted_duplicate(page, live_server, demo_company):
+@pytest.fixture
+def huey_immediate():
+    """The scan the button queues runs at once (in the request's thread, after commit)."""
+    from huey.contrib.djhuey import HUEY
+
+    before, HUEY.immediate = HUEY.immediate, True
+    yield
+    HUEY.immediate = before
+
+
+def test_find_merge_and_undo_a_planted_duplicate(page, live_server, demo_company, huey_immediate):
     total = Customer.objects.count()
     page.goto(f"{live_server.url}/")
     page.fill("#id_username", "manager")

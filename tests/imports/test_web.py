@@ -157,12 +157,15 @@ def test_blank_templates_download_in_both_languages(client, importer, language, 
     assert book.active.cell(1, 1).value == first
 
 
-def test_duplicates_page_merges_and_undoes(client, admin_user):
+def test_duplicates_page_merges_and_undoes(
+    client, admin_user, huey_immediate, django_capture_on_commit_callbacks
+):
     a = CustomerFactory(code="A1", name="(北京)华信科技有限公司", city="北京", industry="")
     b = CustomerFactory(code="A2", name="华信科技", city="北京", industry="IT服务")
     client.force_login(admin_user)
 
-    client.post(reverse("duplicates"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("duplicates"))
     pair = DuplicatePair.objects.get()
     listing = client.get(reverse("duplicates")).content.decode()
     merge_page = client.get(reverse("duplicate-merge", args=[pair.pk]))
@@ -181,6 +184,56 @@ def test_duplicates_page_merges_and_undoes(client, admin_user):
     assert Customer.objects.get(pk=b.pk).code == "A2"
     a.refresh_from_db()
     assert a.industry == ""
+
+
+@pytest.fixture
+def huey_queue():
+    """Huey as in production (not immediate): jobs wait in its queue for a worker."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()
+    yield HUEY
+    HUEY.flush()
+
+
+def test_search_now_queues_one_full_scan_on_the_worker(
+    client, admin_user, huey_queue, django_capture_on_commit_callbacks
+):
+    from retain.dedup.models import DuplicateScan
+
+    CustomerFactory(code="A1", name="(北京)华信科技有限公司", city="北京")
+    CustomerFactory(code="A2", name="华信科技", city="北京")
+    client.force_login(admin_user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(reverse("duplicates"), follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = client.post(reverse("duplicates"), follow=True)
+
+    # nothing was searched inside the requests: one job waits for the worker
+    assert [task.name for task in huey_queue.pending()] == ["duplicates_scan_task"]
+    assert DuplicatePair.objects.count() == 0
+    scan = DuplicateScan.objects.get()
+    assert (scan.searched, scan.finished_at, scan.queued_at is not None) == (0, None, True)
+    first_page, second_page = first.content.decode(), second.content.decode()
+    assert "The search of the whole database is queued" in first_page
+    assert 'id="scan-status"' in first_page and "waits for the job worker" in first_page
+    assert 'id="find-duplicates" disabled' in first_page
+    assert "already queued or running" in second_page
+
+    task = huey_queue.dequeue()
+    huey_queue.immediate = True  # run it here: djhuey then keeps the test's connection open
+    try:
+        found = huey_queue.execute(task)
+    finally:
+        huey_queue.immediate = False
+
+    assert found == 1
+    assert DuplicatePair.objects.filter(status="open").count() == 1
+    scan.refresh_from_db()
+    assert (scan.searched, scan.finished_at is not None) == (2, True)
+    page = client.get(reverse("duplicates")).content.decode()
+    assert 'id="scan-status"' not in page and 'id="find-duplicates">' in page
 
 
 def test_quality_page_and_export(client, admin_user):

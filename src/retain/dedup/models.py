@@ -138,6 +138,12 @@ class DuplicateScan(models.Model):
     started_at = models.DateTimeField(_("started at"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     searched = models.PositiveIntegerField(_("customers searched"), default=0)
+    queued_at = models.DateTimeField(
+        _("queued at"),
+        null=True,
+        blank=True,
+        help_text=_("When it was queued on the job worker from the duplicates page."),
+    )
 
     class Meta:
         verbose_name = _("duplicate scan")

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from retain.customers.models import Consent, Contact, Customer
-from retain.dedup.models import DuplicatePair, MergeRecord, PairStatus
+from retain.dedup.models import DuplicatePair, DuplicateScan, MergeRecord, PairStatus
 from retain.imports.values import CellError, parse_email, parse_phone
 from retain.interactions.models import Interaction
 
@@ -29,6 +29,16 @@ COMPLETENESS_FIELDS = (
     ("gender", _("gender"), True),
     ("age_band", _("age band"), True),
 )
+
+
+def duplicate_scan_queued() -> DuplicateScan | None:
+    """The full scan queued from the duplicates page and not finished yet (queued while
+    ``searched`` is 0, running after), or None."""
+    return (
+        DuplicateScan.objects.filter(finished_at__isnull=True, queued_at__isnull=False)
+        .order_by("-id")
+        .first()
+    )
 
 
 def duplicate_pairs_open() -> QuerySet[DuplicatePair]:

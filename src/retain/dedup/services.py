@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from retain.audit.services import audit_event, snapshot
 from retain.customers.models import Customer
 from retain.dedup.matching import THRESHOLD
-from retain.dedup.models import DuplicatePair, MergeRecord, PairStatus
+from retain.dedup.models import DuplicatePair, DuplicateScan, MergeRecord, PairStatus
 
 UNDO_WINDOW = dt.timedelta(days=30)
 #: Key in MergeRecord.moved of the loser's primary contacts demoted by the merge.
@@ -69,6 +69,44 @@ def duplicates_refresh(
     if customer_ids is not None:
         return search.search_ids(customer_ids, threshold=threshold, now=now)
     return search.scan(threshold=threshold, now=now)
+
+
+def duplicates_scan_queue(
+    *, actor: Any = None, request: Any = None, now: dt.datetime | None = None
+) -> tuple[DuplicateScan, bool]:
+    """Queue the full scan on the job worker, unless one is already queued or running.
+
+    The queued scan is an unfinished ``DuplicateScan`` marked ``queued_at``; the worker's
+    job (``duplicates_scan_task``) resumes it. A stopped unfinished scan is queued again.
+    Returns the scan and whether a job was queued by this call. Audited."""
+    from retain.dedup.tasks import duplicates_scan_task
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = (
+            DuplicateScan.objects.select_for_update()
+            .filter(finished_at__isnull=True)
+            .order_by("-id")
+            .first()
+        )
+        if current is not None and current.queued_at is not None:
+            return current, False
+        before = snapshot(current) if current is not None else None
+        if current is None:
+            current = DuplicateScan(started_at=now)
+        current.queued_at = now
+        current.full_clean()
+        current.save()
+        audit_event(
+            actor=actor,
+            action="update" if before else "create",
+            obj=current,
+            before=before,
+            after=snapshot(current),
+            request=request,
+        )
+        transaction.on_commit(lambda: duplicates_scan_task())
+    return current, True
 
 
 @transaction.atomic

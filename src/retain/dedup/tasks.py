@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 
 @db_periodic_task(crontab(month="1,4,7,10", day="1", hour="2", minute="30"))
@@ -23,3 +23,11 @@ def duplicates_nightly() -> int:
     if DuplicateScan.objects.filter(finished_at__isnull=True).exists():
         duplicates_refresh()
     return duplicates_refresh(changed_only=True)
+
+
+@db_task()
+def duplicates_scan_task() -> int:
+    """The full scan queued from the duplicates page (resumes the unfinished scan)."""
+    from retain.dedup.services import duplicates_refresh
+
+    return duplicates_refresh()

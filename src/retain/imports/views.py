@@ -310,15 +310,27 @@ def import_template(request: HttpRequest, kind: str, language: str, fmt: str) ->
 @require_http_methods(["GET", "POST"])
 def duplicate_list(request: HttpRequest) -> HttpResponse:
     _require_merge(request)
-    from retain.dedup.selectors import duplicate_pairs_open, merges_recent
-    from retain.dedup.services import duplicates_refresh
+    from retain.dedup.selectors import duplicate_pairs_open, duplicate_scan_queued, merges_recent
+    from retain.dedup.services import duplicates_scan_queue
 
     if request.method == "POST":
-        found = duplicates_refresh()
-        messages.success(request, _("%(n)s possible duplicate pair(s) found.") % {"n": found})
+        # The full scan takes minutes on a large database: the job worker runs it.
+        _scan, queued = duplicates_scan_queue(actor=request.user, request=request)
+        if queued:
+            messages.success(
+                request,
+                _(
+                    "The search of the whole database is queued; new pairs appear here when it ends."
+                ),
+            )
+        else:
+            messages.info(
+                request, _("A search of the whole database is already queued or running.")
+            )
         return redirect("duplicates")
     context = {
         "nav": "imports",
+        "scan": duplicate_scan_queued(),
         "pairs": duplicate_pairs_open()[:200],
         "merges": merges_recent(now=timezone.now()),
     }
