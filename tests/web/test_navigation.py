@@ -39,3 +39,16 @@ def test_service_is_refused_the_pages_it_does_not_see(small_run, staff, login):
     assert client.get(reverse("playbooks")).status_code == 403
     assert client.get(reverse("imports")).status_code == 403
     assert client.get(reverse("service-inbox")).status_code == 200
+
+
+@pytest.mark.parametrize("username", ["service", "marketing", "sales1", "manager"])
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_every_page_in_a_roles_navigation_opens(small_run, staff, login, username, language):
+    client = login(username)
+    client.cookies["django_language"] = language
+    html = client.get(reverse("customer-list")).content.decode()
+    nav = re.search(r"<nav aria-label=[^>]*>(.*?)</nav>", html, re.S).group(1)
+    links = re.findall(r'<a [^>]*href="(/[^"#?]*)"', nav)
+
+    assert len(links) >= 3
+    assert {link: client.get(link).status_code for link in links} == dict.fromkeys(links, 200)

@@ -73,7 +73,6 @@ def _require(request: HttpRequest, permission: str) -> None:
 def care_home_view(request: HttpRequest) -> HttpResponse:
     _require(request, "campaigns.view_campaign")
     counts = {
-        "deliveries": Count("deliveries"),
         "sent": Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)),
         "failed": Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
         "opened": Count("deliveries", filter=Q(deliveries__opened_at__isnull=False)),
