@@ -1,4 +1,4 @@
-"""BG/NBD and Gamma-Gamma: gradients, parameter recovery, published CDNOW results."""
+"""BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma: gradients, parameter recovery, CDNOW results."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from retain.analytics import (
     MBGNBD,
     GammaGamma,
     OrderColumns,
+    ParetoNBD,
     customer_summary,
     simulate_bgnbd,
 )
@@ -131,6 +132,45 @@ def test_mbgnbd_on_cdnow_summary_matches_published() -> None:
     p = model.predict_proba_alive([0, 0], [0.0, 0.0], [10.0, 38.0])
     assert 0 < p[1] < p[0] < 1
     assert model.predict_purchases(39.0, [0], [0.0], [38.0])[0] > 0
+
+
+def test_pareto_nbd_on_cdnow_summary_matches_fader_hardie_lee() -> None:
+    # the same 2,357-customer summary; Pareto/NBD as published for it (Fader, Hardie & Lee
+    # 2005, "A note on deriving the Pareto/NBD model"): r = 0.55, alpha = 10.58, s = 0.61,
+    # beta = 11.67, LL = -9595.0
+    s = pd.read_csv(cdnow_file("cdnow_customers_summary.csv"))
+    model = ParetoNBD().fit(s["frequency"], s["recency"], s["T"])
+    np.testing.assert_allclose(model.params_, [0.55, 10.58, 0.61, 11.67], atol=5e-3)
+    assert model.log_likelihood_ == pytest.approx(-9595.0, abs=0.05)
+    # P(alive) falls with the time since the last purchase and is 1 right after a purchase;
+    # one-time buyers are not certainly alive and fade as T grows
+    p = model.conditional_probability_alive([2, 2, 2], [5.0, 20.0, 35.0], [35.0] * 3)
+    assert 0 < p[0] < p[1] < p[2] == pytest.approx(1.0)
+    q = model.conditional_probability_alive([0, 0], [0.0, 0.0], [10.0, 38.0])
+    assert 0 < q[1] < q[0] < 1
+
+
+def test_pareto_nbd_predictions_match_simulation_of_the_posterior() -> None:
+    # given alive at T: lambda ~ Gamma(r + x, alpha + T), mu ~ Gamma(s, beta + T), lifetime
+    # ~ Exp(mu), inter-purchase times ~ Exp(lambda); compare both horizon predictions
+    model = ParetoNBD()
+    model.r_, model.alpha_, model.s_, model.beta_ = 0.55, 10.58, 0.61, 11.67
+    rng = np.random.default_rng(5)
+    n = 400_000
+    for x, t_obs, t in [(0, 38.0, 39.0), (2, 38.0, 39.0), (5, 20.0, 10.0)]:
+        lam = rng.gamma(model.r_ + x, 1 / (model.alpha_ + t_obs), n)
+        mu = rng.gamma(model.s_, 1 / (model.beta_ + t_obs), n)
+        alive_for = np.minimum(rng.exponential(1 / mu), t)
+        any_purchase = float(np.mean(rng.exponential(1 / lam) < alive_for))
+        purchases = float(np.mean(lam * alive_for))
+        alive = model.conditional_probability_alive([x], [t_obs], [t_obs])[0]
+        assert alive == pytest.approx(1.0)  # last purchase at T
+        prob = model.conditional_probability_of_purchase_up_to_time(t, [x], [t_obs], [t_obs])
+        expected = model.conditional_expected_number_of_purchases_up_to_time(
+            t, [x], [t_obs], [t_obs]
+        )
+        assert prob[0] == pytest.approx(any_purchase, abs=0.004)
+        assert expected[0] == pytest.approx(purchases, rel=0.01)
 
 
 def test_gamma_gamma_on_cdnow_matches_published() -> None:

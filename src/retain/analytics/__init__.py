@@ -31,6 +31,7 @@ from retain.analytics._models import (
     MBGNBD,
     GammaGamma,
     ModelNotConvergedError,
+    ParetoNBD,
     lifetime_value,
     simulate_bgnbd,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "ModelNotConvergedError",
     "OrderColumns",
     "OrderFile",
+    "ParetoNBD",
     "Quadrant",
     "QuadrantKpi",
     "ReasonCode",
