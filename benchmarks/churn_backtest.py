@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "analytic
 from retain.analytics import (
     AnalyticsSettings,
     Backtest,
-    OrderColumns,
     backtest,
     fit_churn_model,
     score_customers,
@@ -45,18 +44,26 @@ def show(title: str, result: Backtest, seconds: float) -> None:
         f"{o['cut_off']} (n={o['customers']:,}, churn {o['churn_rate']:.1%})"
         for o in result.origins
     )
-    print(f"cut-offs: {cuts}; chosen: {result.chosen}")
+    print(f"cut-offs: {cuts}; chosen: {result.chosen} ({result.calibration})")
+    rows = result.origins[0].get("train_rows"), result.origins[0].get("train_rows_available")
+    print(f"training rows (newest cut-off): {rows[0]:,} of {rows[1]:,}")
     table = result.summary()
     print("| model | " + " | ".join(COLUMNS) + " |")
     print("|---|" + "---|" * len(COLUMNS))
     for r in table.to_dict("records"):
         cells = " | ".join(f"{r[c]:.3f} ({r[c + '_min']:.3f}–{r[c + '_max']:.3f})" for c in COLUMNS)
         print(f"| {r['model']} | {cells} |")
+    names = list(result.origins[0].get("candidates", {}))
+    for name in names:
+        cells = " | ".join(
+            f"{np.nanmean([o['candidates'][name][c] for o in result.origins]):.3f}" for c in COLUMNS
+        )
+        print(f"| candidate {name} | {cells} |")
     for r in result.forecast_summary().to_dict("records"):
         print(f"forecast {r['model']}: bias {100 * r['bias']:+.1f}%, MAE {r['mae']:.3f}")
 
 
-def cdnow() -> None:
+def cdnow(which: str = "both") -> None:
     from analytics_reference import cdnow_file
 
     sample = pd.read_csv(
@@ -65,13 +72,19 @@ def cdnow() -> None:
     )  # fmt: skip
     master = pd.read_csv(cdnow_file("CDNOW_master.txt"), sep=r"\s+")
     master = master.rename(columns={"dollar_value": "amount"})
-    for name, frame in (("CDNOW sample (2,357 customers)", sample), ("CDNOW master", master)):
+    files = {
+        "sample": ("CDNOW sample (2,357 customers)", sample),
+        "master": ("CDNOW master", master),
+    }
+    for key, (name, frame) in files.items():
+        if which not in ("both", key):
+            continue
         frame["timestamp"] = pd.to_datetime(frame["date"].astype(str), format="%Y%m%d")
         table = ibis.duckdb.connect().create_table(
             "orders", frame[["customer_id", "timestamp", "amount"]]
         )
         started = time.perf_counter()
-        result = backtest(table, as_of=dt.date(1998, 6, 30), columns=OrderColumns())
+        result = backtest(table, as_of=dt.date(1998, 6, 30))
         show(name, result, time.perf_counter() - started)
 
 
@@ -84,17 +97,15 @@ def demo(size: int) -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     from retain.demo.generate import DemoSpec, demo_company_create
-    from retain.scoring.tables import ORDER_COLUMNS, TableSource, app_tables
+    from retain.scoring.tables import TableSource, app_tables
 
     as_of = dt.date(2026, 11, 1)
     demo_company_create(
         spec=DemoSpec(customers=size, seed=42, as_of=as_of), password="bench-pass-123"
     )
     tables = app_tables(source=TableSource.COPY)
-    kwargs = tables.engine_kwargs()
-    kwargs["columns"] = ORDER_COLUMNS
     started = time.perf_counter()
-    result = backtest(tables.orders, as_of=as_of, **kwargs)
+    result = backtest(tables.plain_tables(), as_of=as_of)
     show(
         f"Demo company ({size:,} customers, complaints, NPS and follow-ups)",
         result,
@@ -127,18 +138,19 @@ def scale(n: int) -> None:
     table = ibis.duckdb.connect().create_table("orders", frame)
     as_of = dt.date(2024, 12, 30)
     cfg = AnalyticsSettings()
-    print(f"\n## Scale: {n:,} customers, {len(frame):,} orders")
-    started = time.perf_counter()
+    print(f"\n## Scale: {n:,} customers, {len(frame):,} orders; load average {os.getloadavg()}")
+    started, cpu = time.perf_counter(), time.process_time()
     model = fit_churn_model(table, as_of=as_of, settings=cfg, run_backtest=True)
-    trained = time.perf_counter() - started
-    started = time.perf_counter()
+    trained, trained_cpu = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
     scores = score_customers(table, as_of=as_of, settings=cfg, churn=model)
-    scored = time.perf_counter() - started
+    scored, scored_cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"model {model.kind} on {model.train_rows:,} rows; train + back-test {trained:.0f} s; "
-        f"score {len(scores):,} customers (summary, BG/NBD, Gamma-Gamma, probability, reasons) "
-        f"{scored:.0f} s; peak RSS {peak:,.0f} MiB"
+        f"model {model.kind} on {model.train_rows:,} rows; train + back-test {trained:.0f} s "
+        f"({trained_cpu:.0f} s CPU); score {len(scores):,} customers (summary, BG/NBD, "
+        f"Gamma-Gamma, Pareto/NBD, probability, reasons) {scored:.0f} s ({scored_cpu:.0f} s "
+        f"CPU); peak RSS {peak:,.0f} MiB; load average after {os.getloadavg()}"
     )
     if model.backtest is not None:
         show(f"Scale back-test ({n:,})", model.backtest, trained)
@@ -146,12 +158,12 @@ def scale(n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cdnow", action="store_true")
+    parser.add_argument("--cdnow", nargs="?", const="both", choices=["both", "sample", "master"])
     parser.add_argument("--demo", type=int, default=0)
     parser.add_argument("--scale", type=int, default=0)
     args = parser.parse_args()
     if args.cdnow:
-        cdnow()
+        cdnow(args.cdnow)
     if args.demo:
         demo(args.demo)
     if args.scale:

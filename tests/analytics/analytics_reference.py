@@ -77,6 +77,28 @@ def reference_preferences(orders: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def reference_mix(orders: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """customer_id, channel_count, channel_share, category_count, category_share.
+
+    Count: distinct non-null values among the purchase orders; share: orders with the
+    preferred value / orders with any value (null when none has a value).
+    """
+    o = orders[orders["ordered_at"].dt.date <= as_of]
+    o = o[o["status"].str.lower() != "cancelled"]
+    buys = o[(o["total"] >= 0) & (o["status"].str.lower() != "refunded")]
+    rows = []
+    for cid in sorted(set(o["customer_id"])):
+        mine = buys[buys["customer_id"] == cid]
+        row: dict[str, object] = {"customer_id": cid}
+        for name in ("channel", "category"):
+            values = mine[name].dropna()
+            best = _preferred(mine, name)
+            row[f"{name}_count"] = values.nunique()
+            row[f"{name}_share"] = (values == best).sum() / len(values) if len(values) else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def reference_summary(
     tables: dict[str, pd.DataFrame], as_of: dt.date, cfg: AnalyticsSettings
 ) -> pd.DataFrame:
@@ -174,6 +196,26 @@ def reference_summary(
     )
     s["last_nps"] = s["customer_id"].map(latest)
 
+    kinds = c.set_index("id")["kind"]
+    s["is_business"] = s["customer_id"].map(
+        kinds.map(lambda v: None if v is None or pd.isna(v) else int(str(v).lower() == "company"))
+    )
+    # follow-ups as they stood on as_of: created by then; open unless closed by then; an
+    # outcome only once closed by then
+    fu = tables["followups"]
+    fu = fu[_days(fu["created_at"]) < asof]
+    closed_day = _days(fu["closed_at"].fillna(pd.Timestamp("2262-01-01")))
+    still_open = fu["closed_at"].isna() | (closed_day >= asof)
+    overdue = still_open & (_days(fu["due_on"]) < asof)
+    outcome = fu["outcome"].fillna("").str.lower()
+    for name, mask in (
+        ("open_followups", still_open),
+        ("overdue_followups", overdue),
+        ("followups_won", ~still_open & (outcome == "won_back")),
+        ("followups_lost", ~still_open & (outcome == "lost")),
+    ):
+        s[name] = s["customer_id"].map(fu.loc[mask, "customer_id"].value_counts()).fillna(0)
+
     buyers = s["T_days"].notna()
     b = s[buyers].copy()
     bins = cfg.rfm_bins
@@ -217,6 +259,9 @@ def reference_summary(
     if "channel" in tables["orders"].columns:
         preferred = reference_preferences(tables["orders"], as_of)
         s = s.merge(preferred, on="customer_id", how="left")
+        s = s.merge(reference_mix(tables["orders"], as_of), on="customer_id", how="left")
+        for name in ("channel_count", "category_count"):
+            s[name] = s[name].fillna(0)
     return s.sort_values("customer_id").reset_index(drop=True)
 
 

@@ -114,12 +114,39 @@ def make_tables(seed: int = 7, n_customers: int = 300) -> dict[str, pd.DataFrame
             "rating": rng.integers(1, 6, k).astype(np.int64),
         }
     )
+    # customer kind and follow-ups from their own generator: the other tables stay as they were
+    extra_rng = np.random.default_rng(seed + 2)
+    kinds = np.array(["company", "person", "Company"], dtype=object)[
+        extra_rng.integers(0, 3, n_all)
+    ]
+    kinds[extra_rng.random(n_all) < 0.1] = None  # unknown
+    customers["kind"] = pd.Series(kinds, dtype=object)
+    k = 250
+    created = (
+        pd.Timestamp("2023-06-01")
+        + pd.to_timedelta(extra_rng.integers(0, 400, k), unit="D")
+        + pd.to_timedelta(extra_rng.integers(0, 86400, k), unit="s")
+    )
+    due = (created.normalize() + pd.to_timedelta(extra_rng.integers(0, 30, k), unit="D")).date
+    closed = created + pd.to_timedelta(extra_rng.integers(0, 60 * 86400, k), unit="s")
+    still_open = extra_rng.random(k) < 0.3
+    outcome = np.array(["won_back", "lost", "", None], dtype=object)[extra_rng.integers(0, 4, k)]
+    followups = pd.DataFrame(
+        {
+            "customer_id": extra_rng.integers(1, n_all + 1, k).astype(np.int64),
+            "created_at": created.astype("datetime64[us]"),
+            "due_on": pd.to_datetime(due).astype("datetime64[us]"),
+            "closed_at": pd.Series(closed.astype("datetime64[us]")).where(~still_open),
+            "outcome": pd.Series(outcome, dtype=object),
+        }
+    )
     return {
         "orders": orders,
         "customers": customers,
         "interactions": interactions,
         "complaints": complaints,
         "surveys": surveys,
+        "followups": followups,
     }
 
 
@@ -200,6 +227,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
         created.append(full)
         if name == "spark":
             return con.create_view(full, ibis.memtable(frame), overwrite=True)  # type: ignore[attr-defined]
+        times = frame.select_dtypes("datetime")
+        if name == "sqlite" and times.isna().any().any():
+            # Ibis cannot bind a missing timestamp (NaT) into SQLite: pandas writes it as NULL
+            frame.to_sql(full, con.con, index=False)  # type: ignore[attr-defined]
+            return con.table(full)
         return con.create_table(full, frame, overwrite=True)  # type: ignore[attr-defined]
 
     yield name, load

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from retain.analytics_cli import analyze
+from retain.analytics.cli import analyze
 
 app = typer.Typer()
 app.command("analyze")(analyze)
@@ -184,7 +184,7 @@ def test_engine_never_imports_django() -> None:
     import sys
 
     code = (
-        "import sys, retain.analytics, retain.analytics_cli; "
+        "import sys, retain.analytics, retain.analytics.cli; "
         "sys.exit(any(m == 'django' or m.startswith('django.') for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
@@ -240,3 +240,17 @@ def test_backtest_option_prints_and_reports_the_backtest(tmp_path: Path) -> None
     html = out[1].read_text()
     assert "Back-test: how far to trust the churn" in html and "id=calibration" in html
     assert "Baseline: BG/NBD" in html and "Baseline: RFM logistic regression" in html
+
+
+def test_report_reads_the_engines_own_echarts_copy_identical_to_the_web_apps() -> None:
+    # the engine's report needs no file of the web app: it ships its own copy of the bundle
+    import retain.analytics
+    from retain.analytics._report import echarts_source
+
+    engine_copy = Path(retain.analytics.__file__).parent / "vendor" / "echarts.min.js"
+    web_copy = Path(retain.analytics.__file__).parents[1] / "web" / "static" / "vendor"
+    assert echarts_source() == engine_copy.read_text(encoding="utf-8")
+    # and the two copies do not drift apart (update both when upgrading ECharts)
+    assert engine_copy.read_bytes() == (web_copy / "echarts.min.js").read_bytes()
+    report = Path(retain.analytics.__file__).parent / "_report.py"
+    assert "web" not in report.read_text(encoding="utf-8").split("_ECHARTS = ")[1].split("\n")[0]

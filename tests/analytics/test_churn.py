@@ -19,6 +19,7 @@ from retain.analytics import (
     AnalyticsSettings,
     ChurnClassifier,
     ReasonCode,
+    Tables,
     backtest,
     fit_churn_model,
     format_reasons,
@@ -70,7 +71,7 @@ def test_classifier_recovers_the_churn_mechanism_better_than_every_baseline(
 ) -> None:
     orders, complaints = simulated
     # when back-tested over two cut-offs, 90-day horizon
-    result = backtest(orders, as_of=AS_OF, settings=SETTINGS, complaints=complaints)
+    result = backtest(Tables(orders, complaints=complaints), as_of=AS_OF, settings=SETTINGS)
     assert [o["cut_off"] for o in result.origins] == [dt.date(2023, 10, 2), dt.date(2023, 7, 4)]
     summary = result.summary().set_index("model")
     learned = summary.loc[result.chosen]
@@ -92,14 +93,13 @@ def test_scores_carry_probability_level_and_reason_codes(
     simulated: tuple[ibis.Table, ibis.Table],
 ) -> None:
     orders, complaints = simulated
-    model = fit_churn_model(
-        orders, as_of=AS_OF, settings=SETTINGS, complaints=complaints, run_backtest=False
-    )
+    tables = Tables(orders, complaints=complaints)
+    model = fit_churn_model(tables, as_of=AS_OF, settings=SETTINGS, run_backtest=False)
     assert model.learned and model.kind == "logistic" and model.fallback_reason == ""
     assert model.train_cut_offs == [dt.date(2023, 10, 2), dt.date(2023, 7, 4)]
-    scores = score_customers(
-        orders, as_of=AS_OF, settings=SETTINGS, complaints=complaints, churn=model
-    ).set_index("customer_id")
+    scores = score_customers(tables, as_of=AS_OF, settings=SETTINGS, churn=model).set_index(
+        "customer_id"
+    )
     p = scores["churn_probability"]
     assert p.between(0, 1).all() and (scores["churn_model"] == "logistic").all()
     # a customer with an open complaint gets a higher probability, and it is a reason
@@ -179,3 +179,81 @@ def test_tree_contributions_sum_to_the_log_odds() -> None:
     np.testing.assert_allclose(contributions.sum(axis=1) + baseline + root, raw, atol=1e-8)
     # the feature that drives the outcome gets the largest share
     assert np.abs(contributions).mean(axis=0).argmax() == 0
+
+
+def test_the_same_file_gives_the_same_probabilities_run_after_run() -> None:
+    # given the same orders and complaints, loaded afresh for each run (the rows shuffled for
+    # the second: a database returns them in any order)
+    orders, complaints = simulate(seed=5, n=900)
+    runs = []
+    for shuffle in (False, True):
+        o = orders.sample(frac=1.0, random_state=1) if shuffle else orders
+        con = ibis.duckdb.connect()
+        tables = Tables(
+            con.create_table("orders", o), complaints=con.create_table("complaints", complaints)
+        )
+        # when the model is trained with its back-test and the customers scored
+        model = fit_churn_model(tables, as_of=AS_OF, settings=SETTINGS)
+        scores = score_customers(tables, as_of=AS_OF, settings=SETTINGS, churn=model)
+        runs.append((model, scores))
+    (first, a), (second, b) = runs
+    # then the same model, back-test, probabilities and reasons, exactly
+    assert first.learned and first.kind == second.kind
+    assert first.backtest is not None and second.backtest is not None
+    assert first.backtest.to_dict() == second.backtest.to_dict()
+    assert a["customer_id"].tolist() == b["customer_id"].tolist()
+    assert np.array_equal(
+        a["churn_probability"].to_numpy(dtype=np.float64),
+        b["churn_probability"].to_numpy(dtype=np.float64),
+        equal_nan=True,
+    )
+    assert a["risk_reasons"].tolist() == b["risk_reasons"].tolist()
+    # both learned kinds are deterministic, not only the one chosen
+    X = np.random.default_rng(2).normal(size=(3000, 4))
+    y = (X[:, 0] + np.random.default_rng(3).normal(size=3000) > 0).astype(int)
+    for kind in ("logistic", "hgb"):
+        p1 = ChurnClassifier(kind=kind).fit(X, y).predict_proba(X)  # type: ignore[arg-type]
+        p2 = ChurnClassifier(kind=kind).fit(X, y).predict_proba(X)  # type: ignore[arg-type]
+        assert np.array_equal(p1, p2), kind
+
+
+def test_pareto_nbd_features_are_as_of_the_cut_off_without_leakage(
+    simulated: tuple[ibis.Table, ibis.Table],
+) -> None:
+    from retain.analytics import ParetoNBD
+    from retain.analytics._churn import _history
+
+    orders, complaints = simulated
+    cut_off = dt.date(2023, 7, 4)
+    full = _history(Tables(orders, complaints=complaints), SETTINGS, 90)
+    # the same tables with everything after the cut-off deleted
+    end = pd.Timestamp(cut_off) + pd.Timedelta(days=1)
+    cut = _history(
+        Tables(
+            orders.filter(orders.timestamp < end),
+            complaints=complaints.filter(complaints.timestamp < end),
+        ),
+        SETTINGS,
+        90,
+    )
+    seen = full.period(cut_off, labelled=True).features
+    blind = cut.period(cut_off, labelled=False).features
+    # every feature, the Pareto/NBD ones included, is the same without the later orders
+    pd.testing.assert_frame_equal(seen, blind, check_exact=True)
+    # and they are Pareto/NBD's own quantities as of the cut-off (not BG/NBD's stand-ins)
+    summary = cut.buyers(cut_off)
+    x = summary["frequency"].to_numpy(dtype=float)
+    t_x = summary["t_x_days"].to_numpy(dtype=float) / 7
+    t_obs = summary["T_days"].to_numpy(dtype=float) / 7
+    assert len(x) <= 5000  # all buyers: the fit sees no sample here
+    model = ParetoNBD(tol=1e-7).fit(x, t_x, t_obs)
+    np.testing.assert_allclose(
+        blind["pnbd_p_alive"], model.conditional_probability_alive(x, t_x, t_obs), rtol=1e-9
+    )
+    expected = model.conditional_expected_number_of_purchases_up_to_time(90 / 7, x, t_x, t_obs)
+    np.testing.assert_allclose(blind["log_pnbd_expected_purchases"], np.log1p(expected), rtol=1e-9)
+    assert not np.allclose(blind["pnbd_p_alive"], blind["p_alive"])
+    # a customer Pareto/NBD thinks alive is one who came back more often
+    labels = full.period(cut_off, labelled=True).purchases_ahead == 0
+    alive = blind["pnbd_p_alive"].to_numpy()
+    assert alive[~labels].mean() > alive[labels].mean() + 0.1

@@ -7,6 +7,7 @@ analytics_reference.py (summary, cohorts) and the scores computed from that refe
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -20,17 +21,23 @@ from analytics_reference import (
 )
 
 from retain.analytics import (
+    CHURN_FEATURES,
+    MIX_COLUMNS,
     MODEL_INPUT_COLUMNS,
     PREFERENCE_COLUMNS,
     SUMMARY_COLUMNS,
     AnalyticsSettings,
     ComplaintColumns,
     CustomerColumns,
+    FollowupColumns,
     InteractionColumns,
     OrderColumns,
     SurveyColumns,
+    Tables,
+    churn_features,
     cohort_retention,
     customer_summary,
+    fit_models,
     kpis,
     model_inputs,
     score_customers,
@@ -43,7 +50,10 @@ COLUMNS = OrderColumns(
 #: The same with the channel and category columns: the summary adds the preferred ones.
 PREF_COLUMNS = dataclasses.replace(COLUMNS, channel="channel", category="category")
 EXTRA = {
-    "customer_columns": CustomerColumns(customer_id="id", first_contact="first_contact"),
+    "customer_columns": CustomerColumns(
+        customer_id="id", first_contact="first_contact", kind="kind"
+    ),
+    "followup_columns": FollowupColumns(outcome="outcome"),
     "interaction_columns": InteractionColumns(timestamp="happened_at"),
     "complaint_columns": ComplaintColumns(timestamp="opened_at", resolved="resolved"),
     "survey_columns": SurveyColumns(timestamp="answered_at", nps="nps", rating="rating"),
@@ -59,8 +69,21 @@ TEXT = (
 TIMES = ("first_contact", "first_purchase", "last_purchase")
 
 
-def _load_all(load: Loader, tables: dict[str, pd.DataFrame]) -> dict[str, object]:
-    return {name: load(name, frame) for name, frame in tables.items()}
+def _load_all(
+    load: Loader, tables: dict[str, pd.DataFrame], columns: OrderColumns = PREF_COLUMNS
+) -> Tables:
+    """Every table loaded on one engine, as the engine's input bundle."""
+    t = {name: load(name, frame) for name, frame in tables.items()}
+    return Tables(
+        t["orders"],  # type: ignore[arg-type]
+        columns=columns,
+        customers=t["customers"],  # type: ignore[arg-type]
+        interactions=t["interactions"],  # type: ignore[arg-type]
+        complaints=t["complaints"],  # type: ignore[arg-type]
+        surveys=t["surveys"],  # type: ignore[arg-type]
+        followups=t["followups"],  # type: ignore[arg-type]
+        **EXTRA,  # type: ignore[arg-type]
+    )
 
 
 def assert_same_frame(got: pd.DataFrame, want: pd.DataFrame, columns: tuple[str, ...]) -> None:
@@ -94,22 +117,18 @@ def test_summary_matches_reference_on_every_engine(
     _, load = engine
     t = _load_all(load, tables)
     # when the summary runs inside that engine
-    got = customer_summary(
-        t["orders"],  # type: ignore[arg-type]
-        as_of=AS_OF,
-        settings=settings,
-        columns=PREF_COLUMNS,
-        customers=t["customers"],  # type: ignore[arg-type]
-        interactions=t["interactions"],  # type: ignore[arg-type]
-        complaints=t["complaints"],  # type: ignore[arg-type]
-        surveys=t["surveys"],  # type: ignore[arg-type]
-        **EXTRA,  # type: ignore[arg-type]
-    ).to_pandas()
+    got = customer_summary(t, as_of=AS_OF, settings=settings).to_pandas()
     # then every column equals the pandas reference
     want = reference_summary(tables, AS_OF, settings)
-    assert list(got.columns) == [*SUMMARY_COLUMNS, *PREFERENCE_COLUMNS]
+    assert list(got.columns) == [*SUMMARY_COLUMNS, *PREFERENCE_COLUMNS, *MIX_COLUMNS]
     assert len(got) == 320
-    assert_same_frame(got, want, (*SUMMARY_COLUMNS[1:], *PREFERENCE_COLUMNS))
+    assert_same_frame(got, want, (*SUMMARY_COLUMNS[1:], *PREFERENCE_COLUMNS, *MIX_COLUMNS))
+    # the data set exercises every new feature: both kinds and unknown, open, overdue, won
+    # and lost follow-ups, customers who bought through one channel and through several
+    assert set(got["is_business"].dropna()) == {0, 1} and got["is_business"].isna().any()
+    for name in ("open_followups", "overdue_followups", "followups_won", "followups_lost"):
+        assert (got[name] > 0).any() and (got[name] == 0).any(), name
+    assert set(got["channel_count"]) == {0, 1, 2} and set(got["category_count"]) >= {1, 2, 3}
     # the data set has buyers with each channel and category, and some with none
     assert got["preferred_channel"].notna().sum() == want["preferred_channel"].notna().sum()
     assert set(got["preferred_channel"].dropna()) == {"online", "offline"}
@@ -123,7 +142,7 @@ def test_model_inputs_match_reference_on_every_engine(
     _, load = engine
     orders = load("orders", tables["orders"])
     # when only the model inputs are computed there
-    got = model_inputs(orders, as_of=AS_OF, settings=settings, columns=COLUMNS).to_pandas()
+    got = model_inputs(Tables(orders, columns=COLUMNS), as_of=AS_OF, settings=settings).to_pandas()
     # then they are the summary's columns of the same name, for purchasing customers only
     want = reference_summary(tables, AS_OF, settings)
     want = want[want["T_days"].notna()]
@@ -137,17 +156,7 @@ def test_scores_match_reference_on_every_engine(
 ) -> None:
     _, load = engine
     t = _load_all(load, tables)
-    got = score_customers(
-        t["orders"],  # type: ignore[arg-type]
-        as_of=AS_OF,
-        settings=settings,
-        columns=PREF_COLUMNS,
-        customers=t["customers"],  # type: ignore[arg-type]
-        interactions=t["interactions"],  # type: ignore[arg-type]
-        complaints=t["complaints"],  # type: ignore[arg-type]
-        surveys=t["surveys"],  # type: ignore[arg-type]
-        **EXTRA,  # type: ignore[arg-type]
-    )
+    got = score_customers(t, as_of=AS_OF, settings=settings)
     want = score_summary(reference_summary(tables, AS_OF, settings), settings=settings)
     numeric = (
         "p_alive",
@@ -167,6 +176,49 @@ def test_scores_match_reference_on_every_engine(
         )
     # every purchasing customer is scored, no prospect is
     assert got["p_alive"].notna().sum() == want["T_days"].notna().sum() == 295
+
+
+def test_churn_features_match_reference_on_every_engine(
+    engine: tuple[str, Loader], tables: dict[str, pd.DataFrame], settings: AnalyticsSettings
+) -> None:
+    # given every table on one engine, with the channel and category
+    _, load = engine
+    t = _load_all(load, tables)
+    for as_of in (AS_OF, AS_OF - dt.timedelta(days=90)):
+        # when the churn classifier's features are built from that engine's summary
+        got_summary = customer_summary(t, as_of=as_of, settings=settings).to_pandas()
+        got_summary = got_summary.sort_values("customer_id").reset_index(drop=True)
+        got = churn_features(got_summary, fit_models(got_summary, settings))
+        want_summary = reference_summary(tables, as_of, settings)
+        want_summary = want_summary.sort_values("customer_id").reset_index(drop=True)
+        want = churn_features(want_summary, fit_models(want_summary, settings))
+        # then every feature equals the reference's: follow-ups, business or person, the
+        # channel and category mix, complaints, NPS, Pareto/NBD and BG/NBD quantities
+        assert list(got.columns) == list(CHURN_FEATURES)
+        assert len(got) == len(want) > 200
+        for name in CHURN_FEATURES:
+            np.testing.assert_allclose(
+                got[name].to_numpy(dtype=np.float64),
+                want[name].to_numpy(dtype=np.float64),
+                rtol=1e-7,
+                atol=1e-9,
+                err_msg=f"{name} as of {as_of}",
+            )
+        # and the data exercise them: each of these takes more than one value
+        for name in (
+            "open_followups",
+            "overdue_followups",
+            "log_followups_won",
+            "log_followups_lost",
+            "business",
+            "business_missing",
+            "log_channel_count",
+            "channel_share",
+            "log_category_count",
+            "category_share",
+            "pnbd_p_alive",
+        ):
+            assert got[name].nunique() > 1, f"{name} as of {as_of}"
 
 
 # customer: (ordered_at, total, status, channel, category) ...; AS_OF is 2024-03-31
@@ -232,11 +284,13 @@ def test_preferred_channel_and_category_edge_cases_on_every_engine(
     customers = load("customers", pd.DataFrame({"id": np.arange(1, 9, dtype=np.int64)}))
     # when the summary runs there
     got = customer_summary(
-        orders,
+        Tables(
+            orders,
+            columns=PREF_COLUMNS,
+            customers=customers,
+            customer_columns=CustomerColumns(customer_id="id"),
+        ),
         as_of=AS_OF,
-        columns=PREF_COLUMNS,
-        customers=customers,
-        customer_columns=CustomerColumns(customer_id="id"),
     ).to_pandas()
     # then each customer has the expected preferences, the same as the reference's
     assert _preferences(got) == PREFERRED
@@ -258,10 +312,9 @@ def test_cohorts_match_reference_on_every_engine(
     _, load = engine
     orders = load("orders", tables["orders"])
     got = cohort_retention(
-        orders,
+        Tables(orders, columns=COLUMNS),
         as_of=AS_OF,
         convention=convention,  # type: ignore[arg-type]
-        columns=COLUMNS,
     )
     want = reference_cohorts(tables["orders"], AS_OF, cumulative=convention == "cumulative")
     pd.testing.assert_frame_equal(got, want, check_dtype=False, check_names=False)
@@ -271,19 +324,8 @@ def test_kpis_match_reference_on_every_engine(
     engine: tuple[str, Loader], tables: dict[str, pd.DataFrame], settings: AnalyticsSettings
 ) -> None:
     _, load = engine
-    t = _load_all(load, tables)
-    got = kpis(
-        t["orders"],  # type: ignore[arg-type]
-        as_of=AS_OF,
-        settings=settings,
-        columns=COLUMNS,
-        customers=t["customers"],  # type: ignore[arg-type]
-        complaints=t["complaints"],  # type: ignore[arg-type]
-        surveys=t["surveys"],  # type: ignore[arg-type]
-        customer_columns=EXTRA["customer_columns"],  # type: ignore[arg-type]
-        complaint_columns=EXTRA["complaint_columns"],  # type: ignore[arg-type]
-        survey_columns=EXTRA["survey_columns"],  # type: ignore[arg-type]
-    )
+    t = _load_all(load, tables, COLUMNS)
+    got = kpis(t, as_of=AS_OF, settings=settings)
     ref = reference_summary(tables, AS_OF, settings)
     buyers = ref[ref["T_days"].notna()]
     assert got.customer_count == 320

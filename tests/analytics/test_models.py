@@ -16,6 +16,7 @@ from retain.analytics import (
     GammaGamma,
     OrderColumns,
     ParetoNBD,
+    Tables,
     customer_summary,
     simulate_bgnbd,
 )
@@ -209,7 +210,7 @@ def test_cdnow_master_scores_in_weeks_and_days_agree() -> None:
     master = pd.read_csv(cdnow_file("CDNOW_master.txt"), sep=r"\s+")
     master["timestamp"] = pd.to_datetime(master["date"].astype(str), format="%Y%m%d")
     cols = OrderColumns(customer_id="customer_id", timestamp="timestamp", amount="dollar_value")
-    s = customer_summary(ibis.memtable(master), as_of=dt.date(1998, 6, 30), columns=cols)
+    s = customer_summary(Tables(ibis.memtable(master), columns=cols), as_of=dt.date(1998, 6, 30))
     frame = s.to_pandas()
     assert len(frame) == 23570
     weeks = BGNBD().fit(frame["frequency"], frame["t_x_days"] / 7, frame["T_days"] / 7)

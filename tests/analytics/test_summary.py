@@ -9,9 +9,14 @@ import pandas as pd
 import pytest
 
 from retain.analytics import (
+    MIX_COLUMNS,
+    PREFERENCE_COLUMNS,
     AnalyticsSettings,
+    CustomerColumns,
+    FollowupColumns,
     OrderColumns,
     RfmSegment,
+    Tables,
     cohort_retention,
     customer_summary,
     kpis_by_month,
@@ -34,8 +39,12 @@ def _orders(rows: list[tuple[int, str, float]], status: list[str] | None = None)
     return ibis.memtable(pd.DataFrame(data))
 
 
-def _summary(table: ibis.Table, **kw: object) -> pd.DataFrame:
-    frame = customer_summary(table, as_of=AS_OF, **kw).to_pandas()  # type: ignore[arg-type]
+def _summary(
+    table: ibis.Table, settings: AnalyticsSettings | None = None, **kw: object
+) -> pd.DataFrame:
+    """The summary of ``table`` with the other tables and column maps of ``kw`` (Tables)."""
+    tables = Tables(table, **kw)  # type: ignore[arg-type]
+    frame = customer_summary(tables, as_of=AS_OF, settings=settings).to_pandas()
     return frame.set_index("customer_id").sort_index()
 
 
@@ -88,7 +97,7 @@ def test_model_inputs_follow_the_lifetimes_conventions_exactly() -> None:
                 "refunded", "paid"],
     )  # fmt: skip
     # when only the model inputs are computed
-    m = model_inputs(t, as_of=AS_OF, columns=OrderColumns(status="status")).to_pandas()
+    m = model_inputs(Tables(t, columns=OrderColumns(status="status")), as_of=AS_OF).to_pandas()
     m = m.set_index("customer_id").sort_index()
     # then: frequency = distinct purchase days - 1; t_x and T from the first purchase day;
     # monetary value = mean spend of the repeat days (first day and refunds excluded)
@@ -224,8 +233,8 @@ def test_preferred_channel_and_category_have_exact_values() -> None:
     cols = OrderColumns(status="status", channel="channel", category="category")
     # when the summary is computed with both columns named
     s = _summary(_channel_orders(), columns=cols)
-    # then the two columns come last, with the value of the most purchase orders
-    assert s.columns[-2:].tolist() == ["preferred_channel", "preferred_category"]
+    # then the two columns come last but the mix, with the value of the most purchase orders
+    assert s.columns[-6:].tolist() == [*PREFERENCE_COLUMNS, *MIX_COLUMNS]
     assert s["preferred_channel"].fillna("<null>").tolist() == ["online", "offline", "<null>"]
     assert s["preferred_category"].fillna("<null>").tolist() == ["books", "music", "<null>"]
     assert s.loc[1, "order_count"] == 3  # the refund rows and the cancelled order are out
@@ -237,7 +246,11 @@ def test_preferred_columns_exist_only_when_their_order_column_is_named() -> None
     assert "preferred_channel" not in without.columns
     assert "preferred_category" not in without.columns
     only_channel = _summary(t, columns=OrderColumns(status="status", channel="channel"))
-    assert only_channel.columns[-1] == "preferred_channel"
+    assert only_channel.columns[-3:].tolist() == [
+        "preferred_channel",
+        "channel_count",
+        "channel_share",
+    ]
     assert "preferred_category" not in only_channel.columns
     with pytest.raises(KeyError, match="no column 'segment'"):
         _summary(t, columns=OrderColumns(category="segment"))
@@ -271,3 +284,46 @@ def test_core_repurchase_rate_counts_purchase_days_and_a_scope_keeps_the_quadran
     scoped = kpis(table, as_of=AS_OF, customer_ids=[11])
     assert (scoped.customer_count, scoped.core_repurchase_rate) == (1, 0.0)
     assert scoped.quadrants["core"].customers == 1
+
+
+def test_followups_and_customer_kind_count_only_what_was_known_on_as_of() -> None:
+    # given customer 1 (a company) with four follow-ups around AS_OF (2024-06-30), customer 2
+    # (a person) and customer 3 of unknown kind
+    orders = _orders([(1, "2024-01-01", 10.0), (2, "2024-01-01", 5.0), (3, "2024-01-01", 5.0)])
+    customers = ibis.memtable(
+        pd.DataFrame({"customer_id": [1, 2, 3], "kind": ["Company", "person", None]})
+    )
+    followups = ibis.memtable(
+        pd.DataFrame(
+            {
+                "customer_id": [1, 1, 1, 1, 2],
+                "created_at": pd.to_datetime(
+                    ["2024-05-01", "2024-06-01", "2024-06-20", "2024-07-05", "2024-03-01"]
+                ),
+                "due_on": pd.to_datetime(
+                    ["2024-05-10", "2024-06-10", "2024-07-10", "2024-07-10", "2024-03-05"]
+                ),
+                # closed before as_of (lost); closed after as_of (won, not yet known); open;
+                # created after as_of (not counted); closed before as_of (won)
+                "closed_at": pd.to_datetime(["2024-05-20", "2024-07-02", None, None, "2024-03-04"]),
+                "outcome": ["lost", "won_back", "", "", "won_back"],
+            }
+        )
+    )
+    s = _summary(
+        orders,
+        customers=customers,
+        customer_columns=CustomerColumns(kind="kind"),
+        followups=followups,
+        followup_columns=FollowupColumns(outcome="outcome"),
+    )
+    # then only what stood on as_of counts: two open (one closed later), one of them overdue
+    assert s.loc[1, ["open_followups", "overdue_followups"]].tolist() == [2, 1]
+    assert s.loc[1, ["followups_won", "followups_lost"]].tolist() == [0, 1]
+    assert s.loc[2, ["open_followups", "followups_won", "followups_lost"]].tolist() == [0, 1, 0]
+    assert s.loc[3, ["open_followups", "overdue_followups"]].tolist() == [0, 0]
+    assert s.loc[1, "is_business"] == 1 and s.loc[2, "is_business"] == 0
+    assert pd.isna(s.loc[3, "is_business"])
+    # and without the tables the counts are 0 and the kind unknown
+    plain = _summary(orders)
+    assert (plain["open_followups"] == 0).all() and plain["is_business"].isna().all()

@@ -48,16 +48,24 @@ from retain.analytics._settings import (
     AnalyticsSettings,
     ComplaintColumns,
     CustomerColumns,
+    FollowupColumns,
     InteractionColumns,
     OrderColumns,
     SurveyColumns,
 )
-from retain.analytics._summary import PREFERENCE_COLUMNS, SUMMARY_COLUMNS, customer_summary
+from retain.analytics._summary import (
+    MIX_COLUMNS,
+    PREFERENCE_COLUMNS,
+    SUMMARY_COLUMNS,
+    customer_summary,
+)
+from retain.analytics._tables import Tables
 
 __all__ = [
     "BGNBD",
     "CHURN_FEATURES",
     "MBGNBD",
+    "MIX_COLUMNS",
     "MODEL_INPUT_COLUMNS",
     "PREFERENCE_COLUMNS",
     "REASON_CODES",
@@ -71,6 +79,7 @@ __all__ = [
     "ComplaintColumns",
     "CustomerColumns",
     "FittedModels",
+    "FollowupColumns",
     "GammaGamma",
     "InputError",
     "InteractionColumns",
@@ -86,6 +95,7 @@ __all__ = [
     "RfmSegment",
     "RiskLevel",
     "SurveyColumns",
+    "Tables",
     "ValueTier",
     "backtest",
     "churn_features",

@@ -23,25 +23,21 @@ import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from retain.analytics._models import ModelNotConvergedError, ParetoNBD
 from retain.analytics._scoring import FittedModels, fit_models, to_frame
-from retain.analytics._settings import (
-    AnalyticsSettings,
-    ComplaintColumns,
-    CustomerColumns,
-    InteractionColumns,
-    OrderColumns,
-    SurveyColumns,
-)
+from retain.analytics._settings import AnalyticsSettings, OrderColumns
 from retain.analytics._summary import _as_date, customer_summary, day_number, normalized_orders
+from retain.analytics._tables import Tables, as_tables
 
 __all__ = [
     "CHURN_FEATURES",
@@ -65,7 +61,7 @@ CHURN_FEATURES: tuple[str, ...] = (
     "log_total_spend",
     "log_avg_order_value",
     "log_interval",
-    "overdue_multiple",
+    "log_overdue_multiple",
     "one_time_buyer",
     "log_recent_orders",
     "log_previous_orders",
@@ -76,19 +72,33 @@ CHURN_FEATURES: tuple[str, ...] = (
     "p_alive",
     "p_purchase_horizon",
     "log_expected_purchases",
+    "bgnbd_churn_log_odds",
+    "pnbd_p_alive",
+    "log_pnbd_expected_purchases",
+    "pnbd_churn_log_odds",
     "open_complaints",
     "log_open_complaint_days",
     "recent_complaints",
     "nps",
     "nps_missing",
     "log_recent_interactions",
+    "open_followups",
+    "overdue_followups",
+    "log_followups_won",
+    "log_followups_lost",
+    "business",
+    "business_missing",
+    "log_channel_count",
+    "channel_share",
+    "log_category_count",
+    "category_share",
 )
 
 #: Feature -> group; a reason is a group whose features together pushed the probability up.
 FEATURE_GROUP: dict[str, str] = {
     "log_recency": "overdue",
     "log_interval": "overdue",
-    "overdue_multiple": "overdue",
+    "log_overdue_multiple": "overdue",
     "log_tenure": "tenure",
     "log_repeat_days": "few_purchases",
     "log_orders": "few_purchases",
@@ -104,12 +114,26 @@ FEATURE_GROUP: dict[str, str] = {
     "p_alive": "model",
     "p_purchase_horizon": "model",
     "log_expected_purchases": "model",
+    "bgnbd_churn_log_odds": "model",
+    "pnbd_p_alive": "model",
+    "log_pnbd_expected_purchases": "model",
+    "pnbd_churn_log_odds": "model",
     "open_complaints": "open_complaint",
     "log_open_complaint_days": "open_complaint",
     "recent_complaints": "recent_complaint",
     "nps": "nps",
     "nps_missing": "nps",
     "log_recent_interactions": "no_contact",
+    "open_followups": "followups",
+    "overdue_followups": "followups",
+    "log_followups_won": "followups",
+    "log_followups_lost": "followups",
+    "business": "profile",
+    "business_missing": "profile",
+    "log_channel_count": "mix",
+    "channel_share": "mix",
+    "log_category_count": "mix",
+    "category_share": "mix",
 }
 
 
@@ -123,6 +147,12 @@ def _num(frame: pd.DataFrame, name: str, fill: float = 0.0) -> FloatArray:
         return np.full(len(frame), fill)
     values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
     return np.where(np.isfinite(values), values, fill)
+
+
+def _money(frame: pd.DataFrame, name: str) -> FloatArray:
+    """A money column rounded to the cent: its sums differ in the last bits with the order
+    the backend added the rows in (a parallel or re-ordered read), the features must not."""
+    return np.round(_num(frame, name), 2)
 
 
 def _bgnbd_quantities(
@@ -142,14 +172,60 @@ def _bgnbd_quantities(
     return p_alive, p_buy, expected
 
 
+#: Buyers the Pareto/NBD model of the churn features is fitted on (a seeded sample above it):
+#: its likelihood needs Gauss's hypergeometric function per row, 10-60 s at 20,000 rows.
+PARETO_FIT_ROWS = 5_000
+#: Relative tolerance of that fit (features need no more: the parameters' last digits do not
+#: move a probability).
+PARETO_FIT_TOL = 1e-7
+
+
+def _log_odds(p: FloatArray) -> FloatArray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(q) - np.log1p(-q), dtype=np.float64)
+
+
+def _pareto_quantities(
+    frame: pd.DataFrame, unit: float, horizon_days: int, seed: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Pareto/NBD P(alive), expected purchases and P(a purchase) in the horizon.
+
+    Fitted on the buyers of ``frame`` (all of them as of the same cut-off; a seeded sample of
+    ``PARETO_FIT_ROWS`` when there are more), predicted for each. When the fit does not
+    converge the quantities are NaN (the caller fills them from BG/NBD).
+    """
+    x = _num(frame, "frequency")
+    t_x = _num(frame, "t_x_days") / unit
+    t_obs = _num(frame, "T_days") / unit
+    n = len(x)
+    nan = np.full(n, np.nan)
+    if n == 0:
+        return nan, nan, nan
+    pick = np.arange(n)
+    if n > PARETO_FIT_ROWS:
+        pick = np.sort(np.random.default_rng(seed).choice(n, PARETO_FIT_ROWS, replace=False))
+    try:
+        with np.errstate(all="ignore"):
+            model = ParetoNBD(tol=PARETO_FIT_TOL).fit(x[pick], t_x[pick], t_obs[pick])
+            alive, expected, buy = model.predict_horizon(horizon_days / unit, x, t_x, t_obs)
+    except (ModelNotConvergedError, ValueError, FloatingPointError):
+        return nan, nan, nan
+    return alive, np.clip(expected, 0, horizon_days), buy
+
+
 def churn_features(
-    summary: pd.DataFrame, models: FittedModels, *, horizon_days: int = 90
+    summary: pd.DataFrame,
+    models: FittedModels,
+    *,
+    horizon_days: int = 90,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """The classifier's features for the purchasing customers of a pandas summary.
 
     ``summary`` is (a pandas copy of) :func:`customer_summary` as of the cut-off and ``models``
-    BG/NBD fitted on it. Prospects are dropped; the index of the result is that of
-    ``summary``. No value is missing (absent values are filled as documented).
+    BG/NBD fitted on it; Pareto/NBD is fitted here on the same buyers (a ``seed``-ed sample of
+    ``PARETO_FIT_ROWS`` when there are more). Prospects are dropped; the index of the result
+    is that of ``summary``. No value is missing (absent values are filled as documented).
 
     Returns
     -------
@@ -161,14 +237,23 @@ def churn_features(
     interval = _num(s, "avg_interpurchase_days", fill=np.nan)
     repeat = _num(s, "frequency")
     orders = _num(s, "order_count")
-    gross = _num(s, "gross_spend")
-    refunds = _num(s, "refund_amount")
+    gross = _money(s, "gross_spend")
+    total = _money(s, "total_spend")
+    refunds = _money(s, "refund_amount")
     recent_orders = _num(s, "recent_orders")
     previous_orders = _num(s, "previous_orders")
-    recent_spend = _num(s, "recent_spend")
-    previous_spend = _num(s, "previous_spend")
+    recent_spend = _money(s, "recent_spend")
+    previous_spend = _money(s, "previous_spend")
     nps = _num(s, "last_nps", fill=np.nan)
+    business = _num(s, "is_business", fill=np.nan)
     p_alive, p_buy, expected = _bgnbd_quantities(s, models, horizon_days)
+    pnbd_alive, pnbd_expected, pnbd_buy = _pareto_quantities(
+        s, models.days_per_unit, horizon_days, seed
+    )
+    failed = ~(np.isfinite(pnbd_alive) & np.isfinite(pnbd_expected) & np.isfinite(pnbd_buy))
+    pnbd_alive = np.where(failed, p_alive, pnbd_alive)  # no Pareto/NBD fit: BG/NBD's values
+    pnbd_expected = np.where(failed, expected, pnbd_expected)
+    pnbd_buy = np.where(failed, p_buy, pnbd_buy)
     known = np.isfinite(interval) & (interval > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         multiple = np.where(known, recency / np.where(known, interval, 1.0), 0.0)
@@ -178,10 +263,12 @@ def churn_features(
         "log_tenure": lg(_num(s, "T_days")),
         "log_repeat_days": lg(repeat),
         "log_orders": lg(orders),
-        "log_total_spend": lg(np.maximum(_num(s, "total_spend"), 0.0)),
-        "log_avg_order_value": lg(np.maximum(_num(s, "avg_order_value"), 0.0)),
+        "log_total_spend": lg(np.maximum(total, 0.0)),
+        "log_avg_order_value": lg(
+            np.maximum(np.divide(total, orders, out=np.zeros(len(s)), where=orders > 0), 0.0)
+        ),
         "log_interval": np.where(known, lg(np.where(known, interval, 0.0)), 0.0),
-        "overdue_multiple": np.minimum(multiple, 20.0),
+        "log_overdue_multiple": lg(multiple),
         "one_time_buyer": (repeat == 0).astype(np.float64),
         "log_recent_orders": lg(recent_orders),
         "log_previous_orders": lg(previous_orders),
@@ -192,12 +279,26 @@ def churn_features(
         "p_alive": p_alive,
         "p_purchase_horizon": p_buy,
         "log_expected_purchases": lg(expected),
+        "bgnbd_churn_log_odds": _log_odds(1.0 - p_buy),
+        "pnbd_p_alive": pnbd_alive,
+        "log_pnbd_expected_purchases": lg(pnbd_expected),
+        "pnbd_churn_log_odds": _log_odds(1.0 - pnbd_buy),
         "open_complaints": _num(s, "open_complaints"),
         "log_open_complaint_days": lg(_num(s, "open_complaint_days")),
         "recent_complaints": _num(s, "recent_complaints"),
         "nps": np.where(np.isfinite(nps), nps, 0.0),
         "nps_missing": (~np.isfinite(nps)).astype(np.float64),
         "log_recent_interactions": lg(_num(s, "recent_interactions")),
+        "open_followups": _num(s, "open_followups"),
+        "overdue_followups": _num(s, "overdue_followups"),
+        "log_followups_won": lg(_num(s, "followups_won")),
+        "log_followups_lost": lg(_num(s, "followups_lost")),
+        "business": np.where(np.isfinite(business), business, 0.0),
+        "business_missing": (~np.isfinite(business)).astype(np.float64),
+        "log_channel_count": lg(_num(s, "channel_count")),
+        "channel_share": _num(s, "channel_share"),
+        "log_category_count": lg(_num(s, "category_count")),
+        "category_share": _num(s, "category_share"),
     }
     frame = pd.DataFrame(features, index=s.index, columns=list(CHURN_FEATURES))
     return frame.replace([np.inf, -np.inf], np.nan).fillna(0.0)
@@ -233,25 +334,56 @@ def _tree_contributions(model: HistGradientBoostingClassifier, X: FloatArray) ->
     return out
 
 
+#: Features whose effect on the churn probability has a known sign (holding the others
+#: fixed): gradient boosting is constrained to it (1: more churn, -1: less).
+MONOTONE: dict[str, int] = {
+    "log_recency": 1,
+    "log_overdue_multiple": 1,
+    "p_alive": -1,
+    "p_purchase_horizon": -1,
+    "log_expected_purchases": -1,
+    "bgnbd_churn_log_odds": 1,
+    "pnbd_p_alive": -1,
+    "log_pnbd_expected_purchases": -1,
+    "pnbd_churn_log_odds": 1,
+    "log_recent_orders": -1,
+    "open_complaints": 1,
+}
+#: Below this many training rows the classifiers are regularised harder and calibrated on
+#: five folds instead of three.
+SMALL_TRAIN_ROWS = 20_000
+Calibration = Literal["isotonic", "sigmoid"]
+CALIBRATIONS: tuple[Calibration, ...] = ("isotonic", "sigmoid")
+
+
 class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Calibrated churn classifier with per-customer feature contributions.
 
     Parameters
     ----------
     kind : {"logistic", "hgb"}, default "logistic"
-        Standardised logistic regression, or scikit-learn's HistGradientBoostingClassifier.
+        Standardised L2-regularised logistic regression, or scikit-learn's
+        HistGradientBoostingClassifier (monotone in the features of :data:`MONOTONE` when
+        fitted on :data:`CHURN_FEATURES`). Both are regularised harder below
+        ``SMALL_TRAIN_ROWS`` rows.
     calibration : {"auto", "isotonic", "sigmoid"}, default "auto"
-        Calibration of the probabilities by 3-fold cross-validation; "auto" is isotonic with at
-        least 1,000 rows of each class, Platt scaling ("sigmoid") below.
+        The calibration used by :meth:`predict_proba`. Both are fitted on out-of-fold scores
+        (cross-validated: every training row is a calibration row; 5 shuffled, seeded folds
+        below ``SMALL_TRAIN_ROWS`` rows, else 3); "auto" is isotonic with at least 1,000 rows of each
+        class, Platt scaling ("sigmoid") below. The back-test chooses by comparing both
+        (:meth:`predict_proba_by_calibration`).
     random_state : int, default 0
-        Seed of the gradient boosting and of the folds.
+        Seed of the gradient boosting and of the calibration folds.
 
     Attributes
     ----------
     estimator_ : sklearn estimator
         The classifier fitted on all rows (its contributions explain the probabilities).
-    calibrator_ : CalibratedClassifierCV
-        The calibrated model (``ensemble=False``: calibration fitted on out-of-fold scores).
+    calibrators_ : dict
+        ``{"isotonic": IsotonicRegression, "sigmoid": LogisticRegression}`` fitted on the
+        out-of-fold decision scores.
+    calibration_method_ : str
+        The calibration :meth:`predict_proba` uses.
     classes_ : ndarray
         ``[0, 1]`` (1 = churns in the horizon).
 
@@ -274,25 +406,33 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.calibration = calibration
         self.random_state = random_state
 
-    def _base(self) -> Any:
+    def _base(self, rows: int, n_features: int) -> Any:
+        small = rows < SMALL_TRAIN_ROWS
         if self.kind == "hgb":
+            monotone = None
+            if n_features == len(CHURN_FEATURES):
+                monotone = [MONOTONE.get(name, 0) for name in CHURN_FEATURES]
             return HistGradientBoostingClassifier(
-                max_iter=100,
-                learning_rate=0.08,
-                max_leaf_nodes=15,
-                min_samples_leaf=40,
-                l2_regularization=1.0,
+                max_iter=80 if small else 100,
+                learning_rate=0.06 if small else 0.08,
+                max_leaf_nodes=8 if small else 15,
+                min_samples_leaf=max(60, rows // 100) if small else 40,
+                l2_regularization=5.0 if small else 1.0,
+                monotonic_cst=monotone,
                 early_stopping=False,
                 random_state=self.random_state,
             )
         if self.kind == "logistic":
             return Pipeline(
-                [("scale", StandardScaler()), ("model", LogisticRegression(C=1.0, max_iter=2000))]
+                [
+                    ("scale", StandardScaler()),
+                    ("model", LogisticRegression(C=0.1 if small else 1.0, max_iter=2000)),
+                ]
             )
         raise ValueError(f"kind must be 'logistic' or 'hgb', not {self.kind!r}")
 
     def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> ChurnClassifier:
-        """Fit the classifier and its calibration; ``y`` = 1 for "no purchase in the horizon"."""
+        """Fit the classifier and its calibrations; ``y`` = 1 for "no purchase in the horizon"."""
         features = np.asarray(X, dtype=np.float64)
         labels = np.asarray(y, dtype=np.int64)
         counts = np.bincount(labels, minlength=2)
@@ -301,23 +441,52 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         method = self.calibration
         if method == "auto":
             method = "isotonic" if counts.min() >= 1000 else "sigmoid"
-        # ensemble=False: the calibration is fitted on out-of-fold scores, the classifier once
-        # more on all rows; that classifier is the one the contributions explain
-        with threadpool_limits(limits=1):  # single-threaded: see the note above _num
-            self.calibrator_ = CalibratedClassifierCV(
-                self._base(), method=method, cv=3, ensemble=False
-            ).fit(features, labels)
-        self.estimator_ = self.calibrator_.calibrated_classifiers_[0].estimator
+        rows = len(labels)
+        folds = 5 if rows < SMALL_TRAIN_ROWS else 3
+        folds = int(min(folds, counts.min()))
+        scores = np.empty(rows, dtype=np.float64)
+        # single-threaded: see the note above _num. The calibration is fitted on out-of-fold
+        # scores, the classifier once more on all rows: that one the contributions explain.
+        with threadpool_limits(limits=1):
+            split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+            for train, test in split.split(features, labels):
+                part = clone(self._base(len(train), features.shape[1]))
+                part.fit(features[train], labels[train])
+                scores[test] = part.decision_function(features[test])
+            self.estimator_ = self._base(rows, features.shape[1]).fit(features, labels)
+        self.calibrators_ = {
+            "isotonic": IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+                scores, labels
+            ),
+            "sigmoid": LogisticRegression(C=1e6, max_iter=1000).fit(scores[:, None], labels),
+        }
         self.calibration_method_ = method
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = features.shape[1]
         return self
 
+    def _calibrated(self, scores: FloatArray, method: str) -> FloatArray:
+        calibrator = self.calibrators_[method]
+        if method == "isotonic":
+            p = calibrator.predict(scores)
+        else:
+            p = calibrator.predict_proba(scores[:, None])[:, 1]
+        return np.asarray(np.clip(p, 0.0, 1.0), dtype=np.float64)
+
+    def _scores(self, X: npt.ArrayLike) -> FloatArray:
+        with threadpool_limits(limits=1):
+            raw = self.estimator_.decision_function(np.asarray(X, dtype=np.float64))
+        return np.asarray(raw, dtype=np.float64)
+
+    def predict_proba_by_calibration(self, X: npt.ArrayLike) -> dict[str, FloatArray]:
+        """The churn probability under each calibration: ``{"isotonic": p, "sigmoid": p}``."""
+        scores = self._scores(X)
+        return {method: self._calibrated(scores, method) for method in CALIBRATIONS}
+
     def predict_proba(self, X: npt.ArrayLike) -> FloatArray:
         """Calibrated probabilities, columns (buys again, churns)."""
-        with threadpool_limits(limits=1):
-            proba = self.calibrator_.predict_proba(np.asarray(X, dtype=np.float64))
-        return np.asarray(proba, dtype=np.float64)
+        p = self._calibrated(self._scores(X), self.calibration_method_)
+        return np.column_stack([1.0 - p, p])
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """1 where the calibrated churn probability is at least 0.5."""
@@ -412,6 +581,44 @@ class _Period:
 
 SummaryFn = Callable[[dt.date], pd.DataFrame]
 
+#: The summary columns the features, labels and baselines read: the periods keep only these
+#: (at 1M customers a full summary with its text columns is about 1 GiB per period).
+_USED = frozenset(
+    {
+        "customer_id",
+        "recency_days",
+        "avg_interpurchase_days",
+        "frequency",
+        "order_count",
+        "gross_spend",
+        "refund_amount",
+        "refund_count",
+        "recent_orders",
+        "previous_orders",
+        "recent_spend",
+        "previous_spend",
+        "last_nps",
+        "is_business",
+        "t_x_days",
+        "T_days",
+        "monetary_value",
+        "total_spend",
+        "avg_order_value",
+        "open_complaints",
+        "open_complaint_days",
+        "recent_complaints",
+        "recent_interactions",
+        "open_followups",
+        "overdue_followups",
+        "followups_won",
+        "followups_lost",
+        "channel_count",
+        "channel_share",
+        "category_count",
+        "category_share",
+    }
+)
+
 
 class _History:
     """Summaries, BG/NBD fits and labels per cut-off, computed once each."""
@@ -432,6 +639,7 @@ class _History:
         self.horizon = horizon_days
         self._periods: dict[tuple[dt.date, bool], _Period] = {}
         self._days: pd.DataFrame | None = None
+        self._codes: tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], pd.Index] | None = None
         self._buyers: dict[dt.date, pd.DataFrame] = {}
 
     def purchase_days(self) -> pd.DataFrame:
@@ -442,17 +650,31 @@ class _History:
             self._days = to_frame(o.select("customer_id", "day").distinct())
         return self._days
 
+    def _day_codes(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], pd.Index]:
+        if self._codes is None:
+            days = self.purchase_days()
+            codes, customers = pd.factorize(days["customer_id"], sort=True)
+            self._codes = (codes, days["day"].to_numpy(dtype=np.int64), pd.Index(customers))
+        return self._codes
+
     def _count(self, ids: pd.Series, lo: int, hi: int) -> FloatArray:
-        days = self.purchase_days()
-        inside = days[(days["day"] > lo) & (days["day"] <= hi)]
-        counts = inside["customer_id"].value_counts()
-        return np.asarray(ids.map(counts).fillna(0), dtype=np.float64)
+        """Purchase days of each customer of ``ids`` in ``(lo, hi]`` (vectorised: one count
+        over the day array, no per-period grouping)."""
+        codes, day, customers = self._day_codes()
+        counts = np.bincount(codes[(day > lo) & (day <= hi)], minlength=len(customers))
+        at = customers.get_indexer(pd.Index(ids))
+        return np.where(at >= 0, counts[np.maximum(at, 0)], 0).astype(np.float64)
 
     def buyers(self, cut_off: dt.date) -> pd.DataFrame:
         """The summary rows of the customers who bought on or before ``cut_off``."""
         if cut_off not in self._buyers:
             frame = self.summary_at(cut_off)
-            self._buyers[cut_off] = frame[frame["T_days"].notna()].reset_index(drop=True)
+            # in customer order: the database returns rows in any order, and the fits (and
+            # so the probabilities) must not depend on it
+            bought = frame.loc[frame["T_days"].notna(), [c for c in frame if c in _USED]]
+            self._buyers[cut_off] = bought.sort_values("customer_id", kind="stable").reset_index(
+                drop=True
+            )
         return self._buyers[cut_off]
 
     def period(self, cut_off: dt.date, *, labelled: bool) -> _Period:
@@ -462,7 +684,9 @@ class _History:
             if buyers.empty:
                 raise ValueError(f"no customer has bought on or before {cut_off}")
             models = fit_models(buyers, self.settings)
-            features = churn_features(buyers, models, horizon_days=self.horizon)
+            features = churn_features(
+                buyers, models, horizon_days=self.horizon, seed=self.settings.churn_seed
+            )
             c = day_number(cut_off)
             ahead = self._count(buyers["customer_id"], c, c + self.horizon) if labelled else None
             before = self._count(buyers["customer_id"], c - self.horizon, c)
@@ -477,10 +701,48 @@ def _labels(period: _Period) -> npt.NDArray[np.int64]:
     return np.asarray(period.purchases_ahead == 0, dtype=np.int64)
 
 
-def _stack(periods: list[_Period]) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    X = np.vstack([p.features.to_numpy(dtype=np.float64) for p in periods])
-    y = np.concatenate([_labels(p) for p in periods])
-    return X, y
+def _sample(periods: list[_Period], max_rows: int, seed: int) -> list[npt.NDArray[np.intp]]:
+    """Row indices kept per period: all of them up to ``max_rows`` in total; above, a seeded
+    sample stratified by period and label (each stratum keeps its share, so the churn rate and
+    the calibration are those of all rows), in customer order."""
+    labels = [_labels(p) for p in periods]
+    total = sum(len(y) for y in labels)
+    if total <= max_rows:
+        return [np.arange(len(y)) for y in labels]
+    rng = np.random.default_rng(seed)
+    out = []
+    for y in labels:
+        keep = []
+        for value in (0, 1):
+            rows = np.flatnonzero(y == value)
+            k = min(len(rows), max(1, round(max_rows * len(rows) / total)))
+            keep.append(rng.choice(rows, k, replace=False))
+        out.append(np.sort(np.concatenate(keep)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Training:
+    """The stacked training rows of some labelled periods (sampled: see ``_sample``)."""
+
+    X: FloatArray
+    y: npt.NDArray[np.int64]
+    baselines: dict[str, FloatArray]
+    available: int  # labelled rows before sampling
+
+
+def _training(periods: list[_Period], settings: AnalyticsSettings) -> _Training:
+    keep = _sample(periods, settings.churn_max_train_rows, settings.churn_seed)
+    X = np.vstack(
+        [p.features.to_numpy(dtype=np.float64)[k] for p, k in zip(periods, keep, strict=True)]
+    )
+    y = np.concatenate([_labels(p)[k] for p, k in zip(periods, keep, strict=True)])
+    columns = [_baseline_columns(p) for p in periods]
+    baselines = {
+        name: np.concatenate([c[name][k] for c, k in zip(columns, keep, strict=True)])
+        for name in columns[0]
+    }
+    return _Training(X, y, baselines, sum(len(p.features) for p in periods))
 
 
 def _baseline_columns(period: _Period) -> dict[str, FloatArray]:
@@ -489,16 +751,17 @@ def _baseline_columns(period: _Period) -> dict[str, FloatArray]:
         "recency": np.log1p(_num(s, "recency_days")),
         "rfm_r": np.log1p(_num(s, "recency_days")),
         "rfm_f": np.log1p(_num(s, "frequency")),
-        "rfm_m": np.log1p(np.maximum(_num(s, "total_spend"), 0.0)),
+        "rfm_m": np.log1p(np.maximum(_money(s, "total_spend"), 0.0)),
     }
 
 
-def _logit(columns: list[str], train: list[_Period], test: _Period) -> FloatArray:
-    """A plain logistic regression on a few baseline columns, trained like the classifier."""
-    X = np.vstack([np.column_stack([_baseline_columns(p)[c] for c in columns]) for p in train])
-    _, y = _stack(train)
+def _logit(columns: list[str], train: _Training, test: _Period) -> FloatArray:
+    """A plain logistic regression on a few baseline columns, trained on the same rows as
+    the classifier."""
+    X = np.column_stack([train.baselines[c] for c in columns])
     model = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression(max_iter=2000))])
-    model.fit(X, y)
+    with threadpool_limits(limits=1):
+        model.fit(X, train.y)
     Xt = np.column_stack([_baseline_columns(test)[c] for c in columns])
     return np.asarray(model.predict_proba(Xt)[:, 1], dtype=np.float64)
 
@@ -518,6 +781,8 @@ class Backtest:
     horizon_days: int
     origins: list[dict[str, Any]]
     chosen: str
+    #: the calibration the back-test chose per learned kind ({"logistic": "sigmoid", ...})
+    calibration: dict[str, str] = field(default_factory=dict)
 
     METRICS = ("roc_auc", "pr_auc", "brier", "calibration_error", "top_decile_capture")
 
@@ -554,6 +819,7 @@ class Backtest:
         return {
             "horizon_days": self.horizon_days,
             "chosen": self.chosen,
+            "calibration": dict(self.calibration),
             "origins": [
                 {
                     **o,
@@ -568,31 +834,65 @@ class Backtest:
         }
 
 
-def _evaluate(train: list[_Period], test: _Period, horizon_days: int) -> dict[str, Any]:
-    X, y = _stack(train)
+#: The learned kinds the back-test compares, each under both calibrations.
+KINDS: tuple[Kind, ...] = ("logistic", "hgb")
+
+
+def _evaluate(
+    train: _Training, test: _Period, horizon_days: int, settings: AnalyticsSettings
+) -> dict[str, Any]:
     Xt = test.features.to_numpy(dtype=np.float64)
     yt = _labels(test)
     p_buy = _num(test.features, "p_purchase_horizon")
-    scores: dict[str, FloatArray] = {}
-    for kind in ("logistic", "hgb"):
-        scores[kind] = ChurnClassifier(kind=kind).fit(X, y).predict_proba(Xt)[:, 1]  # type: ignore[arg-type]
-    scores["recency"] = _logit(["recency"], train, test)
-    scores["rfm_logistic"] = _logit(["rfm_r", "rfm_f", "rfm_m"], train, test)
-    scores["bgnbd"] = 1.0 - p_buy
+    candidates: dict[str, dict[str, Any]] = {}
+    for kind in KINDS:
+        clf = ChurnClassifier(kind=kind, random_state=settings.churn_seed).fit(train.X, train.y)
+        for method, p in clf.predict_proba_by_calibration(Xt).items():
+            candidates[f"{kind}/{method}"] = churn_metrics(yt, p)
+    scores: dict[str, FloatArray] = {
+        "recency": _logit(["recency"], train, test),
+        "rfm_logistic": _logit(["rfm_r", "rfm_f", "rfm_m"], train, test),
+        "bgnbd": 1.0 - p_buy,
+    }
     _, _, expected = _bgnbd_quantities(test.summary, test.models, horizon_days)
     actual = test.purchases_ahead
     assert actual is not None
     return {
         "cut_off": test.cut_off,
         "customers": len(yt),
-        "train_rows": len(y),
+        "train_rows": len(train.y),
+        "train_rows_available": train.available,
         "churn_rate": float(yt.mean()),
+        "candidates": candidates,
         "models": {name: churn_metrics(yt, p) for name, p in scores.items()},
         "forecast": {
             "bgnbd": forecast_metrics(actual, expected),
             "previous_period": forecast_metrics(actual, test.purchases_before),
         },
     }
+
+
+def _choose(results: list[dict[str, Any]]) -> tuple[str, dict[str, str]]:
+    """The calibration of each kind and the kind: lowest mean Brier score over the cut-offs
+    (a proper score: it rewards ranking and calibration together); ties go to isotonic, and to
+    logistic regression. Each result's ``models`` then starts with the learned kinds under
+    their chosen calibration; ``candidates`` keeps every pair's headline metrics."""
+
+    def brier(name: str) -> float:
+        return float(np.nanmean([r["candidates"][name]["brier"] for r in results]))
+
+    calibration: dict[str, str] = {}
+    for kind in KINDS:
+        calibration[kind] = min(CALIBRATIONS, key=lambda m, k=kind: brier(f"{k}/{m}"))  # type: ignore[misc]
+    chosen: str = min(KINDS, key=lambda k: brier(f"{k}/{calibration[k]}"))
+    for r in results:
+        learned = {kind: r["candidates"][f"{kind}/{calibration[kind]}"] for kind in KINDS}
+        r["models"] = {**learned, **r["models"]}
+        r["candidates"] = {
+            name: {k: v for k, v in metrics.items() if k != "calibration"}
+            for name, metrics in r["candidates"].items()
+        }
+    return chosen, calibration
 
 
 def _cut_offs(as_of: dt.date, horizon_days: int, count: int, first: dt.date) -> list[dt.date]:
@@ -606,19 +906,19 @@ def _cut_offs(as_of: dt.date, horizon_days: int, count: int, first: dt.date) -> 
     return out
 
 
-def _summary_fn(
-    orders: ir.Table,
-    *,
-    settings: AnalyticsSettings,
-    columns: OrderColumns | None,
-    tables: dict[str, Any],
-) -> SummaryFn:
-    def summary_at(cut_off: dt.date) -> pd.DataFrame:
-        return to_frame(
-            customer_summary(orders, as_of=cut_off, settings=settings, columns=columns, **tables)
-        )
+def _history(tables: Tables, settings: AnalyticsSettings, horizon_days: int) -> _History:
+    """Summaries per cut-off of ``tables``: every input as of that cut-off, nothing later."""
 
-    return summary_at
+    def summary_at(cut_off: dt.date) -> pd.DataFrame:
+        return to_frame(customer_summary(tables, as_of=cut_off, settings=settings))
+
+    return _History(
+        tables.orders,
+        summary_at,
+        columns=tables.columns,
+        settings=settings,
+        horizon_days=horizon_days,
+    )
 
 
 def _first_day(history: _History) -> dt.date:
@@ -632,6 +932,7 @@ def _run_backtest(
     history: _History, as_of: dt.date, *, origins: int, train_periods: int
 ) -> Backtest:
     h = history.horizon
+    cfg = history.settings
     first = _first_day(history)
     # evaluation cut-offs: the outcome (cut_off, cut_off + h] must end by as_of
     tests = _cut_offs(as_of, h, origins, first)
@@ -643,39 +944,43 @@ def _run_backtest(
         train = [history.period(c, labelled=True) for c in train_cuts if len(history.buyers(c)) > 0]
         if not train:
             continue
-        _, y = _stack(train)
-        if np.bincount(y, minlength=2).min() < 3:
+        rows = _training(train, cfg)
+        if np.bincount(rows.y, minlength=2).min() < 3:
             continue
-        results.append(_evaluate(train, history.period(test_cut, labelled=True), h))
+        results.append(_evaluate(rows, history.period(test_cut, labelled=True), h, cfg))
     if not results:
         raise ValueError(
             f"not enough history for a back-test: it needs at least two {h}-day periods "
             f"after the first purchase ({first}) and before {as_of}"
         )
-    mean_auc = {
-        kind: float(np.nanmean([r["models"][kind]["roc_auc"] for r in results]))
-        for kind in ("logistic", "hgb")
-    }
-    chosen = "hgb" if mean_auc["hgb"] > mean_auc["logistic"] + 0.002 else "logistic"
-    return Backtest(horizon_days=h, origins=results, chosen=chosen)
+    chosen, calibration = _choose(results)
+    return Backtest(horizon_days=h, origins=results, chosen=chosen, calibration=calibration)
+
+
+def _large(history: _History, as_of: dt.date) -> bool:
+    """Whether the buyers at the newest labelled cut-off reach ``churn_large_buyers``."""
+    newest = as_of - dt.timedelta(days=history.horizon)
+    first = _first_day(history)
+    if newest <= first:
+        return False
+    return len(history.buyers(newest)) >= history.settings.churn_large_buyers
+
+
+def _plan(history: _History, as_of: dt.date) -> tuple[int, int]:
+    """(back-test cut-offs, labelled periods): the settings', or 1 and 2 at large n."""
+    cfg = history.settings
+    if _large(history, as_of):
+        return min(cfg.churn_backtest_origins, 1), min(cfg.churn_train_periods, 2)
+    return cfg.churn_backtest_origins, cfg.churn_train_periods
 
 
 def backtest(
-    orders: ir.Table,
+    tables: Tables | ir.Table,
     *,
     as_of: dt.date | dt.datetime | str,
     horizon_days: int | None = None,
     origins: int | None = None,
     settings: AnalyticsSettings | None = None,
-    columns: OrderColumns | None = None,
-    customers: ir.Table | None = None,
-    customer_columns: CustomerColumns | None = None,
-    interactions: ir.Table | None = None,
-    interaction_columns: InteractionColumns | None = None,
-    complaints: ir.Table | None = None,
-    complaint_columns: ComplaintColumns | None = None,
-    surveys: ir.Table | None = None,
-    survey_columns: SurveyColumns | None = None,
 ) -> Backtest:
     """Rolling-origin, time-split back-test of the churn classifier against baselines.
 
@@ -687,8 +992,9 @@ def backtest(
 
     Parameters
     ----------
-    orders : ibis.Table
-        Orders (any backend); the other tables as in :func:`customer_summary`.
+    tables : Tables or ibis.Table
+        The input bundle as in :func:`customer_summary` (a bare orders table means
+        ``Tables(orders)``), on any backend.
     as_of : datetime.date
         The last day whose outcome may be used (usually the last order date).
     horizon_days : int, optional
@@ -703,28 +1009,11 @@ def backtest(
     """
     cfg = settings or AnalyticsSettings()
     h = horizon_days or cfg.churn_horizon_days
-    tables = {
-        "customers": customers,
-        "customer_columns": customer_columns,
-        "interactions": interactions,
-        "interaction_columns": interaction_columns,
-        "complaints": complaints,
-        "complaint_columns": complaint_columns,
-        "surveys": surveys,
-        "survey_columns": survey_columns,
-    }
-    history = _History(
-        orders,
-        _summary_fn(orders, settings=cfg, columns=columns, tables=tables),
-        columns=columns,
-        settings=cfg,
-        horizon_days=h,
-    )
+    history = _history(as_tables(tables), cfg, h)
+    when = _as_date(as_of)
+    planned_origins, train_periods = _plan(history, when)
     return _run_backtest(
-        history,
-        _as_date(as_of),
-        origins=origins or cfg.churn_backtest_origins,
-        train_periods=cfg.churn_train_periods,
+        history, when, origins=origins or planned_origins, train_periods=train_periods
     )
 
 
@@ -784,30 +1073,28 @@ class ChurnModel:
 
 
 def fit_churn_model(
-    orders: ir.Table,
+    tables: Tables | ir.Table,
     *,
     as_of: dt.date | dt.datetime | str,
     settings: AnalyticsSettings | None = None,
-    columns: OrderColumns | None = None,
     run_backtest: bool = True,
-    customers: ir.Table | None = None,
-    customer_columns: CustomerColumns | None = None,
-    interactions: ir.Table | None = None,
-    interaction_columns: InteractionColumns | None = None,
-    complaints: ir.Table | None = None,
-    complaint_columns: ComplaintColumns | None = None,
-    surveys: ir.Table | None = None,
-    survey_columns: SurveyColumns | None = None,
 ) -> ChurnModel:
     """Learn the churn probability from the history up to ``as_of``, or fall back to BG/NBD.
+
+    ``tables`` is the input bundle as in :func:`customer_summary` (a bare orders table means
+    ``Tables(orders)``); pass the same tables as to :func:`score_customers`, so that the
+    features the model learned from are those it scores.
 
     Labelled periods are the cut-offs ``as_of - k * horizon`` (k = 1 ..
     ``churn_train_periods``) whose outcome window ends by ``as_of``. The classifier is learned
     when the newest of them has at least ``churn_min_buyers`` buyers and the periods hold at
     least ``churn_min_class_rows`` churners and as many buyers who came back; otherwise the
     model is BG/NBD's P(no purchase in the horizon) and ``fallback_reason`` says why. With
-    ``run_backtest`` and at least two periods, the back-test chooses between logistic
-    regression and gradient boosting (logistic unless boosting has the higher mean ROC AUC).
+    ``run_backtest`` and at least two periods, the back-test chooses the kind (logistic
+    regression or gradient boosting) and its calibration (isotonic or Platt): the lowest mean
+    Brier score over its cut-offs. Training rows are capped at ``churn_max_train_rows`` (a
+    seeded sample stratified by period and label); from ``churn_large_buyers`` buyers the
+    back-test has one cut-off and the classifier two labelled periods.
 
     Examples
     --------
@@ -821,23 +1108,7 @@ def fit_churn_model(
     cfg = settings or AnalyticsSettings()
     h = cfg.churn_horizon_days
     when = _as_date(as_of)
-    tables = {
-        "customers": customers,
-        "customer_columns": customer_columns,
-        "interactions": interactions,
-        "interaction_columns": interaction_columns,
-        "complaints": complaints,
-        "complaint_columns": complaint_columns,
-        "surveys": surveys,
-        "survey_columns": survey_columns,
-    }
-    history = _History(
-        orders,
-        _summary_fn(orders, settings=cfg, columns=columns, tables=tables),
-        columns=columns,
-        settings=cfg,
-        horizon_days=h,
-    )
+    history = _history(as_tables(tables), cfg, h)
 
     def fallback(reason: str, backtest_result: Backtest | None = None) -> ChurnModel:
         return ChurnModel("bgnbd", None, reason, h, when, backtest=backtest_result)
@@ -855,28 +1126,29 @@ def fit_churn_model(
             f"{buyers} buyers at the newest labelled cut-off ({cuts[0]}); "
             f"the classifier needs at least {cfg.churn_min_buyers}"
         )
+    origins, train_periods = _plan(history, when)
+    cuts = cuts[:train_periods]
     train = [history.period(c, labelled=True) for c in cuts if len(history.buyers(c)) > 0]
-    X, y = _stack(train)
-    counts = np.bincount(y, minlength=2)
+    counts = np.bincount(np.concatenate([_labels(p) for p in train]), minlength=2)
     if counts.min() < cfg.churn_min_class_rows:
         return fallback(
             f"{int(counts[1])} churners and {int(counts[0])} returning buyers in the labelled "
             f"periods; the classifier needs at least {cfg.churn_min_class_rows} of each"
         )
+    rows = _training(train, cfg)
     result: Backtest | None = None
     kind: Kind = "logistic"
-    if run_backtest and len(cuts) >= 2:
+    calibration: Literal["auto", "isotonic", "sigmoid"] = "auto"
+    if run_backtest and len(_cut_offs(when, h, cfg.churn_train_periods, first)) >= 2:
         try:
-            result = _run_backtest(
-                history,
-                when,
-                origins=cfg.churn_backtest_origins,
-                train_periods=cfg.churn_train_periods,
-            )
+            result = _run_backtest(history, when, origins=origins, train_periods=train_periods)
             kind = "hgb" if result.chosen == "hgb" else "logistic"
+            calibration = "sigmoid" if result.calibration.get(kind) == "sigmoid" else "isotonic"
         except ValueError:
             result = None
-    classifier = ChurnClassifier(kind=kind).fit(X, y)
+    classifier = ChurnClassifier(
+        kind=kind, calibration=calibration, random_state=cfg.churn_seed
+    ).fit(rows.X, rows.y)
     return ChurnModel(
         kind,
         classifier,
@@ -884,7 +1156,7 @@ def fit_churn_model(
         h,
         when,
         train_cut_offs=[p.cut_off for p in train],
-        train_rows=len(y),
+        train_rows=len(rows.y),
         train_buyers=buyers,
         backtest=result,
     )

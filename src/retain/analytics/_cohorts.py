@@ -9,8 +9,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from retain.analytics._settings import OrderColumns
 from retain.analytics._summary import _as_date, normalized_orders
+from retain.analytics._tables import Tables, as_tables
 
 __all__ = ["cohort_retention"]
 
@@ -22,14 +22,16 @@ def _month_label(index: int) -> str:
 
 
 def cohort_retention(
-    orders: ir.Table,
+    tables: Tables | ir.Table,
     *,
     as_of: dt.date | dt.datetime | str,
     convention: Convention = "exact",
-    columns: OrderColumns | None = None,
     normalize: bool = True,
 ) -> pd.DataFrame:
     """Cohort retention matrix: rows are acquisition months, columns month offsets 0, 1, 2 ...
+
+    ``tables`` is the input bundle (only the orders are read; a bare orders table means
+    ``Tables(orders)``).
 
     A customer's cohort is the calendar month of their first purchase. Cell (c, N) is the share
     of cohort c that
@@ -59,7 +61,8 @@ def cohort_retention(
     if convention not in ("exact", "cumulative"):
         raise ValueError("convention must be 'exact' or 'cumulative'")
     as_of_date = _as_date(as_of)
-    o = normalized_orders(orders, as_of=as_of_date, columns=columns)
+    t = as_tables(tables)
+    o = normalized_orders(t.orders, as_of=as_of_date, columns=t.columns)
     o = o.filter(o.purchase)
     active = o.select("customer_id", "month").distinct()
     first = active.group_by("customer_id").aggregate(cohort=active.month.min())

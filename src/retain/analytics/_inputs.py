@@ -13,13 +13,14 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from retain.analytics._settings import AnalyticsSettings, OrderColumns
+from retain.analytics._settings import AnalyticsSettings
 from retain.analytics._summary import (
     _as_date,
     day_number,
     first_spend_by_argmin,
     normalized_orders,
 )
+from retain.analytics._tables import Tables, as_tables
 
 __all__ = ["MODEL_INPUT_COLUMNS", "model_inputs"]
 
@@ -34,11 +35,10 @@ MODEL_INPUT_COLUMNS: tuple[str, ...] = (
 
 
 def model_inputs(
-    orders: ir.Table,
+    tables: Tables | ir.Table,
     *,
     as_of: dt.date | dt.datetime | str,
     settings: AnalyticsSettings | None = None,
-    columns: OrderColumns | None = None,
 ) -> ir.Table:
     """One row per purchasing customer with the inputs of BG/NBD and Gamma-Gamma.
 
@@ -54,14 +54,13 @@ def model_inputs(
 
     Parameters
     ----------
-    orders : ibis.Table
-        Orders; column names given by ``columns``.
+    tables : Tables or ibis.Table
+        The input bundle (only the orders and their column names are read); a bare orders
+        table means ``Tables(orders)``.
     as_of : datetime.date
         End of observation (inclusive).
     settings : AnalyticsSettings, optional
         Accepted for symmetry with the other functions; no setting changes these columns.
-    columns : OrderColumns, optional
-        Names of the order columns.
 
     Returns
     -------
@@ -79,9 +78,11 @@ def model_inputs(
     [[1.0, 1.0, 31.0, 60.0, 30.0], [2.0, 0.0, 0.0, 20.0, 0.0]]
     """
     del settings  # no setting applies; kept so every engine function has the same shape
+    t = as_tables(tables)
     as_of_date = _as_date(as_of)
     asof = day_number(as_of_date)
-    o = normalized_orders(orders, as_of=as_of_date, columns=columns)
+    orders = t.orders
+    o = normalized_orders(orders, as_of=as_of_date, columns=t.columns)
     o = o.filter(o.purchase)
     daily = o.group_by(["customer_id", "day"]).aggregate(spend=o.amount.sum())
     if first_spend_by_argmin(orders):  # days are distinct per customer: one arg-min

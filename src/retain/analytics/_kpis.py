@@ -11,13 +11,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from retain.analytics._labels import LifecycleStage, Quadrant
-from retain.analytics._settings import (
-    AnalyticsSettings,
-    ComplaintColumns,
-    CustomerColumns,
-    OrderColumns,
-    SurveyColumns,
-)
+from retain.analytics._settings import AnalyticsSettings
 from retain.analytics._summary import (
     _as_date,
     _days,
@@ -26,6 +20,7 @@ from retain.analytics._summary import (
     day_number,
     normalized_orders,
 )
+from retain.analytics._tables import Tables, as_tables
 
 __all__ = ["KpiSnapshot", "QuadrantKpi", "kpis", "kpis_by_month", "month_ends"]
 
@@ -80,21 +75,18 @@ def _scalar(value: Any) -> float:
 
 
 def kpis(
-    orders: ir.Table,
+    tables: Tables | ir.Table,
     *,
     as_of: dt.date | dt.datetime | str,
     settings: AnalyticsSettings | None = None,
-    columns: OrderColumns | None = None,
-    customers: ir.Table | None = None,
-    customer_columns: CustomerColumns | None = None,
-    complaints: ir.Table | None = None,
-    complaint_columns: ComplaintColumns | None = None,
-    surveys: ir.Table | None = None,
-    survey_columns: SurveyColumns | None = None,
     customer_ids: Sequence[int] | None = None,
     summary: ir.Table | None = None,
 ) -> KpiSnapshot:
-    """KPIs as of a date, computed in the backend of ``orders``.
+    """KPIs as of a date, computed in the backend of the orders.
+
+    ``tables`` is the input bundle (:class:`Tables`; a bare orders table means
+    ``Tables(orders)``); the orders, customers, complaints and surveys count, the
+    interactions do not.
 
     ``customer_ids`` restricts the figures to those customers (a sales rep's own accounts);
     each customer is still summarised and placed in a quadrant against everyone, so a
@@ -125,17 +117,15 @@ def kpis(
     >>> k.customer_count, k.repurchase_rate
     (2, 0.5)
     """
+    t = as_tables(tables)
     cfg = settings or AnalyticsSettings()
     as_of_date = _as_date(as_of)
     asof = day_number(as_of_date)
-    if summary is None:
+    if summary is None:  # the summary's only tables here: orders and customers
         summary = customer_summary(
-            orders,
+            Tables(t.orders, t.columns, t.customers, t.customer_columns),
             as_of=as_of_date,
             settings=cfg,
-            columns=columns,
-            customers=customers,
-            customer_columns=customer_columns,
         )
     s = summary
     if customer_ids is not None:
@@ -164,7 +154,7 @@ def kpis(
         sq.group_by("quadrant").aggregate(n=sq.count(), revenue=sq.value_spend.sum()).to_pandas()
     )
 
-    o = normalized_orders(orders, as_of=as_of_date, columns=columns)
+    o = normalized_orders(t.orders, as_of=as_of_date, columns=t.columns)
     o = o.filter(o.purchase)
     if customer_ids is not None:
         o = o.filter(o.customer_id.isin(list(customer_ids)))
@@ -185,8 +175,9 @@ def kpis(
     window_orders = o.filter(o.day > window_start).count().to_pandas()
 
     complaint_rate = None
+    complaints, surveys = t.complaints, t.surveys
     if complaints is not None:
-        kc = complaint_columns or ComplaintColumns()
+        kc = t.complaint_columns
         if customer_ids is not None:
             complaints = complaints.filter(complaints[kc.customer_id].isin(list(customer_ids)))
         cday = _days(complaints[kc.timestamp])
@@ -195,7 +186,7 @@ def kpis(
 
     nps = positive = None
     if surveys is not None:
-        sc = survey_columns or SurveyColumns()
+        sc = t.survey_columns
         if customer_ids is not None:
             surveys = surveys.filter(surveys[sc.customer_id].isin(list(customer_ids)))
         sday = _days(surveys[sc.timestamp])
@@ -260,30 +251,27 @@ def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def kpis_by_month(
-    orders: ir.Table,
+    tables: Tables | ir.Table,
     *,
     as_of: dt.date | dt.datetime | str,
     start: dt.date | None = None,
     settings: AnalyticsSettings | None = None,
-    columns: OrderColumns | None = None,
-    **tables: Any,
 ) -> pd.DataFrame:
     """:func:`kpis` at the end of every month up to ``as_of`` (which closes the last row).
 
-    ``start`` defaults to the month of the first order. Extra keyword arguments (customers,
-    complaints, surveys and their column mappings) are passed to :func:`kpis`. One backend
-    query set per month: months are few, customers many.
+    ``start`` defaults to the month of the first order. One backend query set per month:
+    months are few, customers many.
     """
+    t = as_tables(tables)
     as_of_date = _as_date(as_of)
     if start is None:
-        c = columns or OrderColumns()
-        first = orders.aggregate(first=orders[c.timestamp].cast("timestamp").min()).to_pandas()
+        orders = t.orders
+        first = orders.aggregate(
+            first=orders[t.columns.timestamp].cast("timestamp").min()
+        ).to_pandas()
         value = first["first"].iloc[0]
         if value is None or pd.isna(value):
             return pd.DataFrame()
         start = pd.Timestamp(value).date()
-    rows = [
-        kpis(orders, as_of=end, settings=settings, columns=columns, **tables).to_row()
-        for end in month_ends(start, as_of_date)
-    ]
+    rows = [kpis(t, as_of=end, settings=settings).to_row() for end in month_ends(start, as_of_date)]
     return pd.DataFrame(rows)

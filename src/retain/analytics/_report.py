@@ -21,18 +21,22 @@ if TYPE_CHECKING:
 
 __all__ = ["echarts_source", "render_report"]
 
-_ECHARTS = ("web", "static", "vendor", "echarts.min.js")
+#: The engine's own copy of the ECharts bundle (package data; the web app ships its own copy
+#: under web/static/vendor/, a test keeps the two identical). The engine reads nothing of the
+#: web app.
+_ECHARTS = ("vendor", "echarts.min.js")
 
 
 def echarts_source() -> str:
-    """The vendored ECharts bundle (``retain/web/static/vendor/echarts.min.js``)."""
-    node = resources.files("retain")
+    """The vendored ECharts bundle (``retain/analytics/vendor/echarts.min.js``)."""
+    node = resources.files("retain.analytics")
     for part in _ECHARTS:
         node = node.joinpath(part)
     try:
         return node.read_text(encoding="utf-8")
     except FileNotFoundError as exc:  # pragma: no cover - packaging error
-        raise FileNotFoundError(f"ECharts bundle missing at retain/{'/'.join(_ECHARTS)}") from exc
+        where = "/".join(_ECHARTS)
+        raise FileNotFoundError(f"ECharts bundle missing at retain/analytics/{where}") from exc
 
 
 def _json(value: Any) -> str:

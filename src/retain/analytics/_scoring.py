@@ -11,15 +11,9 @@ import numpy as np
 import pandas as pd
 
 from retain.analytics._models import BGNBD, GammaGamma, lifetime_value
-from retain.analytics._settings import (
-    AnalyticsSettings,
-    ComplaintColumns,
-    CustomerColumns,
-    InteractionColumns,
-    OrderColumns,
-    SurveyColumns,
-)
+from retain.analytics._settings import AnalyticsSettings
 from retain.analytics._summary import customer_summary
+from retain.analytics._tables import Tables
 
 if TYPE_CHECKING:
     from retain.analytics._churn import ChurnModel
@@ -158,24 +152,16 @@ def score_summary(
 
 
 def score_customers(
-    orders: ir.Table,
+    tables: Tables | ir.Table,
     *,
     as_of: dt.date | dt.datetime | str,
     settings: AnalyticsSettings | None = None,
-    columns: OrderColumns | None = None,
-    customers: ir.Table | None = None,
-    customer_columns: CustomerColumns | None = None,
-    interactions: ir.Table | None = None,
-    interaction_columns: InteractionColumns | None = None,
-    complaints: ir.Table | None = None,
-    complaint_columns: ComplaintColumns | None = None,
-    surveys: ir.Table | None = None,
-    survey_columns: SurveyColumns | None = None,
     churn: ChurnModel | None = None,
 ) -> pd.DataFrame:
     """Everything the engine knows about each customer, one row per customer.
 
-    Runs :func:`customer_summary` in the backend of ``orders``, pulls only that compact
+    ``tables`` is the input bundle (:class:`Tables`; a bare orders table means
+    ``Tables(orders)``). Runs :func:`customer_summary` in the backend of the orders, pulls only that compact
     per-customer table into Python, fits BG/NBD and Gamma-Gamma, and adds P(alive), expected
     purchases in the next 30 / 90 / 365 days, expected average spend, predicted lifetime value
     and the churn-risk level with its reasons.
@@ -193,20 +179,6 @@ def score_customers(
     (4, ['T_days', 'activity_level'])
     """
     cfg = settings or AnalyticsSettings()
-    summary = customer_summary(
-        orders,
-        as_of=as_of,
-        settings=cfg,
-        columns=columns,
-        customers=customers,
-        customer_columns=customer_columns,
-        interactions=interactions,
-        interaction_columns=interaction_columns,
-        complaints=complaints,
-        complaint_columns=complaint_columns,
-        surveys=surveys,
-        survey_columns=survey_columns,
-    )
-    frame = to_frame(summary)
+    frame = to_frame(customer_summary(tables, as_of=as_of, settings=cfg))
     frame = frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
     return score_summary(frame, settings=cfg, churn=churn)

@@ -8,6 +8,7 @@ __all__ = [
     "AnalyticsSettings",
     "ComplaintColumns",
     "CustomerColumns",
+    "FollowupColumns",
     "InteractionColumns",
     "OrderColumns",
     "SurveyColumns",
@@ -35,10 +36,17 @@ class OrderColumns:
 
 @dataclass(frozen=True, slots=True)
 class CustomerColumns:
-    """Names of the columns of an optional customers table (prospects have no orders)."""
+    """Names of the columns of an optional customers table (prospects have no orders).
+
+    ``kind`` (optional) tells a business from a person: a customer is a business when its
+    value, as lower-case text, is one of ``business_kinds``; any other non-null value is a
+    person; null or no column: unknown.
+    """
 
     customer_id: str = "customer_id"
     first_contact: str | None = None
+    kind: str | None = None
+    business_kinds: tuple[str, ...] = ("company", "business", "b2b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,26 @@ class InteractionColumns:
 
     customer_id: str = "customer_id"
     timestamp: str = "timestamp"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupColumns:
+    """Names of the columns of an optional follow-ups table: the to-dos of the team.
+
+    Next steps, win-back calls, playbook actions: each is created at ``created``, due on
+    ``due`` and closed at ``closed`` (null while open). As of a date a follow-up counts only
+    when created on or before it, is open when not closed by then, and its ``outcome``
+    (optional; ``won_outcomes`` / ``lost_outcomes``, case-insensitive) counts only when it
+    was closed by then: a later status never leaks into an earlier date.
+    """
+
+    customer_id: str = "customer_id"
+    created: str = "created_at"
+    due: str = "due_on"
+    closed: str | None = "closed_at"
+    outcome: str | None = None
+    won_outcomes: tuple[str, ...] = ("won_back", "won")
+    lost_outcomes: tuple[str, ...] = ("lost",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +177,14 @@ class AnalyticsSettings:
         Buyers needed at the newest labelled cut-off to learn the classifier (else BG/NBD).
     churn_min_class_rows : int
         Churners, and buyers who came back, needed in the labelled periods (else BG/NBD).
+    churn_max_train_rows : int
+        Most labelled rows a classifier is trained on: above it, a seeded sample stratified by
+        period and label (every fit of the back-test and the final one).
+    churn_large_buyers : int
+        From this many buyers at the newest labelled cut-off, the back-test has one cut-off and
+        the classifier two labelled periods (each period costs a summary and model fits).
+    churn_seed : int
+        Seed of the training sample, the folds' models and the Pareto/NBD fitting sample.
     risk_probability_high : float
         Churn probability from which the risk is high (with a large lost value) or medium.
     risk_probability_medium : float
@@ -193,6 +229,9 @@ class AnalyticsSettings:
     churn_backtest_origins: int = 3
     churn_min_buyers: int = 200
     churn_min_class_rows: int = 30
+    churn_max_train_rows: int = 50_000
+    churn_large_buyers: int = 200_000
+    churn_seed: int = 0
     risk_probability_high: float = 0.5
     risk_probability_medium: float = 0.3
     risk_lost_value_share: float = 0.2
@@ -212,6 +251,8 @@ class AnalyticsSettings:
             raise ValueError("ltv_horizon_months >= 1 and monthly_discount_rate >= 0 required")
         if self.churn_horizon_days < 1 or self.churn_train_periods < 1:
             raise ValueError("churn_horizon_days >= 1 and churn_train_periods >= 1 required")
+        if self.churn_max_train_rows < 100:
+            raise ValueError("churn_max_train_rows must be at least 100")
         if not 0 <= self.risk_probability_medium <= self.risk_probability_high <= 1:
             raise ValueError("0 <= risk_probability_medium <= risk_probability_high <= 1 required")
         if not 0 < self.risk_lost_value_share <= 1:

@@ -15,16 +15,11 @@ from retain.analytics._labels import (
     Quadrant,
     ValueTier,
 )
-from retain.analytics._settings import (
-    AnalyticsSettings,
-    ComplaintColumns,
-    CustomerColumns,
-    InteractionColumns,
-    OrderColumns,
-    SurveyColumns,
-)
+from retain.analytics._settings import AnalyticsSettings, OrderColumns
+from retain.analytics._tables import Tables, as_tables
 
 __all__ = [
+    "MIX_COLUMNS",
     "PREFERENCE_COLUMNS",
     "SUMMARY_COLUMNS",
     "customer_summary",
@@ -67,6 +62,11 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "recent_complaints",
     "open_complaint_days",
     "last_nps",
+    "is_business",
+    "open_followups",
+    "overdue_followups",
+    "followups_won",
+    "followups_lost",
     "r_score",
     "f_score",
     "m_score",
@@ -82,6 +82,12 @@ PREFERENCES: tuple[str, ...] = ("channel", "category")
 #: Columns :func:`customer_summary` appends, in this order, for the attributes ``OrderColumns``
 #: names (``channel`` -> ``preferred_channel``, ``category`` -> ``preferred_category``).
 PREFERENCE_COLUMNS: tuple[str, ...] = tuple(f"preferred_{name}" for name in PREFERENCES)
+#: The mix of each such attribute, appended after the preferences: ``<name>_count`` (distinct
+#: values among the purchase orders) and ``<name>_share`` (share of those orders with a value
+#: that have the preferred one).
+MIX_COLUMNS: tuple[str, ...] = tuple(
+    f"{name}_{what}" for name in PREFERENCES for what in ("count", "share")
+)
 
 
 def day_number(value: dt.date) -> int:
@@ -208,7 +214,8 @@ def preferred_value(orders: ir.Table, name: str) -> ir.Table:
     Returns
     -------
     ibis.Table
-        ``customer_id``, ``preferred_<name>``.
+        ``customer_id``, ``preferred_<name>``, ``<name>_count`` (distinct values) and
+        ``<name>_share`` (purchase orders with the preferred value / those with any value).
     """
     p = orders.filter(orders.purchase, orders[name].notnull())
     counts = p.group_by(["customer_id", name]).aggregate(n=p.count(), last_ts=p.ts.max())
@@ -216,9 +223,20 @@ def preferred_value(orders: ir.Table, name: str) -> ir.Table:
         group_by=counts.customer_id,
         order_by=[counts.n.desc(), counts.last_ts.desc(), counts[name].asc()],
     )
-    ranked = counts.mutate(pos=pos)
+    ranked = counts.mutate(
+        pos=pos,
+        values=counts.n.count().over(group_by=counts.customer_id),
+        total=counts.n.sum().over(group_by=counts.customer_id),
+    )
     best = ranked.filter(ranked.pos == 0)
-    return best.select("customer_id", **{f"preferred_{name}": best[name]})
+    return best.select(
+        "customer_id",
+        **{
+            f"preferred_{name}": best[name],
+            f"{name}_count": best["values"].cast("int64"),
+            f"{name}_share": (best.n / best.total).cast("float64"),
+        },
+    )
 
 
 def _score(order_by: ir.Value, group: ir.Value, *, bins: int, descending: bool) -> ir.IntegerValue:
@@ -247,41 +265,32 @@ def _segment(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
 
 
 def customer_summary(
-    orders: ir.Table,
+    tables: Tables | ir.Table,
     *,
     as_of: dt.date | dt.datetime | str,
     settings: AnalyticsSettings | None = None,
-    columns: OrderColumns | None = None,
-    customers: ir.Table | None = None,
-    customer_columns: CustomerColumns | None = None,
-    interactions: ir.Table | None = None,
-    interaction_columns: InteractionColumns | None = None,
-    complaints: ir.Table | None = None,
-    complaint_columns: ComplaintColumns | None = None,
-    surveys: ir.Table | None = None,
-    survey_columns: SurveyColumns | None = None,
 ) -> ir.Table:
     """One row per customer with purchase history, RFM, value, activity and lifecycle.
 
-    The whole computation is an Ibis expression: it runs in the backend that holds ``orders``
-    (DuckDB, SQLite, PostgreSQL, Spark ...). Only orders on or before ``as_of`` count.
+    The whole computation is an Ibis expression: it runs in the backend that holds the orders
+    (DuckDB, SQLite, PostgreSQL, Spark ...). Only records on or before ``as_of`` count.
 
     Parameters
     ----------
-    orders : ibis.Table
-        Orders; column names given by ``columns``.
+    tables : Tables or ibis.Table
+        The orders and the optional customers, interactions, complaints and surveys with their
+        column names (:class:`Tables`); a bare orders table means ``Tables(orders)``.
+        Customers without orders become prospects.
     as_of : datetime.date
         The date the summary describes (inclusive). Nothing reads the clock.
     settings : AnalyticsSettings, optional
         Windows and thresholds; defaults to ``AnalyticsSettings()``.
-    customers, interactions, complaints, surveys : ibis.Table, optional
-        Extra tables on the same backend; customers without orders become prospects.
 
     Returns
     -------
     ibis.Table
         The columns of :data:`SUMMARY_COLUMNS`. Day counts are integers; ``frequency`` is the
-        number of repeat purchase days (lifetimes convention). When ``columns`` names a
+        number of repeat purchase days (lifetimes convention). When ``tables.columns`` names a
         ``channel`` and/or ``category`` column, ``preferred_channel`` and/or
         ``preferred_category`` follow (see :data:`PREFERENCE_COLUMNS`): the value with the most
         purchase orders on or before ``as_of`` (refunds and ignored statuses excluded); ties go
@@ -297,17 +306,43 @@ def customer_summary(
     >>> int(s.frequency[0]), int(s.recency_days[0]), float(s.total_spend[0])
     (1, 29, 40.0)
     >>> orders = orders.mutate(channel=ibis.literal("online"))
-    >>> cols = OrderColumns(channel="channel")
-    >>> customer_summary(orders, as_of=dt.date(2024, 3, 1), columns=cols).to_pandas()[
+    >>> tables = Tables(orders, columns=OrderColumns(channel="channel"))
+    >>> customer_summary(tables, as_of=dt.date(2024, 3, 1)).to_pandas()[
     ...     "preferred_channel"].tolist()
     ['online']
     """
+    t = as_tables(tables)
     cfg = settings or AnalyticsSettings()
     as_of_date = _as_date(as_of)
     asof = day_number(as_of_date)
-    o = normalized_orders(orders, as_of=as_of_date, columns=columns)
+    o = normalized_orders(t.orders, as_of=as_of_date, columns=t.columns)
     preferences = [name for name in PREFERENCES if name in o.columns]
 
+    per = _purchase_history(o, asof=asof, cfg=cfg, by_argmin=first_spend_by_argmin(t.orders))
+    base, sides = _customer_base(per, t)
+    id_type = per.customer_id.type()
+    defaults: dict[str, ir.Value] = {}
+    for side in (_interaction_side, _complaint_side, _survey_side, _kind_side, _followup_side):
+        table, missing = side(t, id_type=id_type, asof=asof, cfg=cfg)
+        if table is not None:
+            sides.append(table)
+        defaults.update(missing)
+    sides.extend(preferred_value(o, name) for name in preferences)
+
+    joined = _flat_join(base, sides, defaults, with_customers=t.customers is not None)
+    summary = _segments(_history_columns(joined, asof=asof), cfg)
+    mix = [f"{name}_{what}" for name in preferences for what in ("count", "share")]
+    summary = summary.mutate(**{c: summary[c].fill_null(0) for c in mix if c.endswith("_count")})
+    return summary.select(*SUMMARY_COLUMNS, *(f"preferred_{name}" for name in preferences), *mix)
+
+
+def _purchase_history(
+    o: ir.Table, *, asof: int, cfg: AnalyticsSettings, by_argmin: bool
+) -> ir.Table:
+    """Step 1: per customer, first/last purchase, counts, spend, refunds and window totals.
+
+    Two grouped aggregations: one row per (customer, day), then one per customer.
+    """
     recent_start = asof - cfg.recent_window_days  # window is (start, as_of]
     previous_start = recent_start - cfg.recent_window_days
     value_start = asof - cfg.value_window_days
@@ -322,11 +357,9 @@ def customer_summary(
         last_ts=o.ts.max(where=o.purchase),
     )
     d = daily.mutate(bought=daily.orders > 0)
-    net = d.spend - d.refunds
     # repeat spend = purchase spend - spend of the first purchase day; on most backends that
     # day's spend is an arg-min inside the per-customer aggregation (no window over the
     # (customer, day) rows, which was the summary's most expensive step)
-    by_argmin = first_spend_by_argmin(orders)
     if by_argmin:
         first_day_spend = d.spend.argmin(d.day, where=d.bought)
     else:
@@ -335,9 +368,10 @@ def customer_summary(
             .min()
             .over(group_by=d.customer_id)
         )
-        net = d.spend - d.refunds
         first_day_spend = ibis.ifelse(d.day == d.first_day, d.spend, 0.0).sum()
-    per = d.group_by("customer_id").aggregate(
+    net = d.spend - d.refunds
+    previous = (d.day > previous_start) & (d.day <= recent_start)
+    return d.group_by("customer_id").aggregate(
         first_purchase=d.first_ts.min(),
         last_purchase=d.last_ts.max(),
         first_day=d.day.min(where=d.bought),
@@ -351,115 +385,199 @@ def customer_summary(
         first_day_spend=first_day_spend,
         recent_orders=ibis.ifelse(d.day > recent_start, d.orders, 0).sum(),
         recent_spend=ibis.ifelse(d.day > recent_start, net, 0.0).sum(),
-        previous_spend=ibis.ifelse(
-            (d.day > previous_start) & (d.day <= recent_start), net, 0.0
-        ).sum(),
-        previous_orders=ibis.ifelse(
-            (d.day > previous_start) & (d.day <= recent_start), d.orders, 0
-        ).sum(),
+        previous_spend=ibis.ifelse(previous, net, 0.0).sum(),
+        previous_orders=ibis.ifelse(previous, d.orders, 0).sum(),
         value_spend=ibis.ifelse(d.day > value_start, net, 0.0).sum(),
         activity_orders=ibis.ifelse(d.day > activity_start, d.orders, 0).sum(),
     )
 
-    # every customer: those with orders, plus those of the customers table (prospects)
-    ids = per.select("customer_id")
-    first_contact: ir.Value = ibis.null("timestamp")
-    if customers is not None:
-        cc = customer_columns or CustomerColumns()
-        id_type = per.customer_id.type()
-        crow = customers.select(
-            customer_id=customers[cc.customer_id].cast(id_type),
-            first_contact=(
-                _timestamp(customers[cc.first_contact])
-                if cc.first_contact is not None
-                else ibis.null("timestamp")
-            ),
-        )
-        ids = ids.union(crow.select("customer_id"), distinct=True)
-        crow = crow.group_by("customer_id").aggregate(first_contact=crow.first_contact.min())
-        base = ids.left_join(crow, "customer_id").select(ids.customer_id, crow.first_contact)
-    else:
-        base = per.mutate(first_contact=first_contact)
-    # side tables (customer_id + value columns) joined in one flat join: SQLite's parser has a
-    # small stack, so the expression must not nest one sub-query per join
-    sides: list[ir.Table] = [per] if customers is not None else []
-    defaults: dict[str, ir.Value] = {}
-    if interactions is not None:
-        ic = interaction_columns or InteractionColumns()
-        it = interactions.select(
-            customer_id=interactions[ic.customer_id].cast(per.customer_id.type()),
-            day=_days(interactions[ic.timestamp]),
-        )
-        it = it.filter(it.day <= asof, it.day > asof - cfg.interaction_window_days)
-        agg = it.group_by("customer_id").aggregate(recent_interactions=it.count())
-        sides.append(agg)
-    else:
-        defaults["recent_interactions"] = ibis.literal(0, "int64")
 
-    if complaints is not None:
-        kc = complaint_columns or ComplaintColumns()
-        open_flag: ir.BooleanValue
-        if kc.status is not None:
-            open_flag = ~_lower_text(complaints[kc.status]).isin(
-                [s.lower() for s in kc.resolved_statuses]
-            ).fill_null(False)
-        elif kc.resolved is not None:
-            open_flag = ~complaints[kc.resolved].cast("boolean").fill_null(False)
-        else:
-            open_flag = ibis.literal(True)
-        ct = complaints.select(
-            customer_id=complaints[kc.customer_id].cast(per.customer_id.type()),
-            day=_days(complaints[kc.timestamp]),
-            open=open_flag,
-        )
-        ct = ct.filter(ct.day <= asof)
-        agg = ct.group_by("customer_id").aggregate(
-            open_complaints=_ones(ct.open).sum(),
-            recent_complaints=ibis.ifelse(ct.day > asof - cfg.kpi_window_days, 1, 0).sum(),
-            open_complaint_days=asof - ct.day.min(where=ct.open),
-        )
-        sides.append(agg)
-    else:
-        defaults["open_complaints"] = ibis.literal(0, "int64")
-        defaults["recent_complaints"] = ibis.literal(0, "int64")
-        defaults["open_complaint_days"] = ibis.null("int64")
+def _customer_base(per: ir.Table, t: Tables) -> tuple[ir.Table, list[ir.Table]]:
+    """Step 2: every customer (buyers, plus the customers table's prospects) and the sides.
 
-    sc = survey_columns or SurveyColumns()
-    if surveys is not None and sc.nps is not None:
-        st = surveys.select(
-            customer_id=surveys[sc.customer_id].cast(per.customer_id.type()),
-            ts=_timestamp(surveys[sc.timestamp]),
-            day=_days(surveys[sc.timestamp]),
-            nps=surveys[sc.nps].cast("int64"),
-        )
-        st = st.filter(st.day <= asof, st.nps.notnull())
-        st = st.mutate(
-            pos=ibis.row_number().over(group_by=st.customer_id, order_by=[st.ts.desc(), st.nps])
-        )
-        latest = st.filter(st.pos == 0).select("customer_id", last_nps=st.nps)
-        sides.append(latest)
-    else:
-        defaults["last_nps"] = ibis.null("int64")
-    sides.extend(preferred_value(o, name) for name in preferences)
-
-    joined = base
-    values: list[str] = (
-        list(base.columns) if customers is None else ["customer_id", "first_contact"]
+    Returns the base table (``customer_id``, ``first_contact``, and without a customers table
+    the purchase history too) and the side tables to join to it so far.
+    """
+    if t.customers is None:
+        return per.mutate(first_contact=ibis.null("timestamp")), []
+    cc = t.customer_columns
+    customers = t.customers
+    crow = customers.select(
+        customer_id=customers[cc.customer_id].cast(per.customer_id.type()),
+        first_contact=(
+            _timestamp(customers[cc.first_contact])
+            if cc.first_contact is not None
+            else ibis.null("timestamp")
+        ),
     )
+    ids = per.select("customer_id").union(crow.select("customer_id"), distinct=True)
+    crow = crow.group_by("customer_id").aggregate(first_contact=crow.first_contact.min())
+    base = ids.left_join(crow, "customer_id").select(ids.customer_id, crow.first_contact)
+    return base, [per]
+
+
+Side = tuple[ir.Table | None, dict[str, ir.Value]]
+
+
+def _interaction_side(t: Tables, *, id_type: Any, asof: int, cfg: AnalyticsSettings) -> Side:
+    """Step 3a: follow-ups logged in the interaction window ending on ``as_of``."""
+    if t.interactions is None:
+        return None, {"recent_interactions": ibis.literal(0, "int64")}
+    ic = t.interaction_columns
+    src = t.interactions
+    it = src.select(
+        customer_id=src[ic.customer_id].cast(id_type),
+        day=_days(src[ic.timestamp]),
+    )
+    it = it.filter(it.day <= asof, it.day > asof - cfg.interaction_window_days)
+    return it.group_by("customer_id").aggregate(recent_interactions=it.count()), {}
+
+
+def _complaint_side(t: Tables, *, id_type: Any, asof: int, cfg: AnalyticsSettings) -> Side:
+    """Step 3b: complaints opened on or before ``as_of``: open ones, recent ones, oldest open."""
+    if t.complaints is None:
+        return None, {
+            "open_complaints": ibis.literal(0, "int64"),
+            "recent_complaints": ibis.literal(0, "int64"),
+            "open_complaint_days": ibis.null("int64"),
+        }
+    kc = t.complaint_columns
+    src = t.complaints
+    open_flag: ir.BooleanValue
+    if kc.status is not None:
+        open_flag = ~_lower_text(src[kc.status]).isin(
+            [s.lower() for s in kc.resolved_statuses]
+        ).fill_null(False)
+    elif kc.resolved is not None:
+        open_flag = ~src[kc.resolved].cast("boolean").fill_null(False)
+    else:
+        open_flag = ibis.literal(True)
+    ct = src.select(
+        customer_id=src[kc.customer_id].cast(id_type),
+        day=_days(src[kc.timestamp]),
+        open=open_flag,
+    )
+    ct = ct.filter(ct.day <= asof)
+    agg = ct.group_by("customer_id").aggregate(
+        open_complaints=_ones(ct.open).sum(),
+        recent_complaints=ibis.ifelse(ct.day > asof - cfg.kpi_window_days, 1, 0).sum(),
+        open_complaint_days=asof - ct.day.min(where=ct.open),
+    )
+    return agg, {}
+
+
+def _survey_side(t: Tables, *, id_type: Any, asof: int, cfg: AnalyticsSettings) -> Side:
+    """Step 3c: the latest NPS answer on or before ``as_of``."""
+    sc = t.survey_columns
+    if t.surveys is None or sc.nps is None:
+        return None, {"last_nps": ibis.null("int64")}
+    src = t.surveys
+    st = src.select(
+        customer_id=src[sc.customer_id].cast(id_type),
+        ts=_timestamp(src[sc.timestamp]),
+        day=_days(src[sc.timestamp]),
+        nps=src[sc.nps].cast("int64"),
+    )
+    st = st.filter(st.day <= asof, st.nps.notnull())
+    st = st.mutate(
+        pos=ibis.row_number().over(group_by=st.customer_id, order_by=[st.ts.desc(), st.nps])
+    )
+    return st.filter(st.pos == 0).select("customer_id", last_nps=st.nps), {}
+
+
+def _kind_side(t: Tables, *, id_type: Any, asof: int, cfg: AnalyticsSettings) -> Side:
+    """Step 3d: business (1) or person (0) from the customers table; null when unknown."""
+    cc = t.customer_columns
+    if t.customers is None or cc.kind is None:
+        return None, {"is_business": ibis.null("int64")}
+    src = t.customers
+    kind = _lower_text(src[cc.kind])
+    business = kind.isin([k.lower() for k in cc.business_kinds])
+    kt = src.select(
+        customer_id=src[cc.customer_id].cast(id_type),
+        is_business=ibis.ifelse(kind.isnull(), ibis.null("int64"), _ones(business)),
+    )
+    return kt.group_by("customer_id").aggregate(is_business=kt.is_business.max()), {}
+
+
+def _followup_side(t: Tables, *, id_type: Any, asof: int, cfg: AnalyticsSettings) -> Side:
+    """Step 3e: follow-ups open (and overdue) on ``as_of``; outcomes closed by then.
+
+    Only what was known on ``as_of`` counts: follow-ups created after it are left out, one
+    closed after it was still open, and its outcome not yet known.
+    """
+    if t.followups is None:
+        zero = ibis.literal(0, "int64")
+        return None, {
+            "open_followups": zero,
+            "overdue_followups": zero,
+            "followups_won": zero,
+            "followups_lost": zero,
+        }
+    fc = t.followup_columns
+    src = t.followups
+    closed_day = _days(src[fc.closed]) if fc.closed is not None else ibis.null("int64")
+    outcome = _lower_text(src[fc.outcome]) if fc.outcome is not None else ibis.null("string")
+    ft = src.select(
+        customer_id=src[fc.customer_id].cast(id_type),
+        created=_days(src[fc.created]),
+        due=_days(src[fc.due]),
+        closed=closed_day,
+        outcome=outcome,
+    )
+    # as they stood at the start of the as-of day: the follow-ups that day's own run creates or
+    # closes (win-back and playbook tasks) count from the next day, so a re-run is identical
+    ft = ft.filter(ft.created < asof)
+    is_open = ft.closed.isnull() | (ft.closed >= asof)
+    known = ~is_open
+    won = known & ft.outcome.isin([o.lower() for o in fc.won_outcomes]).fill_null(False)
+    lost = known & ft.outcome.isin([o.lower() for o in fc.lost_outcomes]).fill_null(False)
+    agg = ft.group_by("customer_id").aggregate(
+        open_followups=_ones(is_open).sum(),
+        overdue_followups=_ones(is_open & (ft.due < asof)).sum(),
+        followups_won=_ones(won).sum(),
+        followups_lost=_ones(lost).sum(),
+    )
+    return agg, {}
+
+
+def _flat_join(
+    base: ir.Table, sides: list[ir.Table], defaults: dict[str, ir.Value], *, with_customers: bool
+) -> ir.Table:
+    """Step 4: the side tables (customer_id + values) left-joined to the base in one flat join.
+
+    SQLite's parser has a small stack, so the expression must not nest one sub-query per join.
+    Counts of absent records become 0.
+    """
+    joined = base
+    values: list[str] = ["customer_id", "first_contact"] if with_customers else list(base.columns)
     for i, side in enumerate(sides):
         key = f"_key{i}"
         joined = joined.left_join(side.rename({key: "customer_id"}), [("customer_id", key)])
         values.extend(c for c in side.columns if c != "customer_id")
     t = joined.select(*values).mutate(**defaults) if defaults else joined.select(*values)
-    extra: dict[str, ir.Value] = {
-        name: t[name].fill_null(0)
-        for name in ("recent_interactions", "open_complaints", "recent_complaints")
-    }
+    return t.mutate(
+        **{
+            name: t[name].fill_null(0)
+            for name in (
+                "recent_interactions",
+                "open_complaints",
+                "recent_complaints",
+                "open_followups",
+                "overdue_followups",
+                "followups_won",
+                "followups_lost",
+            )
+        }
+    )
 
+
+def _history_columns(t: ir.Table, *, asof: int) -> ir.Table:
+    """Step 5: the purchase-history columns (lifetimes conventions), nulls filled."""
     purchased = t.first_day.notnull()
     frequency = t.purchase_days - 1
     total_spend = t.gross_spend.fill_null(0.0) - t.refund_amount.fill_null(0.0)
-    t = t.mutate(
+    return t.mutate(
         order_count=t.order_count.fill_null(0),
         purchase_days=t.purchase_days.fill_null(0),
         frequency=ibis.ifelse(purchased, frequency, 0),
@@ -487,14 +605,17 @@ def customer_summary(
         previous_orders=t.previous_orders.fill_null(0),
         value_spend=t.value_spend.fill_null(0.0),
         activity_orders=t.activity_orders.fill_null(0),
-        **extra,
+        is_buyer=purchased,
     )
 
-    # scores among purchasing customers only: windows partitioned by "has purchased", so
-    # prospects never shift a buyer's rank and no join back is needed; prospects get nulls
-    # the rank windows sort a narrow projection (sorting every wide row was the most expensive
-    # step of the summary), then join back by customer id
-    t = t.mutate(is_buyer=t.first_day.notnull())
+
+def _segments(t: ir.Table, cfg: AnalyticsSettings) -> ir.Table:
+    """Step 6: RFM scores, segment, value tier, activity, quadrant and lifecycle stage.
+
+    Scores rank purchasing customers only: the windows are partitioned by "has purchased", so
+    prospects never shift a buyer's rank; prospects get nulls. The rank windows sort a narrow
+    projection (sorting every wide row was the most expensive step), then join back by id.
+    """
     bins = cfg.rfm_bins
     keys = t.select(
         "customer_id", "is_buyer", "recency_days", "order_count", "total_spend", "value_spend"
@@ -530,7 +651,7 @@ def customer_summary(
     )
     no_text = ibis.null("string")
     no_int = ibis.null("int64")
-    t = t.mutate(
+    return t.mutate(
         r_score=ibis.ifelse(buyer, t.r_score, no_int),
         f_score=ibis.ifelse(buyer, t.f_score, no_int),
         m_score=ibis.ifelse(buyer, t.m_score, no_int),
@@ -564,4 +685,3 @@ def customer_summary(
             else_=str(LifecycleStage.RETURNING),
         ),
     )
-    return t.select(*SUMMARY_COLUMNS, *(f"preferred_{name}" for name in preferences))

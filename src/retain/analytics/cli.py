@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,13 +9,15 @@ from typing import Annotated, Any
 import typer
 
 OUT_SUFFIXES = (".csv", ".parquet", ".html")
+ENGINES = ("duckdb", "spark")
 
 
 def analyze(
     orders: Annotated[
         Path,
         typer.Argument(
-            help="Order file: .csv, .tsv, .txt (whitespace-separated), .parquet or .xlsx."
+            help="Order file (.csv, .tsv, .txt (whitespace-separated), .parquet or .xlsx), "
+            "a folder of such parts, or a quoted glob such as 'orders/*.parquet'."
         ),
     ],
     customer_col: Annotated[str, typer.Option("--customer-col", help="Column of the customer id.")],
@@ -28,7 +29,8 @@ def analyze(
         list[Path],
         typer.Option(
             "--out",
-            help="Output file(s): scores.csv, scores.parquet or report.html; repeat for several.",
+            help="Output file(s): scores.csv, scores.parquet, report.html, or a folder (no "
+            "suffix) for the scores as Parquet; repeat for several.",
         ),
     ],
     as_of: Annotated[
@@ -84,6 +86,23 @@ def analyze(
         int,
         typer.Option("--churn-horizon-days", min=1, help="Churn = no purchase in this many days."),
     ] = 90,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="Where the queries run: duckdb (in-process) or spark (PySpark)."
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str,
+        typer.Option("--spark-master", help="Spark master URL, e.g. spark://host:7077 or yarn."),
+    ] = "local[*]",
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--spark-conf",
+            help="Spark setting key=value (repeatable), e.g. spark.executor.memory=8g.",
+        ),
+    ] = None,
 ) -> None:
     """Score every customer of an order file: RFM, segments, churn risk, lifetime value."""
     from rich.console import Console
@@ -91,6 +110,7 @@ def analyze(
 
     from retain.analytics import (
         AnalyticsSettings,
+        Tables,
         cohort_retention,
         customer_summary,
         fit_churn_model,
@@ -101,6 +121,7 @@ def analyze(
     from retain.analytics._io import InputError, id_sorted, read_orders
     from retain.analytics._report import render_report, write_report
     from retain.analytics._scoring import to_frame
+    from retain.analytics._spark import parse_conf, spark_backend
 
     console = Console(stderr=True)
 
@@ -109,10 +130,16 @@ def analyze(
         return typer.Exit(code=2)
 
     for path in out:
-        if path.suffix.lower() not in OUT_SUFFIXES:
-            raise fail(f"--out {path}: use a .csv, .parquet or .html file name")
-    if not orders.exists():
-        raise fail(f"{orders}: file not found")
+        if path.suffix and path.suffix.lower() not in OUT_SUFFIXES:
+            raise fail(f"--out {path}: use a .csv, .parquet or .html file name, or a folder")
+    if engine not in ENGINES:
+        raise fail(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
+    try:
+        conf = parse_conf(spark_conf or [])
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if conf and engine != "spark":
+        raise fail("--spark-conf needs --engine spark")
     as_of_date: dt.date | None = None
     if as_of is not None:
         try:
@@ -135,6 +162,15 @@ def analyze(
     steps = 6 + len(out)
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("reading orders", total=steps)
+        backend, session, owned = None, None, False
+        if engine == "spark":
+            progress.update(task, description=f"starting Spark on {spark_master}")
+            try:
+                backend, session, owned = spark_backend(spark_master, conf)
+            except Exception as exc:  # no Java, bad master URL or setting: say so
+                progress.stop()
+                raise fail(f"cannot start Spark on {spark_master}: {exc}") from None
+            progress.update(task, description="reading orders")
         try:
             data = read_orders(
                 orders,
@@ -147,18 +183,19 @@ def analyze(
                 date_format=date_format,
                 delimiter=delimiter,
                 sheet=sheet,
+                backend=backend,
             )
         except InputError as exc:
             progress.stop()
             raise fail(str(exc)) from None
-        last = data.frame["timestamp"].max().date()
-        first = data.frame["timestamp"].min().date()
+        first, last = data.first_day, data.last_day
         when = as_of_date or last
         if when < first:
             progress.stop()
             raise fail(f"--as-of {when} is before the first order ({first}): nothing to analyse")
         progress.update(task, advance=1, description=f"summarising {data.rows:,} orders")
-        summary = customer_summary(data.table, as_of=when, settings=settings, columns=data.columns)
+        tables = Tables(data.table, columns=data.columns)
+        summary = customer_summary(tables, as_of=when, settings=settings)
         frame = id_sorted(to_frame(summary))
         progress.update(task, advance=1, description=f"fitting models on {len(frame):,} customers")
         models = fit_models(frame, settings)
@@ -168,10 +205,10 @@ def analyze(
             description="learning the churn probability"
             + (" and back-testing it" if run_backtest else ""),
         )
-        plain = dataclasses.replace(data.columns, channel=None, category=None)
+        plain = tables.without_preferences()
         try:
             churn = fit_churn_model(
-                data.table, as_of=when, settings=settings, columns=plain, run_backtest=run_backtest
+                tables, as_of=when, settings=settings, run_backtest=run_backtest
             )
         except ValueError as exc:
             progress.stop()
@@ -180,14 +217,20 @@ def analyze(
         scores = score_summary(frame, settings=settings, models=models, churn=churn)
         progress.update(task, advance=1, description="KPIs and cohorts")
         # KPIs and cohorts do not use the preferences: no need to compute them again
-        snapshot = kpis(data.table, as_of=when, settings=settings, columns=plain)
-        cohorts = cohort_retention(data.table, as_of=when, columns=plain)
+        snapshot = kpis(plain, as_of=when, settings=settings)
+        cohorts = cohort_retention(plain, as_of=when)
         progress.update(task, advance=1)
         for path in out:
             progress.update(task, description=f"writing {path.name}")
             path.parent.mkdir(parents=True, exist_ok=True)
             suffix = path.suffix.lower()
-            if suffix == ".csv":
+            if not suffix:
+                # a folder of Parquet parts, as Spark and other engines read and write them
+                path.mkdir(parents=True, exist_ok=True)
+                for old in path.glob("part-*.parquet"):
+                    old.unlink()
+                scores.to_parquet(path / "part-00000.parquet", index=False)
+            elif suffix == ".csv":
                 # Like every export: no cell a spreadsheet would run as a formula.
                 _formula_safe(scores).to_csv(path, index=False)
             elif suffix == ".parquet":
@@ -205,6 +248,8 @@ def analyze(
                 write_report(path, text)
             progress.update(task, advance=1)
         progress.update(task, description="done")
+    if owned and session is not None:
+        session.stop()
 
     bg = models.bgnbd
     console.print(
@@ -258,10 +303,10 @@ def analyze(
 
 
 def _formula_safe(frame: Any) -> Any:
-    """The text columns of ``frame`` with formula-like cells neutralised (retain.core.exports)."""
+    """The text columns of ``frame`` with formula-like cells neutralised."""
     import pandas as pd
 
-    from retain.core.exports import safe_cell
+    from retain.analytics._cells import safe_cell
 
     safe = frame.copy()
     for column in safe.columns:
