@@ -2,6 +2,6 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-class FeedbackConfig(AppConfig):
-    name = "retain.feedback"
+class SurveysConfig(AppConfig):
+    name = "retain.surveys"
     verbose_name = _("Surveys")

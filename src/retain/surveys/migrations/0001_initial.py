@@ -81,7 +81,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="responses",
-                        to="feedback.survey",
+                        to="surveys.survey",
                         verbose_name="survey",
                     ),
                 ),
