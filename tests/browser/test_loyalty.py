@@ -1,0 +1,86 @@
+"""The membership panel in a real Chromium, in Chinese and in English: a manager sees the
+balance, tier and privileges, adjusts points with a reason and redeems some for a reward;
+the balance and the history follow, and a redemption beyond the balance is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from retain.accounts.services import user_create
+from retain.loyalty.ledger import points_balance, points_bonus
+from retain.loyalty.tiers import tiers_evaluate
+from tests.browser.conftest import shot
+from tests.conftest import PASSWORD
+from tests.factories import CustomerFactory, OrderFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WORDS = {
+    "zh-hans": {
+        "tier": "金卡",
+        "privilege": "包邮",
+        "adjusted": "积分已调整。",
+        "short": "可用积分只有",
+    },
+    "en": {
+        "tier": "Gold",
+        "privilege": "free shipping",
+        "adjusted": "Points adjusted.",
+        "short": "Only",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_a_manager_adjusts_and_redeems_points_on_the_customer_page(page, live_server, lang):
+    user_create(username="manager", password=PASSWORD, role="manager")
+    customer = CustomerFactory(name="积分测试公司")
+    OrderFactory(
+        customer=customer, amount=Decimal(15000), ordered_at=timezone.now() - dt.timedelta(days=2)
+    )
+    tiers_evaluate(as_of=timezone.localdate())
+    points_bonus(customer=customer, points=1000, on=timezone.localdate(), reason="welcome")
+    words = WORDS[lang]
+
+    page.context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.locator("html").get_attribute("lang") == lang
+    page.goto(f"{live_server.url}/customers/{customer.code}/")
+
+    panel = page.locator("#loyalty")
+    assert "1,000" in panel.locator("#points-balance").inner_text()
+    assert words["tier"] in panel.locator("#member-tier").inner_text()
+    assert words["privilege"] in panel.locator("#member-privileges").inner_text()
+
+    page.click("#points-adjust summary")
+    page.fill("#points-adjust input[name=points]", "-250")
+    page.fill("#points-adjust input[name=reason]", "重复赠送")
+    page.click("#points-adjust button[type=submit]")
+    page.wait_for_selector("p.message.success")
+    assert page.locator("p.message.success").inner_text() == words["adjusted"]
+    assert "750" in page.locator("#points-balance").inner_text()
+
+    page.click("#points-redeem summary")
+    page.fill("#points-redeem input[name=points]", "751")
+    page.fill("#points-redeem input[name=what]", "保温杯")
+    page.click("#points-redeem button[type=submit]")
+    page.wait_for_selector("p.message.error")
+    assert words["short"] in page.locator("p.message.error").inner_text()
+
+    page.click("#points-redeem summary")
+    page.fill("#points-redeem input[name=points]", "700")
+    page.fill("#points-redeem input[name=what]", "保温杯")
+    page.click("#points-redeem button[type=submit]")
+    page.wait_for_selector("p.message.success")
+    history = page.locator("#points-history").inner_text()
+    assert "-700" in history and "保温杯" in history and "重复赠送" in history
+    shot(page, f"loyalty-panel-{lang}")
+    assert points_balance(customer) == 50
