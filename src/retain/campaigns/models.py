@@ -34,6 +34,15 @@ class Campaign(models.Model):
         on_delete=models.PROTECT,
         related_name="campaigns",
     )
+    playbook = models.ForeignKey(
+        "playbooks.Playbook",
+        verbose_name=_("part of plan"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaigns",
+        help_text=_("Measured with this retention plan: its control group gets no message."),
+    )
     channel = models.CharField(
         _("channel"),
         max_length=10,

@@ -22,6 +22,7 @@ CAMPAIGN_FIELDS = (
     "ends_on",
     "description",
     "segment",
+    "playbook",
     "channel",
     "webhook_url",
     "subject",

@@ -50,6 +50,16 @@ class CareTemplate(models.Model):
         help_text=_("Only customers of this saved segment; empty: everyone who consented."),
     )
 
+    playbook = models.ForeignKey(
+        "playbooks.Playbook",
+        verbose_name=_("part of plan"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="care_templates",
+        help_text=_("Measured with this retention plan: its control group gets no message."),
+    )
+
     class Meta:
         verbose_name = _("care template")
         verbose_name_plural = _("care templates")

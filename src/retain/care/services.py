@@ -17,11 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from zhdate import ZhDate
 
+from retain.care.contact_policy import quiet_until
 from retain.care.models import CareChannel, CareTemplate, Delivery, DeliveryStatus, Occasion
 from retain.care.templating import TemplateInvalid, template_compile, template_context
 from retain.customers.models import Consent, ConsentStatus, Contact, Customer, CustomerKind
 from retain.customers.services import consent_set
-from retain.tasks.services import quiet_until
 
 UNSUBSCRIBE_SALT = "retain.care.unsubscribe"
 #: The consent channel each care channel needs (a webhook posts to a WeChat-style bot).
@@ -168,6 +168,8 @@ class CareResult:
     without_consent: int = 0
     #: recipients skipped because they reached the frequency cap
     capped: int = 0
+    #: recipients in the control group of the plan the greeting belongs to
+    held_out: int = 0
     #: "template name: line N: reason" of each template skipped because it is broken
     broken: list[str] = field(default_factory=list)
 
@@ -254,8 +256,12 @@ def care_messages_prepare(*, on: dt.date, now: dt.datetime) -> CareResult:
             continue
         members = _segment_members(template.segment)
         capped = _capped(now)
+        held = _held_out(template.playbook_id)
         for customer, contact, address, name in _recipients(template, on):
             if address in done or (members is not None and customer.pk not in members):
+                continue
+            if customer.pk in held:
+                result.held_out += 1
                 continue
             if customer.pk in capped:
                 result.capped += 1
@@ -328,6 +334,14 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> Delive
             delivery.last_error = "consent withdrawn"
             delivery.save(update_fields=["status", "last_error"])
             return delivery
+        # a message of a plan: the customer may have been drawn into its control group, or
+        # left its target (or the message's segment), since it was queued
+        skipped = _send_refusal(delivery)
+        if skipped:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.last_error = skipped
+            delivery.save(update_fields=["status", "last_error"])
+            return delivery
         outcome = channel_for(delivery.source.channel).send(delivery)
         delivery.attempts += 1
         if outcome.ok:
@@ -365,11 +379,40 @@ def _capped(now: dt.datetime) -> set[int]:
     )
 
 
+def _held_out(playbook_id: int | None) -> set[int]:
+    """The control group of the plan a message belongs to: they get nothing from it."""
+    if playbook_id is None:
+        return set()
+    from retain.playbooks.assignment import holdout_customers
+
+    return holdout_customers(playbook_id=playbook_id)
+
+
+def _send_refusal(delivery: Delivery) -> str:
+    """Why a queued message may no longer go out ("" when it may): the plan's check
+    (``plan_send_refusal``), then the message's own segment, which the customer may have
+    left since the message was prepared."""
+    from retain.playbooks.assignment import SKIPPED_LEFT, plan_send_refusal
+    from retain.playbooks.conditions import conditions_q
+
+    source = delivery.source
+    if source is None:
+        return ""
+    refusal = plan_send_refusal(playbook_id=source.playbook_id, customer_id=delivery.customer_id)
+    segment = source.segment
+    if refusal or source.playbook_id is None or segment is None:
+        return refusal
+    still = Customer.objects.filter(
+        conditions_q(segment.conditions), pk=delivery.customer_id
+    ).exists()
+    return "" if still else SKIPPED_LEFT
+
+
 def _segment_members(segment: Any) -> set[int] | None:
     """The customer ids of a saved segment, or None for "no segment: everyone"."""
     if segment is None:
         return None
-    from retain.scoring.conditions import conditions_q
+    from retain.playbooks.conditions import conditions_q
 
     return set(
         Customer.objects.filter(conditions_q(segment.conditions)).values_list("id", flat=True)
@@ -411,6 +454,7 @@ class CampaignSendResult:
     campaigns: int = 0
     prepared: int = 0
     capped: int = 0
+    held_out: int = 0
 
 
 @transaction.atomic
@@ -436,8 +480,12 @@ def campaigns_send_due(*, now: dt.datetime) -> CampaignSendResult:
         new: list[Delivery] = []
         seen: set[str] = set()
         joined: list[CampaignParticipation] = []
+        held = _held_out(campaign.playbook_id)
         for customer, contact, address, name in campaign_recipients(campaign):
             if address in seen:
+                continue
+            if customer.pk in held:
+                result.held_out += 1
                 continue
             if customer.pk in capped:
                 result.capped += 1
@@ -522,6 +570,7 @@ CARE_TEMPLATE_FIELDS = (
     "body",
     "active",
     "segment",
+    "playbook",
 )
 
 

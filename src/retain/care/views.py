@@ -32,6 +32,7 @@ from retain.care.services import (
 )
 from retain.care.templating import TEMPLATE_NAMES, TemplateInvalid, template_preview
 from retain.customers.models import Customer
+from retain.playbooks.assignment import SKIPPED
 
 
 @require_http_methods(["GET", "POST"])
@@ -205,6 +206,8 @@ def delivery_log_view(request: HttpRequest) -> HttpResponse:
     totals = deliveries.aggregate(
         sent=Count("id", filter=Q(status=DeliveryStatus.SENT)),
         failed=Count("id", filter=Q(status=DeliveryStatus.FAILED)),
+        # of the failed: messages of a plan withheld at send time (control group, left)
+        skipped=Count("id", filter=Q(status=DeliveryStatus.FAILED, last_error__startswith=SKIPPED)),
         pending=Count("id", filter=Q(status=DeliveryStatus.PENDING)),
         opened=Count("id", filter=Q(opened_at__isnull=False)),
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -24,7 +25,7 @@ class Segment(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from retain.scoring.conditions import conditions_validate
+        from retain.playbooks.conditions import conditions_validate
 
         conditions_validate(self.conditions)
 
@@ -47,6 +48,30 @@ class Playbook(models.Model):
         help_text=_("Executes the plan; gets the tasks of customers without an owner."),
     )
     active = models.BooleanField(_("active"), default=True)
+    holdout_percent = models.PositiveSmallIntegerField(
+        _("control group (%)"),
+        default=10,
+        validators=[MaxValueValidator(50)],
+        help_text=_(
+            "Share of the eligible customers kept out of the plan at random, to measure it."
+        ),
+    )
+    min_effect_points = models.PositiveSmallIntegerField(
+        _("smallest effect worth knowing (points)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=_(
+            "Rise in the 90-day repurchase rate the plan is sized to detect; "
+            "the verdict waits until enough customers have been followed for it."
+        ),
+    )
+    goals = models.ManyToManyField(
+        "kpis.Goal",
+        verbose_name=_("board goals"),
+        blank=True,
+        related_name="playbooks",
+        help_text=_("The board's goals this plan serves: their cards show its measured effect."),
+    )
 
     class Meta:
         verbose_name = _("playbook")
@@ -55,6 +80,76 @@ class Playbook(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PlaybookVariant(models.Model):
+    """One arm of a plan run as A / B / n: its own actions, its own share of the treated."""
+
+    playbook = models.ForeignKey(
+        Playbook, verbose_name=_("playbook"), on_delete=models.CASCADE, related_name="variants"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    share = models.PositiveSmallIntegerField(
+        _("share"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("Weight among the variants: 1 and 1 split the treated customers in half."),
+    )
+
+    class Meta:
+        verbose_name = _("plan variant")
+        verbose_name_plural = _("plan variants")
+        ordering = ["playbook", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["playbook", "name"], name="variant_name_per_playbook")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.playbook}: {self.name}"
+
+
+class PlanAssignment(models.Model):
+    """Which arm of a plan a customer is in (control or a variant), from the day they entered
+    its target until the day they left it. Logged once at entry, never re-drawn."""
+
+    playbook = models.ForeignKey(
+        Playbook, verbose_name=_("playbook"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="plan_assignments",
+    )
+    holdout = models.BooleanField(_("control group"))
+    variant = models.ForeignKey(
+        PlaybookVariant,
+        verbose_name=_("variant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assignments",
+    )
+    entered_at = models.DateTimeField(_("entered at"))
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("plan assignment")
+        verbose_name_plural = _("plan assignments")
+        indexes = [
+            models.Index(fields=["playbook", "holdout", "variant"], name="assignment_arm"),
+            models.Index(fields=["customer", "playbook"], name="assignment_customer"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["playbook", "customer"],
+                condition=models.Q(left_at__isnull=True),
+                name="one_live_assignment_per_plan",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.playbook_id}:{self.customer_id}"
 
 
 class ActionChannel(models.TextChoices):
@@ -118,6 +213,15 @@ class PlaybookAction(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    variant = models.ForeignKey(
+        PlaybookVariant,
+        verbose_name=_("variant"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="actions",
+        help_text=_("Only for the customers of this variant; empty: every treated customer."),
+    )
     round_robin_next = models.PositiveIntegerField(default=0, editable=False)
     active = models.BooleanField(_("active"), default=True)
 
@@ -143,3 +247,52 @@ class PlaybookAction(models.Model):
         problems = template_validate(self.template)
         if problems:
             raise ValidationError({"template": [str(p) for p in problems]})
+
+
+class CaseOutcome(models.TextChoices):
+    SUCCESS = "success", _("Success")
+    FAILURE = "failure", _("Failure")
+
+
+class PlanCase(models.Model):
+    """A case of success or failure of a plan, recorded with a note at the monthly review."""
+
+    playbook = models.ForeignKey(
+        Playbook, verbose_name=_("playbook"), on_delete=models.CASCADE, related_name="cases"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="plan_cases",
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month reviewed."))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=CaseOutcome.choices)
+    note = models.TextField(_("note"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("plan case")
+        verbose_name_plural = _("plan cases")
+        ordering = ["-month", "-created_at", "-id"]
+        indexes = [models.Index(fields=["month", "playbook"], name="case_month_plan")]
+
+    def __str__(self) -> str:
+        return f"{self.playbook_id} {self.month:%Y-%m} {self.outcome}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.month is not None and self.month.day != 1:
+            raise ValidationError({"month": _("A month starts on its first day.")})
+        if not (self.note or "").strip():
+            raise ValidationError({"note": _("Say what happened in a note.")})

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from retain.customers.models import Customer
+from retain.playbooks.conditions import conditions_q
 from retain.playbooks.models import Playbook, PlaybookAction, Segment
-from retain.scoring.conditions import conditions_q
 
 
 def segment_members(*, segment: Segment) -> QuerySet[Customer]:

@@ -1,5 +1,5 @@
 """A playbook's results: tasks created and done, customers reached, coverage of its
-segment this month, and repurchase of the targeted customers against the rest."""
+segment this month, and the measured effect of each arm against the control group."""
 
 from __future__ import annotations
 
@@ -7,17 +7,25 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from retain.accounts.access import customers_visible_to
-from retain.interactions.models import Interaction
-from retain.orders.models import Order, OrderStatus
+from retain.accounts.access import can, customers_visible_to
+from retain.core.exports import csv_bytes, xlsx_bytes
+from retain.interactions.models import FollowUp
+from retain.playbooks.assignment import plan_sends_skipped
+from retain.playbooks.conditions import conditions_q
 from retain.playbooks.models import Playbook
-from retain.scoring.conditions import conditions_q
+from retain.playbooks.results import (
+    EXPORT_COLUMNS,
+    comparison_rows,
+    plan_results,
+    plan_results_rows,
+)
 from retain.tasks.models import Task, TaskStatus
 
 
@@ -33,10 +41,6 @@ class PlaybookResults:
     late: int
     reached: int
     contacted_this_month: int
-    targeted: int
-    targeted_bought: int
-    others: int
-    others_bought: int
 
     @property
     def done_share(self) -> float | None:
@@ -45,14 +49,6 @@ class PlaybookResults:
     @property
     def coverage(self) -> float | None:
         return self.contacted_this_month / self.members if self.members else None
-
-    @property
-    def targeted_rate(self) -> float | None:
-        return self.targeted_bought / self.targeted if self.targeted else None
-
-    @property
-    def others_rate(self) -> float | None:
-        return self.others_bought / self.others if self.others else None
 
 
 def playbook_results(
@@ -77,16 +73,8 @@ def playbook_results(
         reached=Count("customer", distinct=True, filter=Q(status=TaskStatus.DONE)),
     )
     contacted = members.filter(
-        Exists(Interaction.objects.filter(customer=OuterRef("pk"), occurred_at__gte=month_start))
+        Exists(FollowUp.objects.filter(customer=OuterRef("pk"), occurred_at__gte=month_start))
     ).count()
-    targeted_q = Exists(tasks.filter(customer=OuterRef("pk")))
-    bought_q = Exists(
-        Order.objects.filter(
-            customer=OuterRef("pk"), status=OrderStatus.PAID, ordered_at__gte=start
-        )
-    )
-    targeted = visible.filter(targeted_q)
-    others = members.exclude(targeted_q)
     return PlaybookResults(
         days=days,
         since=since,
@@ -98,16 +86,14 @@ def playbook_results(
         late=counts["late"],
         reached=counts["reached"],
         contacted_this_month=contacted,
-        targeted=targeted.count(),
-        targeted_bought=targeted.filter(bought_q).count(),
-        others=others.count(),
-        others_bought=others.filter(bought_q).count(),
     )
 
 
 @login_required
 @require_GET
 def playbook_results_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can(request.user, "playbooks.view_playbook"):
+        raise PermissionDenied
     playbook = get_object_or_404(Playbook.objects.select_related("segment", "owner"), pk=pk)
     try:
         days = max(7, min(730, int(request.GET.get("days", "90"))))
@@ -123,8 +109,60 @@ def playbook_results_view(request: HttpRequest, pk: int) -> HttpResponse:
             filter=Q(tasks__created_at__date__gte=results.since, tasks__status="done"),
         ),
     ).order_by("every_days", "name")
+    measured = plan_results(
+        playbook=playbook, now=timezone.now(), customers=customers_visible_to(request.user)
+    )
     return render(
         request,
-        "web/playbook_results.html",
-        {"playbook": playbook, "results": results, "actions": actions, "nav": "playbooks"},
+        "playbooks/playbook_results.html",
+        {
+            "playbook": playbook,
+            "results": results,
+            "actions": actions,
+            "measured": measured,
+            "tables": [(c, comparison_rows(c, measured.control)) for c in measured.comparisons],
+            "withheld": plan_sends_skipped(playbook_id=playbook.pk),
+            "nav": "playbooks",
+        },
     )
+
+
+@login_required
+@require_GET
+def playbooks_compare_view(request: HttpRequest) -> HttpResponse:
+    """The plans side by side: each arm's 90-day repurchase against its control group, the
+    difference with its interval and the verdict (the monthly review's first table)."""
+    if not can(request.user, "playbooks.view_playbook"):
+        raise PermissionDenied
+    now = timezone.now()
+    visible = customers_visible_to(request.user)
+    plans = [
+        plan_results(playbook=p, now=now, customers=visible)
+        for p in Playbook.objects.select_related("segment").order_by("-active", "name")
+    ]
+    return render(request, "playbooks/playbooks_compare.html", {"plans": plans, "nav": "playbooks"})
+
+
+@login_required
+@require_GET
+def playbook_results_export_view(request: HttpRequest, pk: int, fmt: str = "csv") -> HttpResponse:
+    """The measured figures per arm as CSV (UTF-8 with BOM) or an Excel workbook: the same
+    rows (one per arm, control first) and columns in both."""
+    if not can(request.user, "playbooks.view_playbook"):
+        raise PermissionDenied
+    playbook = get_object_or_404(Playbook, pk=pk)
+    measured = plan_results(
+        playbook=playbook, now=timezone.now(), customers=customers_visible_to(request.user)
+    )
+    rows = plan_results_rows(measured)
+    if fmt == "xlsx":
+        response = HttpResponse(
+            xlsx_bytes(EXPORT_COLUMNS, rows, title=f"plan-{playbook.pk}"),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = HttpResponse(csv_bytes(EXPORT_COLUMNS, rows), content_type="text/csv")
+    response["Content-Disposition"] = (
+        f'attachment; filename="plan-{playbook.pk}-results.{"xlsx" if fmt == "xlsx" else "csv"}"'
+    )
+    return response

@@ -3,6 +3,7 @@ members live (htmx), save it and use it as a playbook's target."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +19,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from retain.accounts.access import EXPORT_CUSTOMERS, can, customers_visible_to
+from retain.accounts.access import (
+    EXPORT_CUSTOMERS,
+    VIEW_ALL_CUSTOMERS,
+    can,
+    customers_visible_to,
+)
+from retain.core.cache import cached
 from retain.customers.models import Customer
+from retain.playbooks.conditions import FIELDS, conditions_q
 from retain.playbooks.models import Segment
 from retain.playbooks.services import segment_save
-from retain.scoring.conditions import FIELDS, conditions_q
+from retain.scoring.models import RunStatus, ScoringRun
 
 FIELD_LABELS = {
+    "member_tier": gettext_lazy("Membership tier"),
+    "points_balance": gettext_lazy("Points balance"),
     "quadrant": gettext_lazy("Quadrant"),
     "lifecycle_stage": gettext_lazy("Lifecycle stage"),
     "rfm_segment": gettext_lazy("RFM segment"),
@@ -87,13 +97,17 @@ def field_choices() -> dict[str, list[tuple[str, Any]]]:
     from retain.tasks.templatetags.task_tags import LABELS
     from retain.web.templatetags.board import RFM_LABELS
 
-    def distinct(column: str) -> list[tuple[str, Any]]:
-        values = (
+    def distinct_now(column: str) -> list[str]:
+        return list(
             Customer.objects.exclude(**{column: ""})
             .order_by(column)
             .values_list(column, flat=True)
             .distinct()[:300]
         )
+
+    def distinct(column: str) -> list[tuple[str, Any]]:
+        # a DISTINCT over every customer (1M rows): kept until a customer is written
+        values = cached("segments", f"distinct:{column}", lambda: distinct_now(column))
         return [(v, v) for v in values]
 
     return {
@@ -176,11 +190,13 @@ def conditions_from_params(params: QueryDict) -> dict[str, Any]:
     return {mode: clauses}
 
 
-def rows_of(conditions: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
+def rows_of(
+    conditions: dict[str, Any], choices: dict[str, list[tuple[str, Any]]] | None = None
+) -> tuple[str, list[dict[str, str]]]:
     """The builder's rows for a (flat) condition group; nested groups are not editable here."""
     ((mode, items),) = conditions.items()
     rows = []
-    choices = field_choices()
+    choices = field_choices() if choices is None else choices
     for item in items:
         if "field" not in item:
             continue
@@ -212,7 +228,41 @@ class SegmentFigures:
     potential: int
 
 
-def segment_figures(members: QuerySet[Customer], everyone: QuerySet[Customer]) -> SegmentFigures:
+def segment_figures(
+    members: QuerySet[Customer],
+    everyone: QuerySet[Customer],
+    *,
+    cache_key: tuple[str, str] | None = None,
+) -> SegmentFigures:
+    """The segment's figures against every customer the user sees. With ``cache_key``
+    ((run:scope, conditions digest), see ``_figures_cache_key``) both aggregates come from
+    the cache until a write they read or the next scoring run."""
+    if cache_key is None:
+        return _segment_figures(members, _everyone_totals(everyone))
+    scope, digest = cache_key
+    totals = cached("segments", f"{scope}:everyone", lambda: _everyone_totals(everyone))
+    return cached("segments", f"{scope}:{digest}", lambda: _segment_figures(members, totals))
+
+
+def _everyone_totals(everyone: QuerySet[Customer]) -> dict[str, Any]:
+    return everyone.aggregate(n=Count("id"), revenue=Sum("score__total_spend"))
+
+
+def _figures_cache_key(user: Any, conditions: dict[str, Any]) -> tuple[str, str]:
+    """("run:scope", digest): the scoring run (the scores the figures read), whose customers
+    (all, or one user's), and a digest of the conditions."""
+    run = (
+        ScoringRun.objects.filter(status=RunStatus.DONE)
+        .order_by("-as_of", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    scope = "all" if can(user, VIEW_ALL_CUSTOMERS) else f"user:{user.pk}"
+    text = json.dumps(conditions, sort_keys=True, ensure_ascii=False)
+    return f"{run}:{scope}", hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _segment_figures(members: QuerySet[Customer], total: dict[str, Any]) -> SegmentFigures:
     agg = members.aggregate(
         n=Count("id"),
         revenue=Sum("score__total_spend"),
@@ -224,7 +274,6 @@ def segment_figures(members: QuerySet[Customer], everyone: QuerySet[Customer]) -
         core=Count("id", filter=Q(score__quadrant="core")),
         potential=Count("id", filter=Q(score__quadrant="potential")),
     )
-    total = everyone.aggregate(n=Count("id"), revenue=Sum("score__total_spend"))
     n = agg["n"] or 0
     revenue = float(agg["revenue"] or 0.0)
     buyers = agg["buyers"] or 0
@@ -252,7 +301,9 @@ def _context(request: HttpRequest, conditions: dict[str, Any] | None) -> dict[st
     except ValidationError as exc:
         context["error"] = "; ".join(exc.messages)
         return context
-    context["figures"] = segment_figures(members, everyone)
+    context["figures"] = segment_figures(
+        members, everyone, cache_key=_figures_cache_key(request.user, conditions)
+    )
     context["members"] = members.select_related("score", "owner").order_by("code")[:20]
     context["conditions_json"] = json.dumps(conditions, ensure_ascii=False)
     return context
@@ -277,8 +328,9 @@ def segment_explorer_view(request: HttpRequest) -> HttpResponse:
     context = _context(request, conditions)
     context["error"] = context["error"] or error
     if request.headers.get("HX-Request"):
-        return render(request, "web/_segment_results.html", context)
-    mode, rows = rows_of(conditions or {"all": []})
+        return render(request, "playbooks/_segment_results.html", context)
+    choices = field_choices()
+    mode, rows = rows_of(conditions or {"all": []}, choices)
     context.update(
         {
             "segment": segment,
@@ -288,14 +340,14 @@ def segment_explorer_view(request: HttpRequest) -> HttpResponse:
             "mode": mode,
             "rows": rows,
             "fields": [(f, FIELD_LABELS.get(f, f)) for f in FIELDS],
-            "choices": field_choices().items(),
+            "choices": choices.items(),
             "can_export": can(request.user, EXPORT_CUSTOMERS),
             "ops": list(OP_LABELS.items()),
             "can_save": can(request.user, "playbooks.add_playbook"),
             "nav": "segments",
         }
     )
-    return render(request, "web/segments.html", context)
+    return render(request, "playbooks/segments.html", context)
 
 
 @login_required
