@@ -49,7 +49,7 @@ def bench_generate(size: int) -> None:
         password="bench-pass-123",
     )
     seconds = time.perf_counter() - started
-    rows = result.customers + result.contacts + 2 * result.orders + result.interactions
+    rows = result.customers + result.contacts + 2 * result.orders + result.followups
     print(
         f"generate  customers={size:>9,}  orders={result.orders:>10,}  rows≈{rows:>11,}  "
         f"{seconds:8.1f} s  {rows / seconds:>9,.0f} rows/s  peak RSS {_peak_mib():,.0f} MiB"

@@ -34,7 +34,7 @@ def main() -> None:
         for preferences in (False, True):
             start = time.perf_counter()
             tables = app_tables(source=source, preferences=preferences)
-            frame = score_customers(tables.score_orders, as_of=as_of, **tables.engine_kwargs())
+            frame = score_customers(tables.engine_tables(), as_of=as_of)
             label = "with preferences" if preferences else "without"
             print(
                 f"{source.value} {label}: {time.perf_counter() - start:.2f} s, {len(frame):,} rows"

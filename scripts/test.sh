@@ -10,7 +10,7 @@ export RETAIN_TEST_POSTGRES_URL="$PG_URL"
 unset RETAIN_DATABASE_URL RETAIN_REDIS_URL
 
 echo "== tests on SQLite (RETAIN_HOME=$RETAIN_HOME)"
-"$BIN/pytest" "$@"
+"$BIN/pytest" --durations=30 "$@"
 
 if "$BIN/python" - "$PG_URL" <<'PY'
 import sys, psycopg
@@ -22,8 +22,10 @@ except Exception as exc:
 PY
 then
   echo "== tests on PostgreSQL ($PG_URL)"
-  # The engine's own suite already runs every backend, PostgreSQL included, in the first pass.
-  RETAIN_DATABASE_URL="$PG_URL" "$BIN/pytest" --ignore=tests/analytics "$@"
+  # The engine's own suite already runs every backend, PostgreSQL included, in the first pass;
+  # tests marked one_pass do not use the database under test (their own SQLite file, Redis).
+  RETAIN_DATABASE_URL="$PG_URL" "$BIN/pytest" --durations=30 --ignore=tests/analytics \
+    -m "not one_pass" "$@"
 elif [ "${RETAIN_REQUIRE_POSTGRES:-0}" = "1" ]; then
   echo "RETAIN_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable" >&2
   exit 1

@@ -7,6 +7,9 @@ import sys
 
 import pytest
 
+# the real SMTP server, the webhook receiver and immediate Huey, for every test that asks
+from tests.fixtures.messaging import hook, huey_immediate, smtp  # noqa: F401
+
 #: The fixed "today" of the tests; nothing reads the wall clock.
 AS_OF = dt.date(2026, 11, 1)
 PASSWORD = "a-long-test-password"
@@ -32,6 +35,27 @@ def _fast_password_hasher():
 
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_in_process():
+    """The tests' cache lives in this process: the file cache in RETAIN_HOME would outlive the
+    test database (and its reused primary keys) and be shared with other test runs. Servers
+    that tests start in subprocesses use their own RETAIN_HOME's cache."""
+    from django.test.utils import override_settings
+
+    locmem = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(CACHES=locmem):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Every test starts with an empty cache (the board's figures are cached by run id)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 def _demo_company_make():

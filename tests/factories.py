@@ -11,9 +11,9 @@ from django.utils import timezone
 from retain.accounts.models import Role, User
 from retain.complaints.models import Complaint
 from retain.customers.models import Contact, Customer, CustomerKind
-from retain.feedback.models import Survey, SurveyResponse
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.orders.models import Order
+from retain.surveys.models import Survey, SurveyResponse
 
 AT = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -58,9 +58,9 @@ class OrderFactory(factory.django.DjangoModelFactory):
     channel = "online"
 
 
-class InteractionFactory(factory.django.DjangoModelFactory):
+class FollowUpFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Interaction
+        model = FollowUp
 
     customer = factory.SubFactory(CustomerFactory)
     kind = "call"

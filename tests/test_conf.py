@@ -120,8 +120,8 @@ def test_a_malformed_setting_is_refused_by_name(fresh_env, monkeypatch, name, va
 
 
 def test_churn_alert_links_use_the_base_url(settings):
-    from retain.tasks.services import _base_url
+    from retain.scoring.alerts import base_url
 
     settings.RETAIN_BASE_URL = "https://crm.example.com/"
 
-    assert _base_url() == "https://crm.example.com"
+    assert base_url() == "https://crm.example.com"

@@ -19,7 +19,7 @@ from tests.factories import (
     ComplaintFactory,
     ContactFactory,
     CustomerFactory,
-    InteractionFactory,
+    FollowUpFactory,
     OrderFactory,
     SurveyResponseFactory,
 )
@@ -118,21 +118,21 @@ def test_timeline_merges_all_kinds_newest_first():
     customer = CustomerFactory()
     at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     OrderFactory(customer=customer, ordered_at=at, number="SO1")
-    InteractionFactory(customer=customer, occurred_at=at + dt.timedelta(days=1))
+    FollowUpFactory(customer=customer, occurred_at=at + dt.timedelta(days=1))
     ComplaintFactory(customer=customer, opened_at=at + dt.timedelta(days=2))
     SurveyResponseFactory(customer=customer, sent_at=at + dt.timedelta(days=3), nps=4)
     OrderFactory(number="SO-OTHER")  # another customer's order stays out
 
     timeline = customer_timeline(customer=customer)
 
-    assert [e.kind for e in timeline] == ["survey", "complaint", "interaction", "order"]
+    assert [e.kind for e in timeline] == ["survey", "complaint", "followup", "order"]
     assert "NPS 4" in timeline[0].detail
     assert timeline[-1].amount is not None
 
 
-def test_interaction_logged_more_than_24_hours_late_is_flagged():
-    on_time = InteractionFactory()
-    late = InteractionFactory(logged_at=on_time.occurred_at + dt.timedelta(hours=25))
+def test_followup_logged_more_than_24_hours_late_is_flagged():
+    on_time = FollowUpFactory()
+    late = FollowUpFactory(logged_at=on_time.occurred_at + dt.timedelta(hours=25))
 
     assert not on_time.logged_late
     assert late.logged_late

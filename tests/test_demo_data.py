@@ -12,9 +12,9 @@ from django.db.models import Count, Max, Min, Sum
 from retain.accounts.models import Role, User
 from retain.customers.models import Contact, Customer
 from retain.demo.generate import DemoSpec, demo_company_create
-from retain.feedback.models import SurveyResponse
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.orders.models import Order, OrderLine
+from retain.surveys.models import SurveyResponse
 from retain.tags.models import CustomerTag
 from tests.conftest import AS_OF, PASSWORD
 
@@ -40,7 +40,7 @@ class TestTheDemoCompany:
         assert Order.objects.count() == result.orders > 300
         assert OrderLine.objects.count() == result.orders
         assert Contact.objects.count() == result.contacts
-        assert Interaction.objects.count() == result.interactions > 0
+        assert FollowUp.objects.count() == result.followups > 0
         assert SurveyResponse.objects.count() == result.survey_responses > 0
         assert CustomerTag.objects.exists()
         assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
@@ -90,11 +90,23 @@ class TestTheDemoCompany:
 
 
 def test_same_seed_makes_the_same_company():
+    import importlib
+
+    from django.apps import apps
+
+    def empty_database() -> None:
+        # the measured plans hash (plan id, customer): both runs start from the same empty
+        # database with the shipped playbooks under the same ids (flush resets the sequences)
+        call_command("flush", interactive=False, verbosity=0)
+        importlib.import_module("retain.playbooks.migrations.0002_default_playbooks").create(
+            apps, None
+        )
+
     spec = DemoSpec(customers=120, seed=11, as_of=AS_OF)
+    empty_database()
     demo_company_create(spec=spec, password=PASSWORD)
     first = _fingerprint()
-    call_command("flush", interactive=False, verbosity=0)
-
+    empty_database()
     demo_company_create(spec=spec, password=PASSWORD)
 
     assert _fingerprint() == first
@@ -134,7 +146,7 @@ def test_the_demo_reads_like_a_real_company(demo_company):
     from django.db.models import Count
 
     from retain.customers.models import Contact, Customer
-    from retain.demo.generate import AGE_BAND_YEARS
+    from retain.demo.draws import AGE_BAND_YEARS
     from tests.conftest import AS_OF
 
     latin = re.compile(r"^[A-Za-z .,'\-]+$")
@@ -174,3 +186,24 @@ def test_the_current_month_is_labelled_partial_on_the_board():
         end = month_labels(["2026-10", "2026-11"], today=dt.date(2026, 11, 30))
     assert mid == ["2026-10", "2026-11 (to day 12)"]
     assert end == ["2026-10", "2026-11"]
+
+
+def test_name_pools_do_not_depend_on_the_interpreters_hash_seed():
+    """Same seed, same company, from any process: the company-name prefixes were a set, whose
+    order follows PYTHONHASHSEED, so two `retain demo` runs named companies differently."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from retain.demo.draws import name_pools; print(name_pools(7)['zh_company_prefix'])"
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1

@@ -22,7 +22,7 @@ ROLE_TEST = re.compile(
 )
 #: The layers above the domain, and the project modules that compose the layers.
 INTERFACE_APPS = {"web", "api"}
-PROJECT_MODULES = {"cli.py", "urls.py", "settings.py", "wsgi.py", "analytics_cli.py"}
+PROJECT_MODULES = {"cli.py", "urls.py", "settings.py", "wsgi.py"}
 
 
 def _sources(*patterns: str) -> list[Path]:

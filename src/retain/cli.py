@@ -150,7 +150,7 @@ def demo_data(
     result = demo_company_create(spec=spec, password=password, progress=True)
     typer.echo(
         f"Made {result.customers:,} customers, {result.contacts:,} contacts, "
-        f"{result.orders:,} orders, {result.interactions:,} follow-ups, "
+        f"{result.orders:,} orders, {result.followups:,} follow-ups, "
         f"{result.complaints:,} complaints and {result.survey_responses:,} survey answers "
         f"in {result.seconds:.1f} s."
     )
@@ -221,9 +221,11 @@ def worker(
 
     from retain.imports.services import import_jobs_reap
     from retain.pipeline.heartbeat import worker_beating
+    from retain.pipeline.queue import lost_jobs_reap
 
     import_jobs_reap()  # jobs a dead worker left "running" show as failed, ready to retry
     with worker_beating():
+        lost_jobs_reap()  # jobs a dead worker took off the queue: queued again, or failed
         call_command("run_huey", workers=workers, worker_type="thread")
 
 
@@ -334,7 +336,8 @@ def daily(
         typer.Option(help="Run the day's jobs for this day (YYYY-MM-DD); today by default."),
     ] = None,
 ) -> None:
-    """Run the daily jobs: playbook tasks, churn alerts, care messages, complaints, detractors."""
+    """Run the daily jobs: playbook tasks, churn alerts, care messages, complaints, detractors,
+    loyalty (points, expiry, referrals, tiers)."""
     _django()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -369,6 +372,11 @@ def daily(
         parts.append(f"{complaints.escalated:,} complaints escalated")
     if (detractors := result.result(StepName.DETRACTORS)) is not None:
         parts.append(f"{detractors.created:,} detractor follow-ups")
+    if (loyalty := result.result(StepName.LOYALTY)) is not None:
+        parts.append(
+            f"{loyalty.earned:,} points earned, {loyalty.expired:,} expired, "
+            f"{loyalty.upgraded:,} tier upgrades, {loyalty.downgraded:,} downgrades"
+        )
     typer.echo(f"{day}: " + "; ".join(parts) + ".")
     if _steps_failed(result):
         raise typer.Exit(1)
@@ -414,6 +422,39 @@ def export_customers(
     else:
         csv_write(out, header, rows)
     typer.echo(f"Exported {customers.count():,} customers to {out}")
+
+
+@app.command("export")
+def export(
+    user: Annotated[str, typer.Option("--as", help="Export as this user, with their permissions.")],
+    parquet: Annotated[
+        Path,
+        typer.Option(
+            "--parquet",
+            help="Folder to write: one folder of Parquet parts per table, for retain analyze.",
+            file_okay=False,
+        ),
+    ],
+) -> None:
+    """Export the engine's inputs (orders, customers, ... ids only) as Parquet; audited."""
+    _django()
+    from django.core.exceptions import PermissionDenied
+
+    from retain.accounts.models import User
+    from retain.scoring.lake import ANALYZE_OPTIONS, lake_export
+
+    actor = User.objects.filter(username=user, is_active=True).first()
+    if actor is None:
+        typer.echo(f"Error: no active user {user!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        done = lake_export(actor=actor, folder=parquet)
+    except PermissionDenied as exc:
+        typer.echo(f"Error: {user} ({actor.role}) may not export the company's data", err=True)
+        raise typer.Exit(1) from exc
+    for name, count in done.rows.items():
+        typer.echo(f"{parquet / name}: {count:,} rows")
+    typer.echo(f"Next: retain analyze {parquet / 'orders'} {ANALYZE_OPTIONS} --out scores.parquet")
 
 
 @app.command()
@@ -483,29 +524,37 @@ def restore(
     )
 
 
-def _register_optional() -> None:
-    """Commands whose modules are written by other parts of the project."""
-    try:
-        from retain.analytics_cli import analyze
-    except ImportError:  # pragma: no cover - the engine's CLI is not there yet
-        return
+def _register_engine_commands() -> None:
+    """`retain analyze`: the engine's own command (retain.analytics.cli, no Django)."""
+    from retain.analytics.cli import analyze
+
     app.command("analyze")(analyze)
 
 
-_register_optional()
+_register_engine_commands()
 
 
 def _register_data_commands() -> None:
-    """Data in and clean: imports, duplicates, data quality (retain.imports)."""
-    from retain.imports import cli as data_cli
+    """Data in (retain.imports) and clean: duplicates, data quality (retain.dedup)."""
+    from retain.dedup import cli as dedup_cli
+    from retain.imports import cli as import_cli
 
-    app.command("import")(data_cli.import_command)
-    for name in ("duplicates", "quality"):
-        if hasattr(data_cli, name):
-            app.command(name)(getattr(data_cli, name))
+    app.command("import")(import_cli.import_command)
+    app.command("duplicates")(dedup_cli.duplicates)
+    app.command("quality")(dedup_cli.quality)
 
 
 _register_data_commands()
+
+
+def _register_survey_commands() -> None:
+    """Asking customers (retain.surveys)."""
+    from retain.surveys import cli as survey_cli
+
+    app.command("survey-send")(survey_cli.survey_send_command)
+
+
+_register_survey_commands()
 
 
 def main() -> None:

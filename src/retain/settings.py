@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +35,7 @@ INSTALLED_APPS = [
     "retain.orders",
     "retain.interactions",
     "retain.complaints",
-    "retain.feedback",
+    "retain.surveys",
     "retain.campaigns",
     "retain.web",
     "retain.audit",
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "retain.care",
     "retain.kpis",
     "retain.pipeline",
+    "retain.loyalty",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +152,8 @@ RETAIN_LOGIN_IP_LIMIT = ENV.login_ip_limit
 RETAIN_SEARCH_LIMIT = ENV.search_limit
 # Links in e-mails, quiet hours and complaint deadlines (retain.conf, README "Settings").
 RETAIN_BASE_URL = ENV.base_url
+#: Requests a minute one address may make to the public survey page (0: no limit).
+RETAIN_SURVEY_RATE_LIMIT = int(os.environ.get("RETAIN_SURVEY_RATE_LIMIT", "60"))
 RETAIN_QUIET_HOURS = ENV.quiet_hours
 RETAIN_COMPLAINT_FIRST_RESPONSE = ENV.complaint_first_response
 RETAIN_COMPLAINT_RESOLUTION = ENV.complaint_resolution
@@ -162,10 +167,30 @@ if ENV.https:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Cache (the board's figures, see retain.core.cache): shared by every worker process, in
+# Redis when RETAIN_REDIS_URL is set, else in files under RETAIN_HOME.
+CACHES: dict[str, dict[str, Any]]
+if ENV.redis_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": ENV.redis_url,
+            "KEY_PREFIX": "retain",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(ENV.home / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
+
 # Background jobs: Huey on SQLite in RETAIN_HOME, or on Redis when RETAIN_REDIS_URL is set.
 if ENV.redis_url:
     HUEY = {
-        "huey_class": "huey.RedisHuey",
+        "huey_class": "retain.pipeline.queue.RedisHuey",  # periodic jobs once
         "name": "retain",
         "url": ENV.redis_url,
         "immediate": False,

@@ -14,8 +14,10 @@ urlpatterns = [
     path("", include("retain.tasks.urls")),
     path("", include("retain.playbooks.urls")),
     path("", include("retain.care.urls")),
+    path("", include("retain.surveys.urls")),
     path("", include("retain.complaints.urls")),
     path("", include("retain.tags.urls")),
+    path("", include("retain.loyalty.urls")),
 ]
 
 handler500 = "retain.web.views.server_error"

@@ -16,7 +16,7 @@ from retain.customers.privacy import ERASED, customer_erase
 from retain.customers.services import consent_set, customer_update
 from retain.orders.models import Order
 from tests.access.conftest import bearer
-from tests.factories import ComplaintFactory, InteractionFactory, OrderFactory
+from tests.factories import ComplaintFactory, FollowUpFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_erasure_anonymises_but_keeps_the_statistics(company):
     customer = company.customers["west"]
     OrderFactory(customer=customer, amount=Decimal("120.00"))
     OrderFactory(customer=customer, amount=Decimal("80.00"))
-    InteractionFactory(customer=customer, content="王先生说下周再联系 13812340002")
+    FollowUpFactory(customer=customer, content="王先生说下周再联系 13812340002")
     ComplaintFactory(customer=customer, description="张三投诉")
     consent_set(customer=customer, channel="email", granted=True, source="signup")
     customer_update(customer=customer, notes="住在西湖区", actor=company.users["west"])
@@ -36,7 +36,7 @@ def test_erasure_anonymises_but_keeps_the_statistics(company):
     assert customer.name == f"{ERASED} {customer.code}"
     assert (customer.phone, customer.email, customer.notes) == ("", "", "")
     assert customer.contacts.get().name == ERASED and customer.contacts.get().phone == ""
-    assert customer.interactions.get().content == ERASED
+    assert customer.followups.get().content == ERASED
     assert customer.complaints.get().description == ERASED
     assert Consent.objects.get(customer=customer).status == "withdrawn"
     # Aggregates are unchanged: two orders worth 200.

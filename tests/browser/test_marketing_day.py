@@ -8,14 +8,10 @@ server (aiosmtpd) and a webhook receiver started here received."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 
 from retain.accounts.services import user_create
 from retain.campaigns.models import Campaign, CampaignParticipation
@@ -27,7 +23,6 @@ from retain.tags.models import CustomerTag, Tag, TagGroup
 from tests.browser.conftest import shot
 from tests.conftest import PASSWORD
 from tests.factories import ContactFactory, CustomerFactory
-from tests.operations.conftest import Mailbox, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,46 +32,6 @@ TEXTS = {
     "zh-CN": {"saved": "分群已保存", "tagged": "3"},
     "en": {"saved": "Segment saved", "tagged": "3"},
 }
-
-
-@pytest.fixture
-def smtp(settings):
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
-    yield mailbox
-    controller.stop()
-
-
-@pytest.fixture
-def hook():
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, received
-    server.shutdown()
-
-
-@pytest.fixture
-def huey_immediate():
-    from huey.contrib.djhuey import HUEY
-
-    before, HUEY.immediate = HUEY.immediate, True
-    yield
-    HUEY.immediate = before
 
 
 def _login(page, live_server, username: str, path: str) -> None:
@@ -91,7 +46,7 @@ def _login(page, live_server, username: str, path: str) -> None:
 def test_marketing_tags_saves_a_segment_and_messages_it(
     browser, live_server, smtp, hook, huey_immediate, settings, locale
 ):
-    server, received = hook
+    received = hook.received
     settings.RETAIN_BASE_URL = live_server.url  # links in messages point at this server
     text = TEXTS[locale]
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale=locale)
@@ -163,7 +118,7 @@ def test_marketing_tags_saves_a_segment_and_messages_it(
             page.fill("#id_custom_month", "11")
             page.fill("#id_custom_day", "1")
             page.select_option("#id_channel", "webhook")
-            page.fill("#id_webhook_url", f"http://127.0.0.1:{server.server_port}/wecom")
+            page.fill("#id_webhook_url", f"http://127.0.0.1:{hook.port}/wecom")
             page.select_option("#id_segment", label=segment.name)
             page.fill("#id_subject", "{{ company }} 技术白皮书")
             page.fill("#id_body", "{{ name }}您好，{{ owner.password }}")

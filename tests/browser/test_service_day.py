@@ -11,10 +11,10 @@ import pytest
 import time_machine
 
 from retain.accounts.services import user_create
-from retain.complaints.models import Complaint, ComplaintStatus
-from retain.feedback.models import Survey
-from retain.tasks.models import ComplaintEscalation, Notification, Task, TaskKind
-from retain.tasks.service_desk import complaint_deadlines_check
+from retain.complaints.deadlines import complaint_deadlines_check
+from retain.complaints.models import Complaint, ComplaintEscalation, ComplaintStatus
+from retain.surveys.models import Survey
+from retain.tasks.models import Notification, Task, TaskKind
 from tests.browser.conftest import shot
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory

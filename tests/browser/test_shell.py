@@ -21,7 +21,7 @@ def _login(page, live_server, username="admin"):
 
 def test_log_in_search_open_customer_and_see_timeline(page, live_server, demo_company):
     customer = (
-        Customer.objects.filter(kind="company", orders__isnull=False, interactions__isnull=False)
+        Customer.objects.filter(kind="company", orders__isnull=False, followups__isnull=False)
         .distinct()
         .order_by("code")
         .first()
@@ -46,7 +46,7 @@ def test_log_in_search_open_customer_and_see_timeline(page, live_server, demo_co
     entries = page.locator("#timeline li")
     assert entries.count() == (
         customer.orders.count()
-        + customer.interactions.count()
+        + customer.followups.count()
         + customer.complaints.count()
         + customer.survey_responses.count()
         + customer.campaign_participations.count()

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from retain.accounts.services import user_create
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.tasks.models import Task, TaskKind, TaskStatus
 from tests.browser.conftest import shot
 from tests.conftest import PASSWORD
@@ -61,7 +61,7 @@ def test_a_sales_user_completes_a_task_from_the_inbox(page, live_server):
 
     task.refresh_from_db()
     assert task.status == TaskStatus.DONE
-    log = Interaction.objects.get()
+    log = FollowUp.objects.get()
     assert (log.content, log.feedback, log.next_step) == (
         "电话回访：客户担心价格",
         "价格偏高",

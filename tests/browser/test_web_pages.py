@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.kpis.models import KpiTarget
 from retain.playbooks.models import Playbook, Segment
 from retain.scoring.models import CustomerScore
@@ -90,12 +90,8 @@ def test_manager_reads_the_board_opens_potential_customers_and_logs_a_follow_up(
     page.fill("#followup input[name=next_step]", "下周提供分期方案")
     page.click("#followup button[type=submit]")
     page.wait_for_selector("text=跟进记录已保存。")
-    assert (
-        page.locator("#timeline li.interaction").first.inner_text().count("电话回访：客户担心价格")
-    )
-    assert Interaction.objects.filter(
-        customer__code=code, content="电话回访：客户担心价格"
-    ).exists()
+    assert page.locator("#timeline li.followup").first.inner_text().count("电话回访：客户担心价格")
+    assert FollowUp.objects.filter(customer__code=code, content="电话回访：客户担心价格").exists()
     shot(page, "customer-followup")
 
 

@@ -13,7 +13,7 @@ from retain.customers.models import Contact, Customer
 from retain.dedup.models import DuplicatePair, MergeRecord
 from retain.dedup.normalise import company_core, phone_key
 from retain.dedup.services import customer_merge, customer_merge_undo, duplicates_refresh
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.orders.models import Order
 from retain.tags.models import CustomerTag
 from tests.factories import ContactFactory, CustomerFactory, OrderFactory
@@ -106,7 +106,7 @@ def test_a_merge_moves_every_row_and_undo_puts_everything_back(admin_user):
     loser_contact = ContactFactory(customer=loser, name="乙", is_primary=True)
     loser_order = OrderFactory(customer=loser, number="SO-L")
     OrderFactory(customer=survivor, number="SO-S")
-    interaction = Interaction.objects.create(
+    interaction = FollowUp.objects.create(
         customer=loser, kind="call", occurred_at=NOW, content="电话", logged_at=NOW
     )
     from retain.tags.models import Tag, TagGroup
@@ -136,7 +136,7 @@ def test_a_merge_moves_every_row_and_undo_puts_everything_back(admin_user):
         ("甲", True),
         ("乙", False),
     ]
-    assert Interaction.objects.get().customer == survivor
+    assert FollowUp.objects.get().customer == survivor
     assert sorted(survivor.customer_tags.values_list("tag__name", flat=True)) == ["IT", "零售"]
     assert DuplicatePair.objects.count() == 0
     merge_event = AuditEvent.objects.get(action="merge")
@@ -144,7 +144,7 @@ def test_a_merge_moves_every_row_and_undo_puts_everything_back(admin_user):
     assert merge_event.after["moved"] == {
         "customers.contact": 1,
         "orders.order": 1,
-        "interactions.interaction": 1,
+        "interactions.followup": 1,
         "tags.customertag": 1,
     }
 
@@ -162,7 +162,7 @@ def test_a_merge_moves_every_row_and_undo_puts_everything_back(admin_user):
     assert Order.objects.get(number="SO-L").customer_id == loser.pk
     assert Order.objects.get(number="SO-S").customer_id == survivor.pk
     assert Contact.objects.filter(pk=loser_contact.pk, customer=loser, is_primary=True).exists()
-    assert Interaction.objects.get(pk=interaction.pk).customer_id == loser.pk
+    assert FollowUp.objects.get(pk=interaction.pk).customer_id == loser.pk
     assert sorted(restored.customer_tags.values_list("tag__name", flat=True)) == ["IT", "零售"]
     assert sorted(survivor.customer_tags.values_list("tag__name", flat=True)) == ["IT"]
     assert loser_order.pk == Order.objects.get(number="SO-L").pk

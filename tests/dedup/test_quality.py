@@ -14,7 +14,7 @@ from retain.customers.services import consent_set
 from retain.dedup.models import DuplicatePair
 from retain.dedup.selectors import data_quality
 from retain.dedup.tasks import duplicates_quarterly
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_the_report_counts_what_is_missing_stale_left_and_invalid():
         phone="12345",
         email="zhang@example.com",
     )
-    Interaction.objects.create(
+    FollowUp.objects.create(
         customer=old_but_followed,
         kind="call",
         occurred_at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),

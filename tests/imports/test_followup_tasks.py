@@ -10,7 +10,7 @@ import time_machine
 
 from retain.accounts.services import user_create
 from retain.imports.engine import import_file
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.tasks.models import Task
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory
@@ -35,7 +35,7 @@ def test_a_next_step_date_opens_one_task_for_the_uploader_and_a_re_import_none(t
     again = import_file(path=path, kind="followups", actor=sales)
 
     assert (first.created, first.errors, again.created, again.unchanged) == (2, [], 0, 2)
-    followup = Interaction.objects.get(content="介绍新品")
+    followup = FollowUp.objects.get(content="介绍新品")
     task = Task.objects.get()
     assert (task.customer.code, task.kind, task.key, task.owner, task.title, task.due_on) == (
         "C1",
@@ -64,7 +64,7 @@ def test_follow_up_dates_follow_the_same_rules_as_the_pages(tmp_path, importer):
         "row 2, 跟进时间: The follow-up cannot be in the future.",
         "row 3, 下次跟进时间: The next step cannot be before the follow-up.",
     ]
-    assert (Interaction.objects.count(), Task.objects.count()) == (0, 0)
+    assert (FollowUp.objects.count(), Task.objects.count()) == (0, 0)
 
 
 @time_machine.travel(dt.datetime(2026, 10, 20, 12, tzinfo=dt.UTC), tick=False)
@@ -98,4 +98,4 @@ def test_imported_next_steps_move_the_open_task_one_per_customer_and_owner(tmp_p
         ("C1", sales, "寄送合同", dt.date(2026, 10, 28)),
         ("C2", sales, "回访", dt.date(2026, 10, 30)),
     ]
-    assert tasks[0].key == f"followup:{Interaction.objects.get(content='看样品').pk}"
+    assert tasks[0].key == f"followup:{FollowUp.objects.get(content='看样品').pk}"

@@ -21,10 +21,10 @@ from retain.audit.models import AuditEvent
 from retain.cli import app
 from retain.complaints.models import Complaint
 from retain.customers.models import Contact, Customer
-from retain.feedback.models import SurveyResponse
 from retain.imports.models import ImportJob, ImportMode, ImportStatus
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.orders.models import Order
+from retain.surveys.models import SurveyResponse
 from tests.conftest import PASSWORD
 from tests.factories import ComplaintFactory, ContactFactory, CustomerFactory, OrderFactory, aware
 from tests.imports.conftest import csv_text
@@ -194,7 +194,7 @@ def test_follow_ups_are_the_uploaders_and_only_on_their_customers(door, world, r
         "row 2, 客户编号: customer C2: not found or not yours",
         "row 3, 跟进人: you may log follow-ups only as yourself, not as sales2",
     ]
-    assert sorted(Interaction.objects.values_list("content", "owner__username")) == [
+    assert sorted(FollowUp.objects.values_list("content", "owner__username")) == [
         ("写明是我", "sales1"),
         ("我自己的", "sales1"),
     ]
@@ -304,7 +304,7 @@ def test_a_manager_may_record_follow_ups_for_others_and_sees_every_customer(worl
     result = import_file(path=path, kind="followups", actor=manager)
 
     assert (result.created, result.errors) == (1, [])
-    assert Interaction.objects.get().owner == world["sales2"]
+    assert FollowUp.objects.get().owner == world["sales2"]
 
 
 def test_a_sales_user_may_not_create_a_customer_source(world, tmp_path):

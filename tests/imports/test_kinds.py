@@ -14,10 +14,10 @@ from retain.audit.models import AuditEvent
 from retain.cli import app
 from retain.complaints.models import Complaint
 from retain.customers.models import Contact, Customer
-from retain.feedback.models import Survey, SurveyResponse
 from retain.imports.engine import import_file
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.orders.models import Order
+from retain.surveys.models import Survey, SurveyResponse
 from tests.factories import ContactFactory, CustomerFactory
 from tests.imports.conftest import SEED_HEADER, SEED_ROWS, write_csv, write_xlsx
 
@@ -157,7 +157,7 @@ def test_the_follow_up_sheet_imports_and_is_idempotent(tmp_path, importer):
 
     assert (first.created, first.errors) == (1, [])
     assert (again.created, again.unchanged) == (0, 1)
-    followup = Interaction.objects.get()
+    followup = FollowUp.objects.get()
     assert (followup.customer, followup.kind, followup.feedback, followup.next_step) == (
         customer,
         "call",
@@ -183,7 +183,7 @@ def test_an_unknown_follow_up_owner_is_a_row_error(tmp_path, importer):
     )
 
     assert [str(e) for e in result.errors] == ["row 2, 跟进人: no user is called nobody"]
-    assert Interaction.objects.count() == 0
+    assert FollowUp.objects.count() == 0
 
 
 def test_complaints_and_survey_answers_import(tmp_path, importer):

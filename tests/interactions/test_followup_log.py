@@ -15,7 +15,7 @@ from django.urls import reverse
 from retain.accounts.services import user_create
 from retain.api.services import api_token_create
 from retain.audit.models import AuditEvent
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.interactions.services import followup_log
 from retain.tasks.models import Task, TaskKind, TaskStatus
 from tests.conftest import PASSWORD
@@ -97,10 +97,10 @@ def _via_customer_page(client, li, boss, customer, next_step_on):
     return li
 
 
-def _via_api(client, li, boss, customer, next_step_on):
+def _via_api(client, li, boss, customer, next_step_on, path="/api/v1/followups"):
     _, token = api_token_create(user=li, name="tests")
     client.post(
-        "/api/v1/interactions",
+        path,
         {
             "customer": customer.code,
             "kind": "call",
@@ -115,9 +115,14 @@ def _via_api(client, li, boss, customer, next_step_on):
     return li
 
 
+def _via_api_old_name(client, li, boss, customer, next_step_on):
+    """/api/v1/interactions: the deprecated name of /api/v1/followups, kept for scripts."""
+    return _via_api(client, li, boss, customer, next_step_on, path="/api/v1/interactions")
+
+
 def _via_admin(client, li, boss, customer, next_step_on):
     _signed_in(client, boss).post(
-        reverse("admin:interactions_interaction_add"),
+        reverse("admin:interactions_followup_add"),
         {
             "customer": customer.pk,
             "kind": "call",
@@ -132,14 +137,14 @@ def _via_admin(client, li, boss, customer, next_step_on):
     return li
 
 
-DOORS = [_via_task_inbox, _via_customer_page, _via_api, _via_admin]
+DOORS = [_via_task_inbox, _via_customer_page, _via_api, _via_api_old_name, _via_admin]
 
 
 @pytest.mark.parametrize("door", DOORS, ids=lambda d: d.__name__.removeprefix("_via_"))
 def test_a_follow_up_with_a_next_step_makes_exactly_one_task(door, client, li, boss, customer):
     owner = door(client, li, boss, customer, NEXT.isoformat())
 
-    followup = Interaction.objects.get(customer=customer)
+    followup = FollowUp.objects.get(customer=customer)
     follow_task = Task.objects.get(kind=TaskKind.FOLLOWUP)
     assert (followup.next_step, followup.next_step_on, followup.owner) == (
         "提供分期方案",
@@ -163,7 +168,7 @@ def test_a_follow_up_with_a_next_step_makes_exactly_one_task(door, client, li, b
         TaskStatus.OPEN,
     )
     assert follow_task.reason == "Next step agreed in the follow-up of 2026-11-01: 提供分期方案"
-    assert AuditEvent.objects.filter(object_type="interactions.interaction").count() == 1
+    assert AuditEvent.objects.filter(object_type="interactions.followup").count() == 1
 
 
 @pytest.mark.parametrize("door", DOORS, ids=lambda d: d.__name__.removeprefix("_via_"))
@@ -172,7 +177,7 @@ def test_a_next_step_before_the_follow_up_is_refused_by_every_door(
 ):
     door(client, li, boss, customer, "2026-10-31")
 
-    assert not Interaction.objects.exists()
+    assert not FollowUp.objects.exists()
     assert not Task.objects.filter(kind=TaskKind.FOLLOWUP).exists()
 
 
@@ -186,7 +191,7 @@ def test_a_follow_up_without_next_step_date_makes_no_task(li, customer):
         next_step="再联系",
     )
 
-    assert Interaction.objects.count() == 1
+    assert FollowUp.objects.count() == 1
     assert not Task.objects.exists()
 
 
@@ -204,7 +209,7 @@ def test_a_follow_up_in_the_future_is_refused(li, customer):
         )
 
     assert raised.value.message_dict == {"occurred_at": ["The follow-up cannot be in the future."]}
-    assert (Interaction.objects.count(), Task.objects.count()) == (0, 0)
+    assert (FollowUp.objects.count(), Task.objects.count()) == (0, 0)
 
 
 def _log(user, customer, *, day, step, on):
@@ -278,7 +283,7 @@ def test_two_next_steps_through_the_api_leave_one_open_task(client, li, customer
         )
         assert response.status_code == 201
 
-    assert Interaction.objects.filter(customer=customer).count() == 2
+    assert FollowUp.objects.filter(customer=customer).count() == 2
     follow = Task.objects.get(customer=customer, status=TaskStatus.OPEN)
     assert (follow.kind, follow.title, follow.due_on, follow.owner) == (
         TaskKind.FOLLOWUP,

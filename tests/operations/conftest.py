@@ -5,48 +5,13 @@ visible to another connection)."""
 from __future__ import annotations
 
 import datetime as dt
-import email
-import socket
-import threading
-import time
-from dataclasses import dataclass, field
-from email.message import Message
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.fixtures.messaging import Mailbox, free_port
+
 NOW = dt.datetime(2026, 11, 1, 10, 0, tzinfo=dt.UTC)  # 18:00 in Shanghai: outside quiet hours
-
-
-@dataclass
-class Mailbox:
-    messages: list[Message] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content)
-        message["X-Rcpt-To"] = ", ".join(envelope.rcpt_tos)
-        with self.lock:
-            self.messages.append(message)
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Message]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
-            time.sleep(0.05)
-        return list(self.messages)
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if address in m["X-Rcpt-To"]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

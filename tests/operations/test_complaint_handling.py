@@ -23,8 +23,8 @@ from retain.complaints.services import (
     complaint_respond,
 )
 from retain.customers.selectors import customer_timeline
-from retain.feedback.models import SurveyResponse
-from retain.feedback.services import survey_answer_enter
+from retain.surveys.models import SurveyResponse
+from retain.surveys.services import survey_answer_enter
 from retain.tasks.models import Task, TaskKind
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, SurveyFactory
@@ -201,7 +201,7 @@ def test_a_detractor_answer_entered_by_hand_opens_a_service_task_and_fills_the_q
     assert (answer.nps, answer.answered_at) == (4, minutes(5))
     task = Task.objects.get(key=f"survey:{answer.pk}")
     assert (task.kind, task.title) == (TaskKind.SERVICE, "Call back a detractor: 星河")
-    assert AuditEvent.objects.filter(object_type="feedback.surveyresponse").count() == 1
+    assert AuditEvent.objects.filter(object_type="surveys.surveyresponse").count() == 1
     with pytest.raises(ValidationError):
         survey_answer_enter(customer=customer, survey=survey, actor=wang, nps=11)
     with pytest.raises(PermissionDenied):
@@ -209,8 +209,8 @@ def test_a_detractor_answer_entered_by_hand_opens_a_service_task_and_fills_the_q
 
 
 def test_a_complaint_not_resolved_in_time_is_escalated_once(people):
+    from retain.complaints.deadlines import complaint_deadlines_check
     from retain.tasks.models import Notification
-    from retain.tasks.service_desk import complaint_deadlines_check
 
     boss = user_create(username="boss", password=PASSWORD, role="manager")
     complaint = complaint_open(
@@ -245,7 +245,7 @@ def test_a_complaint_not_resolved_in_time_is_escalated_once(people):
 
 def _late_escalated_then_closed(people):
     """A high complaint escalated for lateness at T0+49 h, then resolved and closed."""
-    from retain.tasks.service_desk import complaint_deadlines_check
+    from retain.complaints.deadlines import complaint_deadlines_check
 
     wang = people["wang"]
     complaint = complaint_open(
@@ -266,7 +266,7 @@ def _late_escalated_then_closed(people):
 
 
 def test_a_reopened_complaint_gets_a_fresh_resolution_deadline_and_escalates_again(people):
-    from retain.tasks.service_desk import complaint_deadlines_check
+    from retain.complaints.deadlines import complaint_deadlines_check
 
     complaint = _late_escalated_then_closed(people)
     reopened_at = T0 + dt.timedelta(hours=60)

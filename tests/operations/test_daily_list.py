@@ -12,7 +12,8 @@ from django.urls import reverse
 from retain.accounts.models import Team
 from retain.audit.models import AuditEvent
 from retain.customers.services import consent_set
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
+from retain.playbooks.models import Playbook
 from retain.tasks.models import DailyCapacity, Notification, Task, TaskKind, TaskStatus
 from retain.tasks.selectors import InboxFilters, daily_list
 from retain.tasks.services import (
@@ -45,6 +46,8 @@ def task(customer, owner, *, key, due=AS_OF, kind=TaskKind.PLAYBOOK, title="回�
 
 
 def test_new_playbook_tasks_fill_today_up_to_the_capacity_most_valuable_first():
+    # about capacity, not measurement: the plan keeps no control group here
+    Playbook.objects.update(holdout_percent=0)
     li = UserFactory(username="li")
     DailyCapacity.objects.create(user=li, tasks_per_day=5)
     customers = []
@@ -123,7 +126,7 @@ def test_snooze_reassign_and_bulk_complete_go_through_the_services():
     mail.refresh_from_db()
     assert call.due_on == AS_OF + dt.timedelta(days=3) and call.status == TaskStatus.DONE
     assert (moved, mail.owner, done) == (1, lead, 1)
-    assert Interaction.objects.get().content == "已电话联系"
+    assert FollowUp.objects.get().content == "已电话联系"
     assert Notification.objects.get(task=call).read_at is not None  # done: the bell stops
     assert Notification.objects.filter(user=lead, text__contains="1").exists()
     assert AuditEvent.objects.filter(object_type="tasks.task", action="update").count() == 2

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.operations.conftest import free_port
+from tests.fixtures.messaging import free_port
 
 pytestmark = pytest.mark.slow
 

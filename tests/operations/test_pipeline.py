@@ -52,6 +52,7 @@ def test_a_failing_step_lets_the_next_steps_run_and_is_recorded(
         "care": "failed",
         "complaints": "ok",
         "detractors": "ok",
+        "loyalty": "ok",
     }
     # the steps after the broken one did their work
     detractors = result.result(StepName.DETRACTORS).created
@@ -134,6 +135,7 @@ def test_a_failed_scoring_step_skips_what_needs_the_scores_and_runs_the_rest(
         "care": "ok",
         "complaints": "ok",
         "detractors": "ok",
+        "loyalty": "ok",
     }
     assert result.steps[StepName.SCORES].error == "RuntimeError: disk full"
     assert ScoringRun.objects.get().status == RunStatus.FAILED
@@ -188,6 +190,7 @@ def test_each_step_runs_once_and_the_days_summary_and_kpis_once(demo_company, mo
         "care messages",
         "complaint deadlines",
         "detractor follow-ups",
+        "loyalty",
     ]
     # the day's summary and KPIs once each; the board's 12 earlier month ends once each
     assert summaries.count(AS_OF) == 1

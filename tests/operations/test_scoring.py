@@ -74,7 +74,8 @@ def test_run_stores_the_engines_scores_for_every_customer(demo_company, score):
     run = score(AS_OF)
 
     # then each customer has one score row equal to the engine's own output
-    tables = app_tables(source=TableSource.MEMORY)
+    # (with the channel and category, as the run: their mix is a feature of the churn model)
+    tables = app_tables(source=TableSource.MEMORY, preferences=True)
     # the run learned a churn model from the company's history and stored it, versioned
     version = run.churn_model
     assert version is not None and version.as_of == AS_OF
@@ -91,7 +92,7 @@ def test_run_stores_the_engines_scores_for_every_customer(demo_company, score):
         "bgnbd",
     }
     assert version.backtest["chosen"] == version.kind
-    expected = score_customers(tables.orders, as_of=AS_OF, churn=churn, **tables.engine_kwargs())
+    expected = score_customers(tables.engine_tables(), as_of=AS_OF, churn=churn)
     assert run.status == RunStatus.DONE
     assert (
         run.customers == Customer.objects.count() == len(expected) == CustomerScore.objects.count()
@@ -149,6 +150,35 @@ def test_the_churn_model_is_retrained_only_when_the_data_changed(demo_company, s
     newer = score(later + dt.timedelta(days=1)).churn_model
     assert newer.pk != first.pk and newer.as_of == later + dt.timedelta(days=1)
     assert ChurnModelVersion.objects.count() == 2
+
+
+def test_a_new_follow_up_alone_retrains_the_churn_model(demo_company, score):
+    # follow-ups and their outcomes are churn features: a new one, or a closed one, is new data
+    from retain.tasks.models import Task, TaskKind, TaskStatus, WinbackOutcome
+
+    first = score(AS_OF).churn_model
+    later = AS_OF + dt.timedelta(days=1)
+    assert score(later).churn_model.pk == first.pk
+    customer = Customer.objects.order_by("id").first()
+    task = Task.objects.create(
+        customer=customer,
+        kind=TaskKind.WINBACK,
+        key="winback:test",
+        title="call",
+        due_on=later,
+        created_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
+    )
+    second = score(later + dt.timedelta(days=1)).churn_model
+    assert second.pk != first.pk
+    # the same data again: reused; the follow-up closed with an outcome: retrained
+    assert score(later + dt.timedelta(days=2)).churn_model.pk == second.pk
+    task.status = TaskStatus.DONE
+    task.outcome = WinbackOutcome.LOST
+    task.closed_at = dt.datetime(2026, 11, 4, 9, 0, tzinfo=dt.UTC)
+    task.save()
+    third = score(later + dt.timedelta(days=3)).churn_model
+    assert third.pk not in (first.pk, second.pk)
+    assert ChurnModelVersion.objects.count() == 3
 
 
 def test_a_run_that_fails_mid_write_leaves_the_old_scores(demo_company, score, monkeypatch):
@@ -283,7 +313,7 @@ def test_scores_keep_each_customers_preferred_channel_and_category(demo_company,
     assert (s.preferred_channel, s.preferred_category) == ("", "")
     # and every stored preference is the engine's over the same tables
     tables = app_tables(source=TableSource.MEMORY, preferences=True)
-    expected = score_customers(tables.score_orders, as_of=AS_OF, **tables.engine_kwargs())
+    expected = score_customers(tables.engine_tables(), as_of=AS_OF)
     want = {
         int(r["customer_id"]): (text(r["preferred_channel"]), text(r["preferred_category"]))
         for r in expected.to_dict("records")

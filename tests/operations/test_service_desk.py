@@ -7,13 +7,11 @@ import datetime as dt
 import pytest
 import time_machine
 
-from retain.feedback.models import SurveyResponse
-from retain.tasks.models import ComplaintEscalation, Notification, Task, TaskKind
-from retain.tasks.service_desk import (
-    complaint_deadlines_check,
-    detractor_tasks_create,
-    survey_response_record,
-)
+from retain.complaints.deadlines import complaint_deadlines_check
+from retain.complaints.models import ComplaintEscalation
+from retain.surveys.models import SurveyResponse
+from retain.surveys.services import detractor_tasks_create, survey_response_record
+from retain.tasks.models import Notification, Task, TaskKind
 from tests.factories import ComplaintFactory, CustomerFactory, SurveyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,12 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
+from retain.scoring.alerts import churn_alerts_create
 from retain.scoring.models import SegmentChange
 from retain.tasks.models import Notification, Task, TaskKind, TaskStatus
 from retain.tasks.selectors import churn_reasons_report, task_inbox
-from retain.tasks.services import churn_alerts_create, task_complete
+from retain.tasks.services import task_complete
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, UserFactory
 
@@ -53,8 +54,8 @@ def test_completing_a_task_logs_the_follow_up_and_creates_the_next_task():
     )
 
     task.refresh_from_db()
-    log = Interaction.objects.get()
-    assert (task.status, task.interaction, task.closed_at) == (TaskStatus.DONE, log, NOW)
+    log = FollowUp.objects.get()
+    assert (task.status, task.followup, task.closed_at) == (TaskStatus.DONE, log, NOW)
     assert (task.logging_delay, task.logged_late) == (dt.timedelta(hours=3), False)
     assert (log.kind, log.feedback, log.owner, log.logged_at) == ("call", "价格偏高", li, NOW)
     follow = Task.objects.get(kind=TaskKind.FOLLOWUP)
@@ -90,7 +91,7 @@ def test_someone_elses_task_cannot_be_completed():
     with pytest.raises(PermissionDenied):
         task_complete(task=task, user=other, method="call", occurred_at=NOW, content="x", now=NOW)
 
-    assert (Task.objects.get().status, Interaction.objects.count()) == (TaskStatus.OPEN, 0)
+    assert (Task.objects.get().status, FollowUp.objects.count()) == (TaskStatus.OPEN, 0)
 
 
 def test_a_win_back_needs_its_outcome_and_feeds_the_churn_reasons_report():
@@ -101,7 +102,7 @@ def test_a_win_back_needs_its_outcome_and_feeds_the_churn_reasons_report():
 
     with pytest.raises(ValidationError):
         task_complete(task=first, user=li, method="call", occurred_at=NOW, content="x", now=NOW)
-    assert Interaction.objects.count() == 0
+    assert FollowUp.objects.count() == 0
 
     for task, outcome, reason in (
         (first, "lost", "价格"),

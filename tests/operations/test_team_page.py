@@ -12,7 +12,7 @@ from django.urls import reverse
 from retain.accounts.models import Team
 from retain.accounts.services import user_create
 from retain.customers.models import Customer
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.tasks.models import Task, TaskKind, TaskStatus
 from retain.tasks.selectors import team_overview
 from tests.conftest import PASSWORD
@@ -57,7 +57,7 @@ def test_the_overview_counts_per_person(team):
     scored(core, quadrant="core")  # in the core playbook (monthly call): never contacted
     fresh = CustomerFactory(code="C2", owner=rep)
     scored(fresh, quadrant="core")
-    Interaction.objects.create(
+    FollowUp.objects.create(
         customer=fresh,
         kind="call",
         occurred_at=NOW - dt.timedelta(days=3),

@@ -13,7 +13,7 @@ from retain.audit.models import AuditEvent
 from retain.campaigns.models import Campaign, CampaignParticipation
 from retain.care.models import CareTemplate, Delivery
 from retain.customers.selectors import customer_timeline
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.scoring.models import CustomerScore
 from retain.tasks.models import Task
 from retain.web.explain import risk_reasons
@@ -172,13 +172,13 @@ def test_follow_up_logged_in_place_is_saved_and_audited(potential, login):
     )
 
     assert response.status_code == 302
-    item = Interaction.objects.get(customer=potential)
+    item = FollowUp.objects.get(customer=potential)
     assert (item.owner.username, item.next_step, item.next_step_on) == (
         "sales1",
         "下周提供分期方案",
         dt.date(2026, 11, 8),
     )
-    assert AuditEvent.objects.filter(object_type="interactions.interaction").count() == 1
+    assert AuditEvent.objects.filter(object_type="interactions.followup").count() == 1
     html = client.get(reverse("customer-detail", args=["T1"])).content.decode()
     assert "电话回访，客户担心价格" in html
 
@@ -189,7 +189,7 @@ def test_follow_up_without_content_is_not_logged(potential, login):
         {"kind": "call", "occurred_at": "2026-11-01T17:30", "content": ""},
     )
 
-    assert not Interaction.objects.exists()
+    assert not FollowUp.objects.exists()
 
 
 def test_sales_cannot_log_on_someone_elses_customer(potential, login):
@@ -199,7 +199,7 @@ def test_sales_cannot_log_on_someone_elses_customer(potential, login):
     )
 
     assert response.status_code == 404
-    assert not Interaction.objects.exists()
+    assert not FollowUp.objects.exists()
 
 
 def test_marketing_sees_the_page_without_the_follow_up_form(potential, login):

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-ALL = {"tasks", "service", "segments", "tags", "playbooks", "care", "imports"}
+ALL = {"tasks", "service", "segments", "tags", "playbooks", "care", "imports", "surveys", "loyalty"}
 
 
 def _nav(html: str) -> set[str]:
@@ -20,9 +20,9 @@ def _nav(html: str) -> set[str]:
 @pytest.mark.parametrize(
     ("username", "shown"),
     [
-        ("service", {"tasks", "service"}),
-        ("marketing", {"segments", "tags", "playbooks", "care"}),
-        ("sales1", {"tasks", "segments", "playbooks", "imports", "team"}),  # leads a team
+        ("service", {"tasks", "service", "surveys"}),
+        ("marketing", {"segments", "tags", "playbooks", "care", "surveys", "loyalty"}),
+        ("sales1", {"tasks", "segments", "playbooks", "imports", "team", "surveys"}),  # a lead
         ("manager", ALL | {"team"}),
     ],
 )

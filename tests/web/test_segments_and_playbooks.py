@@ -13,7 +13,7 @@ from retain.playbooks.models import Playbook, PlaybookAction, Segment
 from retain.scoring.models import CustomerScore
 from retain.tasks.models import Task
 from tests.conftest import AS_OF
-from tests.factories import CustomerFactory, InteractionFactory, OrderFactory, aware
+from tests.factories import CustomerFactory, FollowUpFactory, OrderFactory, aware
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def test_playbook_results_count_tasks_reach_coverage_and_repurchase(scored, staf
             created_at=aware(2026, 10, 15, 9),
         )
     OrderFactory(customer=scored["T1"], ordered_at=aware(2026, 10, 25, 9), amount=Decimal(300))
-    InteractionFactory(customer=scored["T1"], occurred_at=aware(2026, 11, 1, 9))
+    FollowUpFactory(customer=scored["T1"], occurred_at=aware(2026, 11, 1, 9))
 
     html = login("manager").get(reverse("playbook-results", args=[playbook.pk])).content.decode()
 
@@ -148,8 +148,8 @@ def test_playbook_results_count_tasks_reach_coverage_and_repurchase(scored, staf
     assert 'data-figure="done">1<' in html
     assert 'data-figure="reached">1<' in html
     assert 'data-figure="coverage">50.0%<' in html
-    assert 'data-figure="targeted-rate">50.0%<' in html
-    assert 'data-figure="others-rate">—<' in html
+    # no customer entered through the daily run: nothing measured, and it says so
+    assert 'data-verdict="empty"' in html
 
 
 def test_a_nested_segment_is_not_overwritten_from_the_explorer(scored, login):

@@ -112,7 +112,7 @@ def followup_may_log(user: Any, customer: Customer, *, task: Any = None) -> bool
     """
     if task is not None and task.customer_id == customer.pk and task_may_work_on(user, task):
         return True
-    return can(user, "interactions.add_interaction") and customer_is_visible(user, customer)
+    return can(user, "interactions.add_followup") and customer_is_visible(user, customer)
 
 
 def visible_to(
@@ -268,9 +268,10 @@ _CUSTOMER_DATA = [
     "orders.order",
     "orders.orderline",
     "orders.return",
-    "interactions.interaction",
+    "interactions.followup",
     "complaints.complaint",
-    "feedback.surveyresponse",
+    "surveys.surveyresponse",
+    "surveys.surveyinvitation",
     "tags.customertag",
 ]
 _REFERENCE = [
@@ -278,7 +279,8 @@ _REFERENCE = [
     "orders.productcategory",
     "tags.taggroup",
     "tags.tag",
-    "feedback.survey",
+    "surveys.survey",
+    "surveys.surveyquestion",
     "campaigns.campaign",
     "campaigns.campaignparticipation",
 ]
@@ -286,6 +288,8 @@ _PLANNING = [  # scoring, playbooks, tasks, care, imports: synced once their mod
     "playbooks.segment",
     "playbooks.playbook",
     "playbooks.playbookaction",
+    "playbooks.playbookvariant",
+    "playbooks.plancase",
     "kpis.kpitarget",
     "kpis.goal",
     "kpis.boardfigures",
@@ -296,7 +300,7 @@ _PLANNING = [  # scoring, playbooks, tasks, care, imports: synced once their mod
     "scoring.tagrule",
     "scoring.scoringsettings",
     "tasks.task",
-    "tasks.complaintescalation",
+    "complaints.complaintescalation",
     "care.caretemplate",
     "care.delivery",
     "imports.importjob",
@@ -307,10 +311,16 @@ _MARKETING_OWNS = [
     "playbooks.segment",
     "playbooks.playbook",
     "playbooks.playbookaction",
+    "playbooks.playbookvariant",
     "scoring.tagrule",
     "care.caretemplate",
 ]
-_ANALYST_OWNS = ["scoring.scoringrun", "scoring.scoringsettings", "scoring.tagrule"]
+_ANALYST_OWNS = [
+    "scoring.scoringrun",
+    "scoring.scoringsettings",
+    "scoring.tagrule",
+    "playbooks.plancase",  # the monthly review's cases of success and failure
+]
 _ALL_CUSTOM = [f"customers.{c}" for c in CUSTOM_PERMISSIONS]
 
 
@@ -349,7 +359,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_perms("orders.order", ("add", "change")),
         *_perms("orders.orderline", ("add", "change")),
         *_perms("orders.return", ("add", "change")),
-        *_perms("interactions.interaction", ("add", "change")),
+        *_perms("interactions.followup", ("add", "change")),
         *_perms("complaints.complaint", ("add",)),
         *_perms("tags.customertag", ("add", "change", "delete")),
         *_perms("tasks.task", ("change",)),
@@ -362,7 +372,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_view(_REFERENCE),
         *_view(_PLANNING),
         *_all(["tags.taggroup", "tags.tag", "tags.customertag"]),
-        *_all(["campaigns.campaign", "campaigns.campaignparticipation", "feedback.survey"]),
+        *_all(["campaigns.campaign", "campaigns.campaignparticipation", "surveys.survey"]),
+        *_all(["surveys.surveyquestion"]),
+        *_perms("surveys.surveyinvitation", ("add",)),  # sending surveys
         *_perms("customers.consent", ("add", "change")),  # opt-outs arrive through campaigns
         *_all(_MARKETING_OWNS),
         VIEW_ALL_CUSTOMERS,
@@ -370,10 +382,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "service": [
         *_view(_CUSTOMER_DATA),
         *_view(_REFERENCE),
-        *_view(["tasks.task", "tasks.complaintescalation"]),
+        *_view(["tasks.task", "complaints.complaintescalation"]),
         *_perms("complaints.complaint", ("add", "change")),
-        *_perms("interactions.interaction", ("add", "change")),
-        *_perms("feedback.surveyresponse", ("add", "change")),
+        *_perms("interactions.followup", ("add", "change")),
+        *_perms("surveys.surveyresponse", ("add", "change")),
+        *_perms("surveys.surveyinvitation", ("add",)),  # a QR code at the counter
         *_perms("customers.consent", ("add", "change")),
         *_perms("tasks.task", ("change",)),
         VIEW_ALL_CUSTOMERS,
@@ -471,10 +484,12 @@ IMPORT_KIND_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "customers": ("customers.add_customer", "customers.change_customer"),
     "contacts": ("customers.add_contact", "customers.change_contact"),
     "orders": ("orders.add_order", "orders.change_order"),
-    "followups": ("interactions.add_interaction",),
+    "followups": ("interactions.add_followup",),
     "complaints": ("complaints.add_complaint",),
-    "surveys": ("feedback.add_surveyresponse",),
+    "surveys": ("surveys.add_surveyresponse",),
 }
+#: Loyalty imports: decided by ``loyalty_may_import`` (the loyalty services check each row).
+LOYALTY_IMPORTS = frozenset({"points_opening", "points_adjustments", "coupon_redemptions"})
 #: Columns that write more than the kind itself: {kind: {field: permissions}}.
 IMPORT_FIELD_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "customers": {
@@ -490,14 +505,14 @@ IMPORT_FIELD_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 #: What changing an existing row of a kind takes, beyond the kind's permissions.
 IMPORT_CHANGE_PERMISSIONS: dict[str, str] = {
-    "followups": "interactions.change_interaction",
+    "followups": "interactions.change_followup",
     "complaints": "complaints.change_complaint",
-    "surveys": "feedback.change_surveyresponse",
+    "surveys": "surveys.change_surveyresponse",
 }
 #: Reference rows an import creates when a cell names one that does not exist yet.
 IMPORT_CREATES: dict[str, str] = {
     "source": "customers.add_customersource",
-    "survey": "feedback.add_survey",
+    "survey": "surveys.add_survey",
 }
 
 
@@ -506,6 +521,8 @@ def import_refused(user: Any, kind: str, fields: set[str] | frozenset[str]) -> l
     when the kind itself is refused, else the refused fields (empty: allowed)."""
     if user is None:
         return []
+    if kind in LOYALTY_IMPORTS:
+        return [] if loyalty_may_import(user, kind) else ["*"]
     if not can(user, IMPORT_CUSTOMERS) or not all(
         can(user, p) for p in IMPORT_KIND_PERMISSIONS.get(kind, ("-",))
     ):
@@ -543,10 +560,98 @@ def import_customer_owner(user: Any) -> Any:
     return user
 
 
-def interaction_may_record_for(user: Any, owner_id: int | None) -> bool:
+def followup_may_record_for(user: Any, owner_id: int | None) -> bool:
     """Whether ``user`` may log a follow-up whose author is the user ``owner_id``: their own
     always; someone else's only for roles that see every customer and log follow-ups
     (admin, manager, service)."""
     if user is None or owner_id is None or owner_id == user.pk:
         return True
-    return can(user, VIEW_ALL_CUSTOMERS) and can(user, "interactions.add_interaction")
+    return can(user, VIEW_ALL_CUSTOMERS) and can(user, "interactions.add_followup")
+
+
+# --- Measured plans: the monthly review ---------------------------------------------------
+
+
+def plan_review_may_view(user: Any) -> bool:
+    """The monthly review of the plans (and its cases): whoever may read the plans' results."""
+    return can(user, "playbooks.view_playbook")
+
+
+def plan_case_may_record(user: Any) -> bool:
+    """Record a case of success or failure at the monthly review: managers and analysts
+    (and administrators)."""
+    return can(user, "playbooks.add_plancase")
+
+
+# --- Loyalty: points, coupons --------------------------------------------------------------
+
+
+def points_may_redeem(user: Any, customer: Customer) -> bool:
+    """Spend a customer's points (on an order or a reward): who may add their orders, or service."""
+    if user is None or not user.is_active:
+        return False
+    if not (can(user, "orders.add_order") or user.role == "service"):
+        return False
+    return customer_is_visible(user, customer)
+
+
+def points_may_adjust(user: Any, customer: Customer) -> bool:
+    """Add or take away points by hand, with a reason: managers and administrators."""
+    return bool(
+        user is not None
+        and user.is_active
+        and user.role in {"admin", "manager"}
+        and customer_is_visible(user, customer)
+    )
+
+
+def loyalty_may_manage(user: Any) -> bool:
+    """Create coupons, issue them to segments, edit tiers and rules: admin, manager, marketing."""
+    return bool(
+        user is not None and user.is_active and user.role in {"admin", "manager", "marketing"}
+    )
+
+
+def loyalty_may_import(user: Any, kind: str) -> bool:
+    """Import a loyalty file: opening balances and points adjustments are adjustments
+    (managers and administrators); coupon redemptions, who may import orders."""
+    if user is None:
+        return True
+    if not (user.is_active and can(user, IMPORT_CUSTOMERS)):
+        return False
+    if kind == "coupon_redemptions":
+        return can(user, "orders.add_order")
+    return user.role in {"admin", "manager"}
+
+
+def loyalty_may_configure(user: Any) -> bool:
+    """Edit the programme's settings, tiers and points rules: managers and administrators."""
+    return bool(user is not None and user.is_active and user.role in {"admin", "manager"})
+
+
+def loyalty_may_view(user: Any, customer: Customer) -> bool:
+    """A customer's balance, tier, history and coupons: whoever sees the customer."""
+    return bool(user is not None and user.is_active and customer_is_visible(user, customer))
+
+
+# --- Surveys ---------------------------------------------------------------------------------
+
+
+def survey_may_build(user: Any) -> bool:
+    """Build and edit surveys and when they go out by themselves (marketing, managers)."""
+    return can(user, "surveys.add_survey") and can(user, "surveys.change_survey")
+
+
+def survey_may_send(user: Any) -> bool:
+    """Send a survey to a saved segment (needs to see segments too)."""
+    return can(user, "surveys.add_surveyinvitation") and can(user, "playbooks.view_segment")
+
+
+def survey_may_make_link(user: Any) -> bool:
+    """Make one customer's link and QR code (print, the counter)."""
+    return can(user, "surveys.add_surveyinvitation")
+
+
+def survey_may_view_results(user: Any) -> bool:
+    """See a survey's results (over the customers the user sees)."""
+    return can(user, "surveys.view_surveyresponse")

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, AwareDatetime
 from retain.accounts.access import personal
 from retain.complaints.models import ComplaintChannel, Severity
 from retain.customers.models import CustomerKind, CustomerStatus
-from retain.interactions.models import InteractionKind
+from retain.interactions.models import FollowUpKind
 from retain.orders.models import OrderStatus, PaymentMethod, SalesChannel
 
 
@@ -221,7 +221,7 @@ class BulkOrdersOut(Schema):
     numbers: list[str]
 
 
-class InteractionOut(Schema):
+class FollowUpOut(Schema):
     id: int
     customer: str
     kind: str
@@ -243,9 +243,9 @@ class InteractionOut(Schema):
         return obj.owner.username if obj.owner_id else None
 
 
-class InteractionIn(Schema):
+class FollowUpIn(Schema):
     customer: Annotated[Text, Field(max_length=32)]
-    kind: InteractionKind
+    kind: FollowUpKind
     occurred_at: When
     content: Annotated[Text, Field(min_length=1)]
     feedback: Text = ""
@@ -432,3 +432,82 @@ class TaskOut(Schema):
     @staticmethod
     def resolve_owner(obj: Any) -> str | None:
         return obj.owner.username if obj.owner_id else None
+
+
+class DifferenceOut(Schema):
+    """An arm minus its control group: estimate, 95% interval, two-sided p-value."""
+
+    estimate: float
+    low: float
+    high: float
+    p_value: float
+
+
+class PlanArmOut(Schema):
+    """One arm of a measured plan (the control group has no difference or verdict)."""
+
+    key: str
+    name: str
+    holdout: bool
+    customers: int
+    reached: int
+    reached_share: float | None
+    followed: int
+    repurchase_30: float | None
+    repurchase_90: float | None
+    revenue_per_customer: float | None
+    churn_rate: float | None
+    complaint_rate: float | None
+    nps_mean: float | None
+    verdict: Literal["too_early", "works", "no_effect", "harmful"] | None
+    horizon_reached: bool | None
+    needed_treated: int | None
+    needed_control: int | None
+    difference_repurchase_30: DifferenceOut | None
+    difference_repurchase_90: DifferenceOut | None
+    difference_revenue: DifferenceOut | None
+    #: the revenue interval: bootstrap (a group under 1,000 followed) or Welch's t
+    revenue_interval: Literal["bootstrap", "welch"] | None
+    difference_churn: DifferenceOut | None
+    difference_complaint: DifferenceOut | None
+    difference_nps: DifferenceOut | None
+
+
+class PlanResultsOut(Schema):
+    playbook: int
+    name: str
+    holdout_percent: int
+    min_effect_points: int
+    as_of: dt.datetime
+    arms: list[PlanArmOut]
+
+
+class ActivationOut(Schema):
+    """Potential customers of the month and how many made a paid purchase within ``days``."""
+
+    days: int
+    potential: int
+    activated: int
+    window_open: int
+    rate: float | None
+
+
+class PlanCaseOut(Schema):
+    id: int
+    playbook: int
+    playbook_name: str
+    customer: str | None  # the customer code
+    outcome: Literal["success", "failure"]
+    note: str
+    author: str | None
+    created_at: dt.datetime
+
+
+class PlanReviewOut(Schema):
+    """The monthly review: each plan's arms over the month's entrants, the activation rate,
+    the cases recorded."""
+
+    month: str  # YYYY-MM
+    plans: list[PlanResultsOut]
+    activation: ActivationOut
+    cases: list[PlanCaseOut]

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from retain.api import views
-from retain.api.api import api
+from retain.api.v1 import api
 
 urlpatterns = [
     path("api/v1/", api.urls),

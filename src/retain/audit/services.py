@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from retain.audit.models import AuditAction, AuditEvent
+from retain.core.cache import invalidate_on_commit, topics_read
 
 
 def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
@@ -72,6 +73,8 @@ def audit_event(
         object_type = obj._meta.label_lower
         object_id = "" if obj.pk is None else str(obj.pk)
         object_repr = str(obj)[:200]
+    if topics := topics_read(object_type):
+        invalidate_on_commit(*topics)
     return AuditEvent.objects.create(
         actor=actor,
         actor_name=actor.get_username() if actor is not None else "",
@@ -121,5 +124,50 @@ def audit_events_bulk(
                 ip=ip,
             )
         )
+    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    if topics := tuple({t for e in events for t in topics_read(e.object_type)}):
+        invalidate_on_commit(*topics)
+    return len(events)
+
+
+#: One changed record for ``audit_changes_bulk``: the object, its customer's id (or None) and
+#: ``{field: (old, new)}``.
+Change = tuple[models.Model, int | None, dict[str, tuple[Any, Any]]]
+
+
+def audit_changes_bulk(
+    *,
+    actor: Any,
+    changes: Iterable[Change],
+    action: str = AuditAction.UPDATE,
+    note: dict[str, Any] | None = None,
+    batch_size: int = 1000,
+) -> int:
+    """Audit many changed records at once (imports, bulk services): one row per record, as
+    ``audit_event`` would write it (``before``/``after`` hold the changed fields), but
+    inserted with ``bulk_create``: one INSERT per ``batch_size`` records instead of one per
+    record. ``note`` is added to both sides (e.g. ``{"via": "import"}``). Call it inside the
+    writer's transaction. Returns the number of events written."""
+    action = AuditAction(action)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    actor_name = actor.get_username() if actor is not None else ""
+    extra = note or {}
+    events = [
+        AuditEvent(
+            actor=actor,
+            actor_name=actor_name,
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id="" if obj.pk is None else str(obj.pk),
+            object_repr=str(obj)[:200],
+            customer_id=customer_id,
+            before=None
+            if action == AuditAction.CREATE
+            else _jsonable({k: old for k, (old, _new) in changed.items()} | extra),
+            after=_jsonable({k: new for k, (_old, new) in changed.items()} | extra),
+        )
+        for obj, customer_id, changed in changes
+    ]
     AuditEvent.objects.bulk_create(events, batch_size=batch_size)
     return len(events)

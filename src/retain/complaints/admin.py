@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from retain.audit.admin_mixins import CustomerDataAdmin
-from retain.complaints.models import Complaint
+from retain.complaints.models import Complaint, ComplaintEscalation
 
 
 @admin.register(Complaint)
@@ -20,3 +20,9 @@ class ComplaintAdmin(CustomerDataAdmin):
     date_hierarchy = "opened_at"
     raw_id_fields = ("customer",)
     list_select_related = ("customer", "owner")
+
+
+@admin.register(ComplaintEscalation)
+class ComplaintEscalationAdmin(admin.ModelAdmin):
+    list_display = ["complaint", "deadline", "escalated_at"]
+    raw_id_fields = ["complaint"]

@@ -132,3 +132,24 @@ class ComplaintEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ComplaintEscalation(models.Model):
+    """A complaint whose first-response deadline was missed, escalated to the managers."""
+
+    complaint = models.OneToOneField(
+        "complaints.Complaint",
+        verbose_name=_("complaint"),
+        on_delete=models.CASCADE,
+        related_name="escalation",
+    )
+    deadline = models.DateTimeField(_("first-response deadline"))
+    escalated_at = models.DateTimeField(_("escalated at"))
+
+    class Meta:
+        verbose_name = _("complaint escalation")
+        verbose_name_plural = _("complaint escalations")
+        ordering = ["-escalated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.escalated_at:%Y-%m-%d %H:%M}"

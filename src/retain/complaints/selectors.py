@@ -36,7 +36,7 @@ class Deadlines:
 
 
 def complaint_deadlines(complaint: Complaint, *, now: dt.datetime) -> Deadlines:
-    from retain.tasks.service_desk import complaint_deadline, complaint_resolution_deadline
+    from retain.complaints.deadlines import complaint_deadline, complaint_resolution_deadline
 
     first = complaint_deadline(complaint)
     resolve = complaint_resolution_deadline(complaint)
@@ -59,7 +59,7 @@ def complaint_deadlines(complaint: Complaint, *, now: dt.datetime) -> Deadlines:
 
 def complaint_inbox(*, user: Any, view: str = "open", now: dt.datetime) -> QuerySet[Complaint]:
     """The complaints and inquiries ``user`` may see, for one view of the inbox."""
-    from retain.tasks.service_desk import first_response_minutes
+    from retain.complaints.deadlines import first_response_minutes
 
     qs = visible_to(user, Complaint.objects.all()).select_related("customer", "owner", "escalation")
     open_states = [ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS]

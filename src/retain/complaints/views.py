@@ -1,7 +1,7 @@
 """The service desk pages: the complaint inbox, recording a complaint or inquiry (from the
 inbox or a customer page), one complaint with its history and the next steps, and survey
 answers entered by hand. Every write goes through ``complaints.services`` or
-``feedback.services``."""
+``surveys.services``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from retain.accounts.access import can, customers_visible_to, visible_to
 from retain.accounts.models import User
 from retain.complaints import services
+from retain.complaints.deadlines import first_response_minutes
 from retain.complaints.models import (
     Complaint,
     ComplaintChannel,
@@ -28,9 +29,8 @@ from retain.complaints.models import (
     Severity,
 )
 from retain.complaints.selectors import INBOX_VIEWS, complaint_deadlines, complaint_inbox
-from retain.feedback.models import Survey
-from retain.feedback.services import survey_answer_enter
-from retain.tasks.service_desk import first_response_minutes
+from retain.surveys.models import Survey
+from retain.surveys.services import survey_answer_enter
 
 
 def _require(request: HttpRequest, permission: str) -> None:
@@ -82,7 +82,7 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
                 ("closed", _("Resolved and closed")),
             ],
             "can_add": can(request.user, "complaints.add_complaint"),
-            "can_survey": can(request.user, "feedback.add_surveyresponse"),
+            "can_survey": can(request.user, "surveys.add_surveyresponse"),
             "nav": "service",
         },
     )
@@ -197,7 +197,7 @@ def complaint_action_view(request: HttpRequest, pk: int, action: str) -> HttpRes
 @require_http_methods(["GET", "POST"])
 def survey_entry_view(request: HttpRequest) -> HttpResponse:
     """A survey or NPS answer taken by phone, typed in by service staff."""
-    _require(request, "feedback.add_surveyresponse")
+    _require(request, "surveys.add_surveyresponse")
     data = request.POST if request.method == "POST" else request.GET
     code = data.get("customer", "").strip().upper()
     error = None

@@ -13,14 +13,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from retain.analytics._cells import FORMULA_STARTS, safe_cell
 
-
-def safe_cell(value: Any) -> Any:
-    """``value`` with a leading apostrophe when a spreadsheet would read it as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+__all__ = ["FORMULA_STARTS", "csv_bytes", "csv_write", "safe_cell", "safe_row", "xlsx_bytes"]
 
 
 def safe_row(row: Iterable[Any]) -> list[Any]:

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from retain.accounts.access import MASKED_FIELDS, may_give_customers_to, shows_personal_data
 from retain.audit.admin_mixins import CustomerDataAdmin
 from retain.customers.models import Consent, Contact, Customer, CustomerSource
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.orders.models import Order
 from retain.tags.models import CustomerTag
 
@@ -41,8 +41,8 @@ class OrderInline(admin.TabularInline):
     ordering = ("-ordered_at",)
 
 
-class InteractionInline(admin.StackedInline):
-    model = Interaction
+class FollowUpInline(admin.StackedInline):
+    model = FollowUp
     extra = 0
     fields = (
         ("kind", "occurred_at", "logged_at"),
@@ -86,7 +86,7 @@ class CustomerAdmin(_NoSearchByHiddenFields, CustomerDataAdmin):
     autocomplete_fields = ("owner",)
     list_select_related = ("owner",)
     show_full_result_count = False  # no COUNT(*) over every customer on each page
-    inlines = [ContactInline, ConsentInline, CustomerTagInline, OrderInline, InteractionInline]
+    inlines = [ContactInline, ConsentInline, CustomerTagInline, OrderInline, FollowUpInline]
     readonly_fields = ("created_at", "updated_at")
 
     def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:

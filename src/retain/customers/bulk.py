@@ -1,9 +1,14 @@
 """Bulk actions of the customer list: tag, assign an owner, export. Permission-checked and
-audited like the single-customer services; set-based (no query per customer)."""
+audited like the single-customer services; set-based (no query per customer).
+
+Also the contact rules in their set-based form, which the single-contact services
+(``contact_create``, ``contact_update``) and the imports all call: one primary contact per
+customer (``contacts_primary_clear``), a contact who has left is not primary
+(``contact_fields_rule``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,11 +29,33 @@ from retain.accounts.access import (
 from retain.accounts.models import User
 from retain.audit.models import AuditAction, AuditEvent
 from retain.audit.services import audit_event, audit_events_bulk
-from retain.customers.models import Customer
+from retain.customers.models import Contact, Customer
 from retain.tags.models import CustomerTag, Tag
 
 #: At most this many customers per bulk change (export streams any number).
 BULK_LIMIT = 5_000
+
+
+def contacts_primary_clear(*, keep: Mapping[int, int | None]) -> int:
+    """The one-primary-contact rule for any number of customers, in one UPDATE: every primary
+    contact of customer ``c`` except the contact ``keep[c]`` (None: all of them) stops being
+    primary. Call it before a contact of ``c`` is made primary (the database allows one).
+    Returns how many contacts stopped being primary."""
+    if not keep:
+        return 0
+    primaries = Contact.objects.filter(customer_id__in=list(keep), is_primary=True)
+    kept = [pk for pk in keep.values() if pk is not None]
+    if kept:
+        primaries = primaries.exclude(pk__in=kept)
+    return primaries.update(is_primary=False)
+
+
+def contact_fields_rule(fields: dict[str, Any]) -> dict[str, Any]:
+    """A contact's fields as every door must write them: one who has left (``left_on`` set)
+    is not the primary contact."""
+    if fields.get("left_on"):
+        fields["is_primary"] = False
+    return fields
 
 
 def _visible(actor: Any, customer_ids: Sequence[int]) -> list[int]:

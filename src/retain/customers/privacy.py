@@ -22,9 +22,9 @@ from retain.audit.models import AuditEvent
 from retain.audit.services import audit_event, snapshot
 from retain.complaints.models import Complaint
 from retain.customers.models import Consent, ConsentStatus, Contact, Customer
-from retain.feedback.models import SurveyResponse
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.orders.models import Order
+from retain.surveys.models import SurveyResponse
 
 ERASED = "[erased]"
 
@@ -92,7 +92,7 @@ def customer_personal_data(*, customer: Customer) -> dict[str, Any]:
             for ct in customer.customer_tags.select_related("tag", "tag__group")
         ],
         "orders": [snapshot(o) for o in Order.objects.filter(customer=customer)],
-        "interactions": [snapshot(i) for i in Interaction.objects.filter(customer=customer)],
+        "followups": [snapshot(i) for i in FollowUp.objects.filter(customer=customer)],
         "complaints": [snapshot(c) for c in Complaint.objects.filter(customer=customer)],
         "survey_responses": [snapshot(s) for s in SurveyResponse.objects.filter(customer=customer)],
     }
@@ -146,7 +146,7 @@ def customer_erase(*, actor: Any, customer: Customer, request: Any = None) -> Cu
     Contact.objects.filter(customer=customer).update(
         name=ERASED, title="", phone="", email="", wechat_id="", birthday=None
     )
-    Interaction.objects.filter(customer=customer).update(
+    FollowUp.objects.filter(customer=customer).update(
         content=ERASED, feedback="", outcome="", next_step=""
     )
     Complaint.objects.filter(customer=customer).update(description=ERASED, resolution="")

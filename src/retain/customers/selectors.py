@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from retain.accounts.access import personal_search_check, phone_search, shows_personal_data
 from retain.complaints.models import Complaint
 from retain.customers.models import Contact, Customer
-from retain.feedback.models import SurveyResponse
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.orders.models import Order
+from retain.surveys.models import SurveyResponse
 
 
 def customer_list(*, search: str = "", user: Any = None, request: Any = None) -> QuerySet[Customer]:
@@ -53,7 +53,7 @@ def customer_list(*, search: str = "", user: Any = None, request: Any = None) ->
 @dataclass(frozen=True)
 class TimelineEntry:
     at: dt.datetime
-    kind: str  # order, interaction, complaint, survey, campaign, care, task
+    kind: str  # order, followup, complaint, survey, campaign, care, task
     title: str
     detail: str
     amount: Decimal | None = None
@@ -75,7 +75,7 @@ def customer_timeline(*, customer: Customer, limit: int = 200) -> list[TimelineE
             )
         )
     for item in (
-        Interaction.objects.filter(customer=customer)
+        FollowUp.objects.filter(customer=customer)
         .select_related("owner", "contact")
         .order_by("-occurred_at")[:limit]
     ):
@@ -87,7 +87,7 @@ def customer_timeline(*, customer: Customer, limit: int = 200) -> list[TimelineE
         entries.append(
             TimelineEntry(
                 at=item.occurred_at,
-                kind="interaction",
+                kind="followup",
                 title=item.get_kind_display(),
                 detail=detail,
                 status=str(item.owner or ""),

@@ -18,6 +18,7 @@ from retain.accounts.access import (
     require,
 )
 from retain.audit.services import audit_event, snapshot
+from retain.customers.bulk import contact_fields_rule, contacts_primary_clear
 from retain.customers.models import (
     CodeSequence,
     Consent,
@@ -170,9 +171,10 @@ def contact_create(
     """Add a contact; making it primary demotes the customer's previous primary contact."""
     if actor is not None and not customer_can_edit(actor, customer):
         raise PermissionDenied("customers.add_contact")
-    if is_primary:
-        Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
-    contact = Contact(customer=customer, name=name, is_primary=is_primary, **fields)
+    fields = contact_fields_rule({"is_primary": is_primary, **fields})
+    if fields["is_primary"]:
+        contacts_primary_clear(keep={customer.pk: None})
+    contact = Contact(customer=customer, name=name, **fields)
     contact.full_clean()
     contact.save()
     audit_event(actor=actor, action="create", obj=contact, after=snapshot(contact), request=request)
@@ -187,15 +189,14 @@ def contact_update(
     ``left_on`` set marks the contact as having left (离职): no longer primary."""
     if actor is not None and not customer_can_edit(actor, contact.customer):
         raise PermissionDenied("customers.change_contact")
-    if fields.get("left_on"):
-        fields["is_primary"] = False
+    # The rule reads the contact as it will be: one who has left (now or before) is not
+    # made primary.
+    fields = contact_fields_rule({"left_on": contact.left_on} | fields)
     fields = {k: v for k, v in fields.items() if getattr(contact, k) != v}
     if not fields:
         return contact
     if fields.get("is_primary"):
-        Contact.objects.filter(customer_id=contact.customer_id, is_primary=True).exclude(
-            pk=contact.pk
-        ).update(is_primary=False)
+        contacts_primary_clear(keep={contact.customer_id: contact.pk})
     before = snapshot(contact, fields)
     for name, value in fields.items():
         setattr(contact, name, value)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from retain.customers.models import Consent, Contact, Customer
 from retain.dedup.models import DuplicatePair, DuplicateScan, MergeRecord, PairStatus
 from retain.imports.values import CellError, parse_email, parse_phone
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 
 #: Customer fields whose completeness the report measures: (field, label, persons only).
 COMPLETENESS_FIELDS = (
@@ -125,7 +125,7 @@ def data_quality(*, as_of: dt.date, stale_months: int = 12, sample: int = 50) ->
             Completeness(name, str(label), counts[name], persons if person_only else total)
         )
     cutoff = _months_before(as_of, stale_months)
-    recent = Interaction.objects.filter(customer=OuterRef("pk"), occurred_at__date__gte=cutoff)
+    recent = FollowUp.objects.filter(customer=OuterRef("pk"), occurred_at__date__gte=cutoff)
     stale = customers.filter(updated_at__date__lt=cutoff).exclude(Exists(recent))
     report.stale = stale.count()
     report.stale_sample = list(stale.order_by("updated_at", "code")[:sample])

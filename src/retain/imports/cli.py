@@ -1,4 +1,5 @@
-"""``retain import``, ``retain duplicates`` and ``retain quality``: thin doors to the services.
+"""``retain import``: a thin door to the import services (``retain duplicates`` and
+``retain quality`` are in ``retain.dedup.cli``).
 
 Registered on the main Typer app by ``retain.cli``; Django is set up lazily per command.
 """
@@ -20,11 +21,19 @@ def _setup() -> None:
 
 def import_command(
     file: Annotated[
-        Path, typer.Argument(help="CSV (UTF-8 or GBK) or XLSX file.", exists=True, dir_okay=False)
+        Path,
+        typer.Argument(
+            help="CSV (UTF-8 or GBK) or XLSX file; for --kind scores a .csv or .parquet file "
+            "or a folder of Parquet parts written by retain analyze.",
+            exists=True,
+        ),
     ],
     kind: Annotated[
         str,
-        typer.Option(help="customers, contacts, orders, followups, complaints or surveys."),
+        typer.Option(
+            help="customers, contacts, orders, followups, complaints, surveys, or scores "
+            "(a scores file of retain analyze, loaded as a scoring run)."
+        ),
     ],
     mapping: Annotated[
         str | None,
@@ -64,9 +73,19 @@ def import_command(
             "and the changes are audited under them. Without it: a system import.",
         ),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="--kind scores: the day the scores are as of (YYYY-MM-DD)."),
+    ] = None,
 ) -> None:
     """Import customers, contacts, orders, follow-ups, complaints or survey answers."""
     _setup()
+    if kind == "scores":
+        _scores_import(file, user, as_of)
+        return
+    if file.is_dir():
+        typer.echo(f"Error: {file} is a folder; give a CSV or XLSX file", err=True)
+        raise typer.Exit(2)
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -171,75 +190,36 @@ def import_command(
         raise typer.Exit(1)
 
 
-def duplicates(
-    threshold: Annotated[
-        float, typer.Option(help="Smallest match probability to list (0-1).")
-    ] = 0.5,
-    limit: Annotated[int, typer.Option(help="How many pairs to show.")] = 50,
-) -> None:
-    """Find possible duplicate customers (Splink) and list them with score and evidence."""
-    _setup()
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+def _scores_import(file: Path, user: str | None, as_of: str | None) -> None:
+    """``retain import --kind scores``: a scores file of ``retain analyze`` as a scoring run."""
+    import datetime as dt
 
-    from retain.dedup.selectors import duplicate_pairs_open
-    from retain.dedup.services import duplicates_refresh
+    from django.core.exceptions import PermissionDenied
 
-    found = duplicates_refresh(threshold=threshold)
-    table = Table(title=f"{found} possible duplicate pair(s)")
-    for column in ("score", "customer", "possible duplicate", "evidence"):
-        table.add_column(column)
-    for pair in duplicate_pairs_open()[:limit]:
-        table.add_row(
-            f"{pair.score:.2f}",
-            # names are data, not markup: "[/bold]" in a name must print as it is
-            escape(f"{pair.left.code} {pair.left.name}"),
-            escape(f"{pair.right.code} {pair.right.name}"),
-            escape("; ".join(pair.evidence_lines())),
-        )
-    Console().print(table)
-    typer.echo("Merge them on the Duplicates page of the web app (Imports → Duplicates).")
+    from retain.accounts.models import User
+    from retain.scoring.lake import ScoresFileError, scores_import
+    from retain.scoring.services import ScoringBusyError, ScoringOrderError
 
-
-def quality(
-    stale_months: Annotated[
-        int, typer.Option(help="Records not updated for this many months are stale.")
-    ] = 12,
-    csv_file: Annotated[
-        Path | None, typer.Option("--csv", help="Also write invalid values to this CSV.")
-    ] = None,
-) -> None:
-    """Data-quality report: completeness, stale records, contacts who left, consent, bad values."""
-    _setup()
-    from django.utils import timezone
-    from rich.console import Console
-    from rich.table import Table
-
-    from retain.core.exports import csv_write
-    from retain.dedup.selectors import data_quality
-
-    report = data_quality(as_of=timezone.localdate(), stale_months=stale_months)
-    console = Console()
-    table = Table(title=f"Completeness of {report.customers:,} customers")
-    table.add_column("field")
-    table.add_column("filled", justify="right")
-    table.add_column("of", justify="right")
-    table.add_column("%", justify="right")
-    for row in report.completeness:
-        table.add_row(row.label, f"{row.filled:,}", f"{row.total:,}", f"{row.percent:.1f}")
-    console.print(table)
-    console.print(
-        f"Stale (not updated and no follow-up for {stale_months} months): {report.stale:,}\n"
-        f"Contacts who left: {report.contacts_left:,}; companies without an active contact: "
-        f"{report.customers_without_active_contact:,}\n"
-        f"Customers without any recorded consent: {report.missing_consent:,}\n"
-        f"Invalid phones: {report.invalid_phones:,}; invalid emails: {report.invalid_emails:,}"
-    )
-    if csv_file is not None:
-        csv_write(
-            csv_file,
-            ["customer code", "where", "field", "value", "reason"],
-            ([b.customer_code, b.where, b.field, b.value, b.reason] for b in report.invalid),
-        )
-        typer.echo(f"Invalid values written to {csv_file}")
+    if as_of is None:
+        typer.echo("Error: --kind scores needs --as-of, the day retain analyze scored", err=True)
+        raise typer.Exit(2)
+    try:
+        day = dt.date.fromisoformat(as_of)
+    except ValueError as exc:
+        typer.echo(f"Error: --as-of {as_of!r}: not a date (use YYYY-MM-DD)", err=True)
+        raise typer.Exit(2) from exc
+    actor = None
+    if user:
+        actor = User.objects.filter(username=user, is_active=True).first()
+        if actor is None:
+            typer.echo(f"Error: no active user {user!r}", err=True)
+            raise typer.Exit(2)
+    try:
+        run = scores_import(actor=actor, path=file, as_of=day)
+    except PermissionDenied as exc:
+        typer.echo(f"Error: {user} may not load scores (it needs the scoring permission)", err=True)
+        raise typer.Exit(1) from exc
+    except (ScoresFileError, ScoringBusyError, ScoringOrderError) as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Loaded scores of {run.customers:,} customers as of {day} (scoring run {run.pk}).")

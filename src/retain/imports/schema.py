@@ -22,6 +22,9 @@ class ImportKind(models.TextChoices):
     FOLLOWUPS = "followups", _("Follow-ups")
     COMPLAINTS = "complaints", _("Complaints")
     SURVEYS = "surveys", _("Survey answers")
+    POINTS_OPENING = "points_opening", _("Opening points balances")
+    POINTS_ADJUSTMENTS = "points_adjustments", _("Points adjustments")
+    COUPON_REDEMPTIONS = "coupon_redemptions", _("Coupon redemptions")
 
 
 class Parse(models.TextChoices):
@@ -35,6 +38,7 @@ class Parse(models.TextChoices):
     BOOL = "bool"
     NPS = "nps"
     SATISFACTION = "satisfaction"
+    POINTS = "points"
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ PAYMENT_METHOD = {
     "其他": "other",
 }
 ORDER_STATUS = {"已支付": "paid", "已付款": "paid", "已退款": "refunded", "退款": "refunded"}
-INTERACTION_KIND = {
+FOLLOWUP_KIND = {
     "咨询": "inquiry",
     "电话": "call",
     "电话沟通": "call",
@@ -318,7 +322,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "Method",
             Parse.CHOICE,
             required=True,
-            choices=INTERACTION_KIND,
+            choices=FOLLOWUP_KIND,
             aliases=("方式", "沟通方式", "kind", "channel"),
         ),
         Field(
@@ -455,6 +459,79 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
 }
 
+POINTS_ON = Field(
+    "on",
+    "日期",
+    "Date",
+    Parse.DATE,
+    aliases=("积分日期", "生效日期", "date", "as of"),
+)
+FIELDS[ImportKind.POINTS_OPENING] = (
+    CUSTOMER_CODE,
+    Field(
+        "points",
+        "期初积分",
+        "Opening points",
+        Parse.POINTS,
+        required=True,
+        aliases=("积分余额", "积分", "points", "balance", "points balance"),
+    ),
+    POINTS_ON,
+)
+FIELDS[ImportKind.POINTS_ADJUSTMENTS] = (
+    CUSTOMER_CODE,
+    Field(
+        "points",
+        "调整积分",
+        "Points",
+        Parse.POINTS,
+        required=True,
+        aliases=("积分", "积分调整", "adjustment", "points adjustment"),
+    ),
+    Field(
+        "reason",
+        "调整原因",
+        "Reason",
+        required=True,
+        max_length=300,
+        aliases=("原因", "备注", "reason for adjustment"),
+    ),
+    POINTS_ON,
+    Field(
+        "reference",
+        "流水号",
+        "Reference",
+        max_length=64,
+        aliases=("单据号", "参考号", "ref", "reference no"),
+    ),
+)
+FIELDS[ImportKind.COUPON_REDEMPTIONS] = (
+    CUSTOMER_CODE,
+    Field(
+        "coupon",
+        "优惠券编码",
+        "Coupon code",
+        required=True,
+        max_length=40,
+        aliases=("优惠券", "券码", "coupon"),
+    ),
+    Field(
+        "number",
+        "订单编号",
+        "Order number",
+        required=True,
+        max_length=64,
+        aliases=("订单号", "单号", "order no", "order id", "order"),
+    ),
+    Field(
+        "on",
+        "使用日期",
+        "Used on",
+        Parse.DATE,
+        aliases=("核销日期", "日期", "date", "redeemed on"),
+    ),
+)
+
 #: The seed's sheet names, used as the default file and sheet names of the templates.
 SHEET_NAMES = {
     ImportKind.CUSTOMERS: ("客户信息表", "customers"),
@@ -463,6 +540,9 @@ SHEET_NAMES = {
     ImportKind.FOLLOWUPS: ("跟进记录表", "follow-ups"),
     ImportKind.COMPLAINTS: ("投诉记录表", "complaints"),
     ImportKind.SURVEYS: ("满意度调查表", "survey-answers"),
+    ImportKind.POINTS_OPENING: ("期初积分表", "opening-points"),
+    ImportKind.POINTS_ADJUSTMENTS: ("积分调整表", "points-adjustments"),
+    ImportKind.COUPON_REDEMPTIONS: ("优惠券核销表", "coupon-redemptions"),
 }
 
 _NOISE = re.compile(r"[\s*＊:：_\-]+|[(（\[【].*?[)）\]】]")

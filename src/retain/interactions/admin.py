@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from retain.accounts.access import followup_may_log
 from retain.audit.admin_mixins import CustomerDataAdmin
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.interactions.services import followup_check, followup_log
 
 #: The fields a person fills in when logging a follow-up in the admin.
@@ -28,11 +28,11 @@ LOGGED_FIELDS = (
 )
 
 
-class InteractionAdminForm(forms.ModelForm):
+class FollowUpAdminForm(forms.ModelForm):
     user: Any = None
 
     class Meta:
-        model = Interaction
+        model = FollowUp
         fields = LOGGED_FIELDS
 
     def clean(self) -> dict[str, Any]:
@@ -49,9 +49,9 @@ class InteractionAdminForm(forms.ModelForm):
         return data
 
 
-@admin.register(Interaction)
-class InteractionAdmin(CustomerDataAdmin):
-    form = InteractionAdminForm
+@admin.register(FollowUp)
+class FollowUpAdmin(CustomerDataAdmin):
+    form = FollowUpAdminForm
     list_display = ("customer", "kind", "occurred_at", "logged_at", "owner", "next_step_on")
     list_filter = ("kind", "owner")
     search_fields = ("customer__code", "customer__name", "content", "feedback")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 LOGGING_DEADLINE = timedelta(hours=24)
 
 
-class InteractionKind(models.TextChoices):
+class FollowUpKind(models.TextChoices):
     INQUIRY = "inquiry", _("Inquiry")
     CALL = "call", _("Call")
     EMAIL = "email", _("Email")
@@ -20,14 +20,14 @@ class InteractionKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Interaction(models.Model):
+class FollowUp(models.Model):
     """A follow-up record (跟进记录): what happened, what the customer said, what comes next."""
 
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
         on_delete=models.CASCADE,
-        related_name="interactions",
+        related_name="followups",
     )
     contact = models.ForeignKey(
         "customers.Contact",
@@ -35,9 +35,9 @@ class Interaction(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="interactions",
+        related_name="followups",
     )
-    kind = models.CharField(_("method"), max_length=20, choices=InteractionKind.choices)
+    kind = models.CharField(_("method"), max_length=20, choices=FollowUpKind.choices)
     occurred_at = models.DateTimeField(_("occurred at"))
     content = models.TextField(_("content"))
     feedback = models.TextField(_("customer feedback"), blank=True)
@@ -50,7 +50,7 @@ class Interaction(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="interactions",
+        related_name="followups",
     )
     logged_at = models.DateTimeField(_("logged at"))
 

@@ -19,7 +19,7 @@ from retain.accounts.access import followup_may_log
 from retain.audit.models import AuditAction
 from retain.audit.services import audit_event, snapshot
 from retain.customers.models import Customer
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.tasks.models import Task, TaskKind, TaskStatus
 
 
@@ -57,7 +57,7 @@ def followup_log(
     task: Task | None = None,
     now: dt.datetime | None = None,
     request: Any = None,
-) -> Interaction:
+) -> FollowUp:
     """Log a follow-up of ``customer`` and turn its next-step date into a task. Audited.
 
     The follow-up belongs to ``owner``, else to ``actor``. ``task`` is the task this
@@ -69,7 +69,7 @@ def followup_log(
     if actor is not None and not followup_may_log(actor, customer, task=task):
         raise PermissionDenied(_("You may not log follow-ups of this customer."))
     followup_check(occurred_at=occurred_at, next_step_on=next_step_on, now=now)
-    interaction = Interaction(
+    followup = FollowUp(
         customer=customer,
         contact=contact,
         kind=kind,
@@ -82,20 +82,20 @@ def followup_log(
         owner=owner if owner is not None else actor,
         logged_at=now,
     )
-    interaction.full_clean()
-    interaction.save()
+    followup.full_clean()
+    followup.save()
     audit_event(
         actor=actor,
         action=AuditAction.CREATE,
-        obj=interaction,
-        after=snapshot(interaction),
+        obj=followup,
+        after=snapshot(followup),
         request=request,
     )
-    followup_next_step_save(interactions=[interaction], now=now, completing=task)
-    return interaction
+    followup_next_step_save(followups=[followup], now=now, completing=task)
+    return followup
 
 
-def _next_step_fill(follow: Task, i: Interaction) -> None:
+def _next_step_fill(follow: Task, i: FollowUp) -> None:
     follow.key = f"followup:{i.pk}"
     follow.title = (i.next_step or _("Next step"))[:200]  # a next step holds up to 300
     follow.reason = _("Next step agreed in the follow-up of %(date)s: %(step)s") % {
@@ -106,9 +106,9 @@ def _next_step_fill(follow: Task, i: Interaction) -> None:
 
 
 def followup_next_step_save(
-    *, interactions: list[Interaction], now: dt.datetime, completing: Task | None = None
+    *, followups: list[FollowUp], now: dt.datetime, completing: Task | None = None
 ) -> None:
-    """Turn the next-step dates of saved ``interactions`` into follow-up tasks, at most one
+    """Turn the next-step dates of saved ``followups`` into follow-up tasks, at most one
     open next-step task per customer and owner.
 
     When the customer already has an open next-step task for the follow-up's owner, the new
@@ -117,8 +117,8 @@ def followup_next_step_save(
     task the follow-up closes (the task inbox): it is never the one moved.
     ``followup_log`` calls this for one follow-up, imports for a whole batch (one query to
     find the open tasks, one bulk insert and one bulk update)."""
-    latest: dict[tuple[int, int | None], Interaction] = {}
-    for i in interactions:
+    latest: dict[tuple[int, int | None], FollowUp] = {}
+    for i in followups:
         if i.next_step_on is not None:
             latest[(i.customer_id, i.owner_id)] = i
     if not latest:

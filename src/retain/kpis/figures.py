@@ -9,9 +9,10 @@ sees the figures of those customers, on the board and in the API alike.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -98,12 +99,11 @@ def kpi_snapshot(
     (the scoring run), so that it is not computed again."""
     tables = tables or app_tables()
     snapshot = kpis(
-        tables.orders,
+        tables.plain_tables(),
         as_of=as_of,
         settings=settings,
         customer_ids=customer_ids,
         summary=summary,
-        **tables.kpi_kwargs(),
     )
     return jsonable(snapshot.to_row())
 
@@ -172,3 +172,140 @@ def kpi_figures(*, as_of: dt.date, user: Any = None, tables: AppTables | None = 
         engine=kpi_snapshot(as_of=as_of, tables=tables, customer_ids=ids),
         overview=overview(as_of=as_of, customer_ids=ids),
     )
+
+
+def loyalty_figures(*, as_of: dt.date, user: Any) -> Any:
+    """The loyalty programme's KPIs (points liability, redemption rate, breakage, tiers,
+    referral and coupon conversion) over the customers ``user`` may see."""
+    from retain.loyalty.selectors import loyalty_kpis
+
+    scope = None if can(user, VIEW_ALL_CUSTOMERS) else customers_visible_to(user)
+    return loyalty_kpis(as_of=as_of, customers=scope)
+
+
+@dataclass(frozen=True)
+class SurveyGroup:
+    """Survey figures of one group (a segment or a month): answers, NPS, CSAT."""
+
+    label: str
+    answers: int
+    nps: float | None  # promoters (9-10) minus detractors (0-6) per 100 NPS answers
+    csat: float | None  # per cent of satisfaction answers that are 4 or 5
+    invited: int | None = None  # invitations sent (where the group counts them)
+    answered_invitations: int | None = None
+
+    @property
+    def response_rate(self) -> float | None:
+        if not self.invited or self.answered_invitations is None:
+            return None
+        return 100 * self.answered_invitations / self.invited
+
+
+@dataclass(frozen=True)
+class SurveyFigures:
+    """Response rate, NPS and CSAT of the 365 days up to ``as_of``, by lifecycle stage and by
+    month, with the NPS target (the board's KPI target) to compare against."""
+
+    as_of: dt.date
+    invited: int
+    answered_invitations: int
+    overall: SurveyGroup
+    by_segment: list[SurveyGroup]
+    monthly: list[SurveyGroup]
+    nps_target: float | None
+    #: by the company's saved segments (playbooks), each with its response rate
+    by_saved_segment: list[SurveyGroup] = field(default_factory=list)
+
+    @property
+    def response_rate(self) -> float | None:
+        return 100 * self.answered_invitations / self.invited if self.invited else None
+
+
+def _survey_group(label: str, rows: QuerySet[Any]) -> SurveyGroup:
+    n = rows.aggregate(
+        answers=Count("id"),
+        nps_n=Count("id", filter=Q(nps__isnull=False)),
+        promoters=Count("id", filter=Q(nps__gte=9)),
+        detractors=Count("id", filter=Q(nps__lte=6)),
+        csat_n=Count("id", filter=Q(satisfaction__isnull=False)),
+        csat_ok=Count("id", filter=Q(satisfaction__gte=4)),
+    )
+    nps = 100 * (n["promoters"] - n["detractors"]) / n["nps_n"] if n["nps_n"] else None
+    csat = 100 * n["csat_ok"] / n["csat_n"] if n["csat_n"] else None
+    return SurveyGroup(label, n["answers"], nps, csat)
+
+
+def survey_figures(*, as_of: dt.date, user: Any = None) -> SurveyFigures:
+    """Survey results over the customers ``user`` sees (the same scope rule as the KPIs)."""
+    from retain.kpis.models import KpiTarget
+    from retain.surveys.models import SurveyInvitation, SurveyResponse
+
+    end = _end_of(as_of)
+    start = end - dt.timedelta(days=366)
+    answers = SurveyResponse.objects.filter(answered_at__gte=start, answered_at__lt=end)
+    invitations = SurveyInvitation.objects.filter(
+        sent_at__isnull=False, sent_at__gte=start, sent_at__lt=end
+    )
+    ids = kpi_scope(user)
+    if ids is not None:
+        answers = answers.filter(customer_id__in=ids)
+        invitations = invitations.filter(customer_id__in=ids)
+    stages = (
+        answers.values_list("customer__score__lifecycle_stage", flat=True)
+        .distinct()
+        .order_by("customer__score__lifecycle_stage")
+    )
+    months = (
+        answers.annotate(month=TruncMonth("answered_at"))
+        .values_list("month", flat=True)
+        .distinct()
+        .order_by("month")
+    )
+    target = KpiTarget.objects.filter(kpi="nps").values_list("value", flat=True).first()
+    return SurveyFigures(
+        as_of=as_of,
+        invited=invitations.count(),
+        answered_invitations=invitations.filter(response__isnull=False).count(),
+        overall=_survey_group("", answers),
+        by_segment=[
+            _survey_group(stage or "", answers.filter(customer__score__lifecycle_stage=stage))
+            if stage
+            else _survey_group("", answers.filter(customer__score__isnull=True))
+            for stage in stages
+        ],
+        monthly=[
+            _survey_group(
+                month.strftime("%Y-%m"),
+                answers.annotate(m=TruncMonth("answered_at")).filter(m=month),
+            )
+            for month in months
+        ],
+        nps_target=target,
+        by_saved_segment=_survey_by_saved_segment(answers, invitations),
+    )
+
+
+def _survey_by_saved_segment(
+    answers: QuerySet[Any], invitations: QuerySet[Any]
+) -> list[SurveyGroup]:
+    """Answers, NPS, CSAT and response rate of each saved segment's current members (a
+    customer in several segments counts in each). Segments nobody in was asked are left out."""
+    from retain.playbooks.conditions import conditions_q
+    from retain.playbooks.models import Segment
+
+    groups = []
+    for segment in Segment.objects.order_by("name"):
+        members = Customer.objects.filter(conditions_q(segment.conditions)).values("pk")
+        sent = invitations.filter(customer_id__in=members)
+        group = _survey_group(segment.name, answers.filter(customer_id__in=members))
+        invited = sent.count()
+        if not (invited or group.answers):
+            continue
+        groups.append(
+            dataclasses.replace(
+                group,
+                invited=invited,
+                answered_invitations=sent.filter(response__isnull=False).count(),
+            )
+        )
+    return groups

@@ -11,9 +11,10 @@ from typing import Any
 from django.db.models import Count, F, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from retain.accounts.access import visible_to
+from retain.accounts.access import VIEW_ALL_CUSTOMERS, can, visible_to
 from retain.analytics import Quadrant
 from retain.complaints.models import Complaint, ComplaintStatus
+from retain.core.cache import cached
 from retain.kpis.definitions import KPIS, KpiDefinition
 from retain.kpis.figures import Overview, kpi_figures, kpi_scope, overview
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
@@ -189,25 +190,62 @@ def _previous_row(trend: list[dict[str, Any]], as_of: dt.date) -> dict[str, Any]
     return before[-1] if before else None
 
 
+@dataclass(frozen=True)
+class BoardData:
+    """The board's figures that change only with a scoring run and the writes they read:
+    what the cache keeps (``retain.core.cache``), free of translated labels."""
+
+    figures: dict[str, Any]
+    overview: Overview
+    scope: str
+    quadrant_counts: dict[str, int]
+    extra: BoardFigures | None
+
+
+def board_data(*, run: ScoringRun, user: Any = None) -> BoardData:
+    """The board's figures of ``run`` as ``user`` sees them, computed now (uncached)."""
+    figures, extra = current_values(run)
+    if kpi_scope(user) is None:
+        counts = quadrant_counts(user=user) if user is not None else _all_quadrant_counts()
+        return BoardData(
+            figures=figures,
+            overview=_stored_overview(run, extra),
+            scope="all",
+            quadrant_counts=counts,
+            extra=extra,
+        )
+    live = kpi_figures(as_of=run.as_of, user=user)
+    return BoardData(
+        figures=live.engine,
+        overview=live.overview,
+        scope=live.scope,
+        quadrant_counts=quadrant_counts(user=user),
+        extra=None,
+    )
+
+
+def board_data_cached(*, run: ScoringRun, user: Any = None) -> BoardData:
+    """``board_data`` from the cache: one entry for every user who sees every customer, one
+    per user for the others (their own customers)."""
+    scope = "all" if user is None or can(user, VIEW_ALL_CUSTOMERS) else f"user:{user.pk}"
+    return cached("board", f"{run.pk}:{scope}", lambda: board_data(run=run, user=user))
+
+
 def board(*, today: dt.date, user: Any = None) -> Board:
     """The board as ``user`` sees it (None: the whole company).
 
     Users who see every customer get the figures the scoring run stored; users who see
     only some get the same KPIs computed now over their customers (``kpi_figures``), as
     ``GET /api/v1/kpis`` gives them. The trend and cohorts are the company's and are shown
-    only with the company's figures.
+    only with the company's figures. The figures come from the cache (``board_data_cached``);
+    targets and goals are read now.
     """
     run = latest_run()
     if run is None:
         return Board(run=None, figures={}, overview=overview(as_of=today))
-    figures, extra = current_values(run)
-    scope = kpi_scope(user)
-    if scope is None:
-        result = Board(run=run, figures=figures, extra=extra, overview=_stored_overview(run, extra))
-    else:
-        live = kpi_figures(as_of=run.as_of, user=user)
-        result = Board(run=run, figures=live.engine, overview=live.overview, scope=live.scope)
-        figures, extra = live.engine, None
+    data = board_data_cached(run=run, user=user)
+    figures, extra = data.figures, data.extra
+    result = Board(run=run, figures=figures, extra=extra, overview=data.overview, scope=data.scope)
     targets = {t.kpi: t for t in KpiTarget.objects.all()}
     trend_rows: list[dict[str, Any]] = extra.trend if extra is not None else []
     previous = _previous_row(trend_rows, run.as_of)
@@ -220,7 +258,7 @@ def board(*, today: dt.date, user: Any = None) -> Board:
                 previous=kpi_value(previous, key) if previous is not None else None,
             )
         )
-    counts = quadrant_counts(user=user) if user is not None else _all_quadrant_counts()
+    counts = data.quadrant_counts
     for q in Quadrant:
         name = str(q)
         result.matrix.append(
@@ -270,4 +308,13 @@ def at_risk(*, user: Any, limit: int = 10) -> QuerySet[CustomerScore]:
             F("predicted_ltv").desc(nulls_last=True),
             "customer_id",
         )[:limit]
+    )
+
+
+def at_risk_cached(*, run: ScoringRun, user: Any, limit: int = 10) -> list[CustomerScore]:
+    """``at_risk`` from the cache (one ORDER BY over every high-risk score: 0.4 s at 100k
+    customers on PostgreSQL), per run and scope like the board's figures."""
+    scope = "all" if user is None or can(user, VIEW_ALL_CUSTOMERS) else f"user:{user.pk}"
+    return cached(
+        "board", f"{run.pk}:{scope}:at_risk:{limit}", lambda: list(at_risk(user=user, limit=limit))
     )

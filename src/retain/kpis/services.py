@@ -14,11 +14,12 @@ from django.utils import timezone
 from retain.accounts.access import require
 from retain.analytics import cohort_retention, month_ends
 from retain.audit.services import audit_event, snapshot
+from retain.core.cache import invalidate_on_commit
 from retain.kpis.definitions import KPIS
 from retain.kpis.figures import Overview, kpi_snapshot, overview
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
 from retain.scoring.models import KpiSnapshot, RunStatus, ScoringRun
-from retain.scoring.tables import ORDER_COLUMNS, TableSource, app_tables, resolved_source
+from retain.scoring.tables import TableSource, app_tables, resolved_source
 
 #: Months of trend and of cohorts the board shows.
 TREND_MONTHS = 12
@@ -170,7 +171,7 @@ def board_figures_refresh(
             row = kpi_snapshot(as_of=end, tables=tables)
         trend.append(row)
     step("cohorts")
-    matrix = cohort_retention(tables.orders, as_of=run.as_of, columns=ORDER_COLUMNS)
+    matrix = cohort_retention(tables.plain_tables(), as_of=run.as_of)
     matrix = matrix.tail(COHORT_MONTHS)
     offsets = [c for c in matrix.columns if c != "cohort_size"][:COHORT_MONTHS]
     cohorts = {
@@ -191,6 +192,7 @@ def board_figures_refresh(
             "cohorts": cohorts,
         },
     )
+    invalidate_on_commit("board")  # the board showed the previous run's trend until now
     return figures
 
 

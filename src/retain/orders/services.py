@@ -1,15 +1,44 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from retain.accounts.access import can, customers_visible_to
-from retain.audit.services import audit_event, audit_events_bulk, snapshot
+from retain.audit.services import audit_changes_bulk, audit_event, audit_events_bulk, snapshot
+from retain.core.bulk import BulkWriter
 from retain.customers.models import Customer
-from retain.orders.models import Order
+from retain.orders.models import Order, SalesChannel
+
+#: The channel of an order that does not say one (an import file without a channel column).
+CHANNEL_UNSAID = SalesChannel.OFFLINE
+
+#: The fields an order upsert compares and writes (besides its number).
+UPSERT_FIELDS = (
+    "customer_id",
+    "ordered_at",
+    "amount",
+    "currency",
+    "channel",
+    "payment_method",
+    "status",
+)
+
+
+def order_fields_defaults(fields: dict[str, Any]) -> dict[str, Any]:
+    """An order's fields as every door writes them: a blank status, currency or payment
+    method takes the model's default (paid, CNY, none) and the currency is in capitals.
+    Changes and returns ``fields``."""
+    for name in ("status", "currency", "payment_method"):
+        if fields.get(name) in (None, ""):
+            field = Order._meta.get_field(name)
+            assert isinstance(field, models.Field)
+            fields[name] = field.get_default()
+    fields["currency"] = str(fields["currency"]).upper()
+    return fields
 
 
 def _check(actor: Any, customers: Sequence[Customer]) -> None:
@@ -29,7 +58,7 @@ def order_create(
 ) -> Order:
     """Record one order of a customer; audited."""
     _check(actor, [customer])
-    order = Order(customer=customer, **fields)
+    order = Order(customer=customer, **order_fields_defaults(fields))
     order.full_clean()
     order.save()
     audit_event(actor=actor, action="create", obj=order, after=snapshot(order), request=request)
@@ -45,7 +74,7 @@ def orders_bulk_create(
     Each row holds ``customer`` (a Customer) and the order's fields. Every row is validated
     first; a ValidationError names the row (from 0) and the field, and nothing is saved.
     """
-    orders = [Order(**row) for row in rows]
+    orders = [Order(**order_fields_defaults(dict(row))) for row in rows]
     _check(actor, list({o.customer.pk: o.customer for o in orders}.values()))
     errors: dict[str, list[str]] = {}
     numbers: dict[str, int] = {}
@@ -70,3 +99,39 @@ def orders_bulk_create(
             o.pk = by_number[o.number]
     audit_events_bulk(actor=actor, action="create", objs=created, request=request)
     return created
+
+
+def orders_upsert_bulk(
+    *,
+    new: Sequence[dict[str, Any]],
+    changed: Sequence[tuple[Order, dict[str, tuple[Any, Any]]]],
+    actor: Any = None,
+    note: dict[str, Any] | None = None,
+    writer: BulkWriter | None = None,
+) -> None:
+    """Write many orders at once, checked already by the caller (an import): ``new`` rows
+    (``number`` and ``UPSERT_FIELDS``, defaults applied with ``order_fields_defaults``) are
+    inserted with COPY / executemany; ``changed`` orders (``{field: (old, new)}`` set on
+    them) are updated in bulk and audited in bulk, one audit row each, a few statements per
+    thousand orders. ``note`` goes into each audit row (e.g. ``{"via": "import"}``)."""
+    writer = writer or BulkWriter()
+    if new:
+        columns = ["number", *UPSERT_FIELDS]
+        writer.insert(Order, columns, (_db_row(writer, o, columns) for o in new))
+    if changed:
+        fields = sorted({f for _o, c in changed for f in c})
+        Order.objects.bulk_update([o for o, _c in changed], fields, batch_size=1000)
+        audit_changes_bulk(
+            actor=actor, changes=[(o, o.customer_id, c) for o, c in changed], note=note
+        )
+
+
+def _db_row(writer: BulkWriter, order: dict[str, Any], columns: list[str]) -> tuple[Any, ...]:
+    values = dict(order)
+    if not writer.postgres:
+        # sqlite3 without Django's adapters: UTC text and decimal text.
+        values["ordered_at"] = (
+            values["ordered_at"].astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
+        )
+        values["amount"] = str(values["amount"])
+    return tuple(values[c] for c in columns)

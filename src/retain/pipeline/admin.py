@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from retain.pipeline.models import PipelineStep, WorkerBeat
+from retain.pipeline.models import PipelineStep, WorkerBeat, WorkerJob
 
 
 @admin.register(PipelineStep)
@@ -36,4 +36,20 @@ class WorkerBeatAdmin(admin.ModelAdmin):
     readonly_fields = ["name", "beat_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(WorkerJob)
+class WorkerJobAdmin(admin.ModelAdmin):
+    """Jobs whose worker stopped mid-job: queued again once, then failed (kept here)."""
+
+    list_display = ["name", "status", "attempts", "host", "pid", "started_at", "error"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in WorkerJob._meta.fields if f.name != "data"]
+    exclude = ["data"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

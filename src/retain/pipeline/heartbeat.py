@@ -27,6 +27,9 @@ BEAT_EVERY = dt.timedelta(seconds=10)
 STALE_AFTER = dt.timedelta(seconds=60)
 
 HOST = socket.gethostname()[:100]
+#: When this process started (a row of this host and pid older than this is of another
+#: process that had the same pid).
+PROCESS_STARTED = dt.datetime.now(dt.UTC)
 
 
 def me() -> tuple[str, int]:

@@ -16,6 +16,7 @@ class StepName(models.TextChoices):
     CARE = "care", _("Care messages")
     COMPLAINTS = "complaints", _("Complaint deadlines")
     DETRACTORS = "detractors", _("Detractor follow-ups")
+    LOYALTY = "loyalty", _("Loyalty: points, expiry, referrals, tiers")
 
 
 class StepOutcome(models.TextChoices):
@@ -59,3 +60,39 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JobStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    RETRIED = "retried", _("Queued again")
+    FAILED = "failed", _("Failed: its worker stopped")
+
+
+class WorkerJob(models.Model):
+    """A job a worker has started and not yet finished (Huey drops a job its worker dies with).
+
+    The row is written when a worker starts a job and deleted when the job ends (done, failed
+    by its own error, or retried by Huey). A row left ``running`` by a worker that is gone is
+    queued again once, then marked failed, and stays on the admin page (Admin → Nightly run).
+    """
+
+    task_id = models.CharField(_("job id"), max_length=64, unique=True)
+    name = models.CharField(_("job"), max_length=200)
+    data = models.BinaryField(_("job data"))
+    host = models.CharField(_("host"), max_length=100)
+    pid = models.PositiveIntegerField(_("process id"))
+    started_at = models.DateTimeField(_("started at"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.RUNNING
+    )
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job lost by a worker")
+        verbose_name_plural = _("jobs lost by a worker")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.status}"

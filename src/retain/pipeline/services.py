@@ -1,7 +1,7 @@
 """The nightly run, composed in one place.
 
 score → history → KPIs → tags (one all-or-nothing scoring run) → board trend and cohorts →
-playbook tasks → churn alerts → care messages → complaint deadlines → detractor follow-ups.
+playbook tasks → churn alerts → care messages → complaint deadlines → detractor follow-ups → loyalty (points, expiry, referrals, tiers).
 
 Every door calls :func:`pipeline_run`: ``retain score`` (the scoring steps), ``retain daily``
 (the daily steps), the demo's first run (all), the Huey jobs and polls (all, or one step).
@@ -37,6 +37,7 @@ DAILY_STEPS: tuple[StepName, ...] = (
     StepName.CARE,
     StepName.COMPLAINTS,
     StepName.DETRACTORS,
+    StepName.LOYALTY,
 )
 ALL_STEPS: tuple[StepName, ...] = SCORING_STEPS + DAILY_STEPS
 
@@ -127,7 +128,7 @@ def _tasks(ctx: _Context) -> Any:
 
 
 def _alerts(ctx: _Context) -> Any:
-    from retain.tasks.services import churn_alerts_create
+    from retain.scoring.alerts import churn_alerts_create
 
     return churn_alerts_create(as_of=ctx.as_of, now=ctx.now)
 
@@ -139,15 +140,21 @@ def _care(ctx: _Context) -> Any:
 
 
 def _complaints(ctx: _Context) -> Any:
-    from retain.tasks.service_desk import complaint_deadlines_check
+    from retain.complaints.deadlines import complaint_deadlines_check
 
     return complaint_deadlines_check(now=ctx.now)
 
 
 def _detractors(ctx: _Context) -> Any:
-    from retain.tasks.service_desk import detractor_tasks_create
+    from retain.surveys.services import detractor_tasks_create
 
     return detractor_tasks_create(as_of=ctx.as_of, now=ctx.now)
+
+
+def _loyalty(ctx: _Context) -> Any:
+    from retain.loyalty.services import loyalty_nightly
+
+    return loyalty_nightly(as_of=ctx.as_of, now=ctx.now)
 
 
 STEPS: dict[StepName, Callable[[_Context], Any]] = {
@@ -158,6 +165,7 @@ STEPS: dict[StepName, Callable[[_Context], Any]] = {
     StepName.CARE: _care,
     StepName.COMPLAINTS: _complaints,
     StepName.DETRACTORS: _detractors,
+    StepName.LOYALTY: _loyalty,
 }
 
 LABELS: dict[StepName, str] = {
@@ -168,6 +176,7 @@ LABELS: dict[StepName, str] = {
     StepName.CARE: "care messages",
     StepName.COMPLAINTS: "complaint deadlines",
     StepName.DETRACTORS: "detractor follow-ups",
+    StepName.LOYALTY: "loyalty",
 }
 
 #: Steps that use this run's scores: skipped when the scoring step of the same run failed.

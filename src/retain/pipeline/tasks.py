@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from retain.pipeline.queue import signals_connect
+
+signals_connect(HUEY)  # jobs in flight are recorded, so a dead worker's job is not lost
+
+
+@db_periodic_task(crontab())
+def lost_jobs() -> None:
+    """Every minute: queue again (once) or fail the jobs of a worker that stopped mid-job."""
+    from retain.pipeline.queue import lost_jobs_reap
+
+    lost_jobs_reap()
 
 
 @db_periodic_task(crontab(hour="1", minute="30"))

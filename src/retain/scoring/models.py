@@ -224,6 +224,6 @@ class TagRule(models.Model):
         return str(self.tag)
 
     def clean(self) -> None:
-        from retain.scoring.conditions import conditions_validate
+        from retain.playbooks.conditions import conditions_validate
 
         conditions_validate(self.conditions)

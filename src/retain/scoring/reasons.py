@@ -54,6 +54,10 @@ def reason_text(code: str, params: dict[str, float]) -> str:
         return _("NPS %(score)s") % {"score": p["score"]}
     if code == "no_contact":
         return _("no follow-up in the last %(days)s days") % {"days": p["days"]}
+    if code == "followup_overdue":
+        return _("%(count)s follow-up(s) past their due date") % {"count": p["count"]}
+    if code == "followup_lost":
+        return _("%(count)s win-back attempt(s) ended lost") % {"count": p["count"]}
     return code
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import pickle
 from collections.abc import Callable
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,10 +26,11 @@ from retain.analytics import (
     parse_reasons,
     score_customers,
 )
+from retain.core.bulk import frame_insert, objects_insert
 from retain.customers.models import Customer
 from retain.kpis.figures import kpi_snapshot
 from retain.pipeline.heartbeat import beating, is_dead, me
-from retain.scoring.conditions import conditions_q
+from retain.playbooks.conditions import conditions_q
 from retain.scoring.models import (
     ChurnModelVersion,
     CustomerScore,
@@ -37,7 +41,12 @@ from retain.scoring.models import (
     SegmentChange,
     TagRule,
 )
-from retain.scoring.tables import ORDER_COLUMNS, AppTables, TableSource, app_tables, as_date
+from retain.scoring.tables import (
+    CUSTOMER_COLUMNS,
+    AppTables,
+    TableSource,
+    app_tables,
+)
 from retain.tags.models import CustomerTag
 
 BATCH = 500
@@ -94,112 +103,142 @@ def _beat(run: ScoringRun) -> None:
     )
 
 
-def _int(value: Any) -> int | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
-        return None
-    return int(value)
+#: The score's columns as the engine's frame has them, by kind (see ``_score_rows``).
+_TEXT = (
+    "quadrant",
+    "lifecycle_stage",
+    "rfm_segment",
+    "value_tier",
+    "activity_level",
+    "churn_risk",
+    "risk_reasons",
+    "churn_model",
+    "preferred_channel",
+    "preferred_category",
+)
+_INTS = ("r_score", "f_score", "m_score", "recency_days", "last_nps")
+_INTS_OR_ZERO = ("order_count", "open_complaints", "recent_complaints", "activity_orders")
+#: name → decimals. Rounded: sums in the database differ in the last bits between runs and
+#: backends.
+_FLOATS = {
+    "p_alive": 6,
+    "predicted_ltv": 2,
+    "expected_purchases_90d": 6,
+    "churn_probability": 6,
+    "expected_lost_value": 2,
+}
+_FLOATS_OR_ZERO = {"total_spend": 2, "value_spend": 2}
+_DIMENSIONS = (Dimension.QUADRANT, Dimension.LIFECYCLE, Dimension.RISK)
 
 
-def _float(value: Any, digits: int = 6) -> float | None:
-    # Rounded: sums in the database differ in the last bits between runs and backends.
-    if value is None or pd.isna(value):
-        return None
-    return round(float(value), digits)
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name].reset_index(drop=True)
+    return pd.Series([None] * len(frame), dtype=object)
 
 
-def _text(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value)
+def _text_column(values: pd.Series) -> pd.Series:
+    """Text, "" for a missing value."""
+    return values.astype(object).where(values.notna(), "").astype(str)
 
 
-def _scores_from_frame(
-    run: ScoringRun, frame: pd.DataFrame
-) -> tuple[list[CustomerScore], list[SegmentChange]]:
-    """New score rows and the changes against the state before ``run.as_of``."""
-    existing = {
-        row[0]: row
-        for row in CustomerScore.objects.values_list(
-            "customer_id",
-            "as_of",
-            "quadrant",
-            "lifecycle_stage",
-            "churn_risk",
-            "previous_as_of",
-            "previous_quadrant",
-            "previous_lifecycle_stage",
-            "previous_churn_risk",
+def _int_column(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    return pd.Series(np.trunc(numbers), dtype="float64").astype("Int64")
+
+
+def _float_column(values: pd.Series, digits: int) -> pd.Series:
+    return pd.Series(np.round(pd.to_numeric(values, errors="coerce").astype("float64"), digits))
+
+
+def _date_column(values: pd.Series) -> pd.Series:
+    """``YYYY-MM-DD`` text, NaN for a missing date."""
+    days = pd.to_datetime(values, errors="coerce")
+    if getattr(days.dt, "tz", None) is not None:
+        days = days.dt.tz_localize(None)
+    return days.dt.strftime("%Y-%m-%d").astype(object)
+
+
+def _reason_codes_json(reasons: pd.Series) -> pd.Series:
+    """The ``reason_codes`` JSON of each ``risk_reasons`` text: each distinct text parsed once
+    (JSON as Django writes it, so the rows equal those ``save()`` would write)."""
+    codes, distinct = pd.factorize(reasons, sort=False)
+    as_json = [json.dumps([r.to_dict() for r in parse_reasons(text)]) for text in distinct]
+    if len(codes) == 0:
+        return pd.Series([], dtype=object)
+    return pd.Series(np.asarray(as_json, dtype=object)[codes], dtype=object)
+
+
+def _previous_scores() -> pd.DataFrame:
+    columns = ["customer_id", "as_of", "quadrant", "lifecycle_stage", "churn_risk"]
+    columns += ["previous_as_of", "previous_quadrant"]
+    columns += ["previous_lifecycle_stage", "previous_churn_risk"]
+    rows = CustomerScore.objects.values_list(*columns)
+    old = pd.DataFrame.from_records(list(rows), columns=columns)
+    return old.astype({"customer_id": "int64"})
+
+
+def _score_rows(run: ScoringRun, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """New score rows and the changes against the state before ``run.as_of``, column-wise.
+
+    Both frames have the tables' column names, rows in the engine's customer order (the
+    changes of a customer in the order quadrant, lifecycle stage, risk) and values as
+    :func:`retain.core.bulk.frame_insert` writes them.
+    """
+    ids = pd.to_numeric(_column(frame, "customer_id")).astype("int64")
+    known = np.fromiter(Customer.objects.values_list("id", flat=True), dtype="int64")
+    keep = ids.isin(known).to_numpy()  # not those deleted while the engine ran
+    engine = frame.reset_index(drop=True).loc[keep].reset_index(drop=True)
+    ids = ids.loc[keep].reset_index(drop=True)
+
+    rows = pd.DataFrame({"customer_id": ids})
+    rows["run_id"] = run.pk
+    rows["as_of"] = run.as_of.isoformat()
+    for name in _TEXT:
+        rows[name] = _text_column(_column(engine, name))
+    for name in _INTS:
+        rows[name] = _int_column(_column(engine, name))
+    for name in _INTS_OR_ZERO:
+        rows[name] = _int_column(_column(engine, name)).fillna(0)
+    for name, digits in _FLOATS.items():
+        rows[name] = _float_column(_column(engine, name), digits)
+    for name, digits in _FLOATS_OR_ZERO.items():
+        rows[name] = _float_column(_column(engine, name), digits).fillna(0.0)
+    rows["last_purchase"] = _date_column(_column(engine, "last_purchase"))
+    rows["reason_codes"] = _reason_codes_json(rows["risk_reasons"])
+
+    # the state before this as_of: the stored score, or on a re-run what came before it
+    old = _previous_scores()
+    before = rows[["customer_id"]].merge(old, on="customer_id", how="left", validate="1:1")
+    scored = before["as_of"].notna().to_numpy()
+    rerun = (before["as_of"] == run.as_of).to_numpy()
+    rows["previous_as_of"] = _date_column(
+        pd.Series(np.where(rerun, before["previous_as_of"], before["as_of"]), dtype=object)
+    )
+    for name in ("quadrant", "lifecycle_stage", "churn_risk"):
+        value = np.where(rerun, before[f"previous_{name}"], before[name])
+        rows[f"previous_{name}"] = _text_column(pd.Series(value, dtype=object))
+
+    parts = []
+    for order, dimension in enumerate(_DIMENSIONS):
+        name = dimension.value
+        changed = ~scored | (rows[f"previous_{name}"] != rows[name]).to_numpy()
+        part = pd.DataFrame(
+            {
+                "position": np.flatnonzero(changed),
+                "order": order,
+                "customer_id": rows["customer_id"].to_numpy()[changed],
+                "dimension": name,
+                "from_value": rows[f"previous_{name}"].to_numpy()[changed],
+                "to_value": rows[name].to_numpy()[changed],
+            }
         )
-    }
-    known = set(Customer.objects.values_list("id", flat=True))
-    scores: list[CustomerScore] = []
-    changes: list[SegmentChange] = []
-    for rec in frame.to_dict("records"):
-        cid = int(rec["customer_id"])
-        if cid not in known:  # deleted while the engine ran
-            continue
-        old = existing.get(cid)
-        if old is None:
-            prev: tuple[Any, str, str, str] = (None, "", "", "")
-        elif old[1] == run.as_of:  # a re-run: keep what came before this as_of
-            prev = (old[5], old[6], old[7], old[8])
-        else:
-            prev = (old[1], old[2], old[3], old[4])
-        score = CustomerScore(
-            customer_id=cid,
-            run=run,
-            as_of=run.as_of,
-            quadrant=_text(rec.get("quadrant")),
-            lifecycle_stage=_text(rec.get("lifecycle_stage")),
-            rfm_segment=_text(rec.get("rfm_segment")),
-            r_score=_int(rec.get("r_score")),
-            f_score=_int(rec.get("f_score")),
-            m_score=_int(rec.get("m_score")),
-            value_tier=_text(rec.get("value_tier")),
-            activity_level=_text(rec.get("activity_level")),
-            order_count=_int(rec.get("order_count")) or 0,
-            total_spend=_float(rec.get("total_spend"), 2) or 0.0,
-            recency_days=_int(rec.get("recency_days")),
-            last_purchase=as_date(rec.get("last_purchase")),
-            p_alive=_float(rec.get("p_alive")),
-            predicted_ltv=_float(rec.get("predicted_ltv"), 2),
-            expected_purchases_90d=_float(rec.get("expected_purchases_90d")),
-            open_complaints=_int(rec.get("open_complaints")) or 0,
-            recent_complaints=_int(rec.get("recent_complaints")) or 0,
-            last_nps=_int(rec.get("last_nps")),
-            churn_risk=_text(rec.get("churn_risk")),
-            risk_reasons=_text(rec.get("risk_reasons")),
-            churn_probability=_float(rec.get("churn_probability")),
-            expected_lost_value=_float(rec.get("expected_lost_value"), 2),
-            churn_model=_text(rec.get("churn_model")),
-            reason_codes=[r.to_dict() for r in parse_reasons(_text(rec.get("risk_reasons")))],
-            value_spend=_float(rec.get("value_spend"), 2) or 0.0,
-            activity_orders=_int(rec.get("activity_orders")) or 0,
-            preferred_channel=_text(rec.get("preferred_channel")),
-            preferred_category=_text(rec.get("preferred_category")),
-            previous_as_of=prev[0],
-            previous_quadrant=prev[1],
-            previous_lifecycle_stage=prev[2],
-            previous_churn_risk=prev[3],
-        )
-        scores.append(score)
-        for dimension, before in (
-            (Dimension.QUADRANT, prev[1]),
-            (Dimension.LIFECYCLE, prev[2]),
-            (Dimension.RISK, prev[3]),
-        ):
-            after = getattr(score, dimension.value)
-            if old is None or before != after:
-                changes.append(
-                    SegmentChange(
-                        customer_id=cid,
-                        as_of=run.as_of,
-                        dimension=dimension,
-                        from_value=before,
-                        to_value=after,
-                    )
-                )
-    return scores, changes
+        parts.append(part)
+    changes = pd.concat(parts, ignore_index=True).sort_values(
+        ["position", "order"], kind="stable", ignore_index=True
+    )
+    changes.insert(1, "as_of", run.as_of.isoformat())
+    return rows, changes.drop(columns=["position", "order"])
 
 
 def tag_rule_diff(*, tag: Any, conditions: dict[str, Any]) -> tuple[list[int], list[int]]:
@@ -222,12 +261,11 @@ def tag_rules_apply(*, now: dt.datetime) -> tuple[int, int]:
     added = removed = 0
     for rule in TagRule.objects.select_related("tag").filter(active=True):
         new, gone = tag_rule_diff(tag=rule.tag, conditions=rule.conditions)
-        CustomerTag.objects.bulk_create(
+        objects_insert(
             [
                 CustomerTag(customer_id=cid, tag=rule.tag, automatic=True, tagged_at=now)
                 for cid in new
-            ],
-            batch_size=BATCH,
+            ]
         )
         for at in range(0, len(gone), BATCH):
             CustomerTag.objects.filter(
@@ -243,25 +281,22 @@ def tag_rules_apply(*, now: dt.datetime) -> tuple[int, int]:
 def _apply(run: ScoringRun, frame: pd.DataFrame, figures: dict[str, Any], now: dt.datetime) -> None:
     """Replace the current scores, this as_of's history, the month's KPIs and the tags: all
     or nothing."""
-    scores, changes = _scores_from_frame(run, frame)
+    scores, changes = _score_rows(run, frame)
     with transaction.atomic():
         CustomerScore.objects.all().delete()
-        CustomerScore.objects.bulk_create(scores, batch_size=BATCH)
+        frame_insert(CustomerScore, scores)  # COPY on PostgreSQL
         # This as_of's history: keep the rows a re-run finds again, so their ids stay.
-        kept = {
-            (cid, dim, a, b): pk
-            for pk, cid, dim, a, b in SegmentChange.objects.filter(as_of=run.as_of).values_list(
-                "pk", "customer_id", "dimension", "from_value", "to_value"
-            )
-        }
-        fresh = []
-        for c in changes:
-            if kept.pop((c.customer_id, c.dimension, c.from_value, c.to_value), None) is None:
-                fresh.append(c)
-        stale = sorted(kept.values())
+        key = ["customer_id", "dimension", "from_value", "to_value"]
+        kept = pd.DataFrame.from_records(
+            list(SegmentChange.objects.filter(as_of=run.as_of).values_list("pk", *key)),
+            columns=["pk", *key],
+        ).astype({"pk": "int64", "customer_id": "int64"})
+        matched = changes.merge(kept, on=key, how="left", validate="1:1")["pk"]
+        fresh = changes.loc[matched.isna().to_numpy()]
+        stale = sorted(set(kept["pk"].tolist()) - set(matched.dropna().astype("int64").tolist()))
         for at in range(0, len(stale), BATCH):
             SegmentChange.objects.filter(pk__in=stale[at : at + BATCH]).delete()
-        SegmentChange.objects.bulk_create(fresh, batch_size=BATCH)
+        frame_insert(SegmentChange, fresh)
         KpiSnapshot.objects.update_or_create(
             month=run.as_of.replace(day=1), defaults={"as_of": run.as_of, "figures": figures}
         )
@@ -269,7 +304,7 @@ def _apply(run: ScoringRun, frame: pd.DataFrame, figures: dict[str, Any], now: d
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
         run.customers = len(scores)
-        run.changes = sum(1 for c in changes if c.from_value != "")
+        run.changes = int((changes["from_value"] != "").sum())
         run.tags_added = added
         run.tags_removed = removed
         run.full_clean()
@@ -287,14 +322,16 @@ def _apply(run: ScoringRun, frame: pd.DataFrame, figures: dict[str, Any], now: d
 
 
 #: Bump when the engine's churn features change: stored models are then retrained.
-CHURN_MODEL_FORMAT = 1
+CHURN_MODEL_FORMAT = 3  # 2: follow-ups, business/person, mix; 3: Pareto/NBD, sampled rows
 
 
 def _data_fingerprint(tables: AppTables, cfg: AnalyticsSettings) -> str:
-    """A hash of what the churn model learns from: order, complaint, survey and follow-up
-    counts, sums and dates, and the churn settings. One aggregate per table."""
+    """A hash of what the churn model learns from: order, complaint, survey and interaction
+    counts, sums and dates; the follow-ups (tasks: count, closed, outcomes, dates); the
+    customers and how many are businesses; and the churn settings. One aggregate per table."""
     parts: list[Any] = [CHURN_MODEL_FORMAT, cfg.churn_horizon_days, cfg.churn_train_periods]
     parts += [cfg.churn_min_buyers, cfg.churn_min_class_rows, cfg.churn_backtest_origins]
+    parts += [cfg.churn_max_train_rows, cfg.churn_large_buyers, cfg.churn_seed]
     o = tables.orders
     row = (
         o.aggregate(
@@ -314,7 +351,50 @@ def _data_fingerprint(tables: AppTables, cfg: AnalyticsSettings) -> str:
     for table in (tables.complaints, tables.surveys, tables.interactions):
         if table is not None:
             parts.append(table.count().to_pyarrow().as_py())
+    parts += _followup_fingerprint(tables.followups)
+    c = tables.customers
+    # the customer's kind (business or person) is a feature too
+    business = c.kind.isin(CUSTOMER_COLUMNS.business_kinds)
+    parts += [
+        c.aggregate(n=c.count(), business=business.ifelse(1, 0).sum()).to_pyarrow().to_pylist()[0]
+    ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _followup_fingerprint(followups: ir.Table | None) -> list[Any]:
+    """The follow-ups' share of the fingerprint: a new, closed or re-dated follow-up, or a new
+    outcome, changes it (follow-ups and their outcomes are churn features)."""
+    if followups is None:
+        return ["no follow-ups"]
+    f = followups
+    if f.count().to_pyarrow().as_py() == 0:
+        # an empty table: SQLite's Ibis backend types max(created_at) as not null and refuses
+        # the NULL it returns; this is what the other sources give for no rows
+        return [0, 0, 0, 0, "None", "None", 0]
+    outcome = f.outcome.fill_null("")
+    row = (
+        f.aggregate(
+            n=f.count(),
+            closed=f.closed_at.notnull().ifelse(1, 0).sum(),
+            won=(outcome == "won_back").ifelse(1, 0).sum(),
+            lost=(outcome == "lost").ifelse(1, 0).sum(),
+            last_created=f.created_at.max(),
+            last_closed=f.closed_at.max(),
+            due=f.due_on.cast("date").epoch_days().sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    # times to the second without the time zone's spelling, as for the orders
+    return [
+        row["n"],
+        row["closed"] or 0,
+        row["won"] or 0,
+        row["lost"] or 0,
+        str(row["last_created"])[:19],
+        str(row["last_closed"])[:19],
+        int(row["due"] or 0),
+    ]
 
 
 def _json_clean(value: Any) -> Any:
@@ -357,9 +437,8 @@ def churn_model_for(
             stored = None
         if isinstance(stored, ChurnModel):
             return latest, stored
-    kwargs = tables.engine_kwargs()
-    kwargs["columns"] = ORDER_COLUMNS  # the plain orders: no channel or category needed
-    model = fit_churn_model(tables.orders, as_of=as_of, settings=cfg, **kwargs)
+    # the same tables as the scores: the channel and category mix are features too
+    model = fit_churn_model(tables.engine_tables(), as_of=as_of, settings=cfg)
     version = ChurnModelVersion(
         trained_at=now,
         as_of=as_of,
@@ -403,11 +482,7 @@ def scoring_run(
             run.churn_model = version
             step(_("scoring customers"))
             frame = score_customers(
-                tables.score_orders,
-                as_of=as_of,
-                settings=settings,
-                churn=churn,
-                **tables.engine_kwargs(),
+                tables.engine_tables(), as_of=as_of, settings=settings, churn=churn
             )
             step(_("computing KPIs"))
             # The month's KPIs from the summary behind the scores: computed once, not twice.

@@ -2,7 +2,7 @@
 
 ``TableSource.DATABASE`` opens the app's database with Ibis (PostgreSQL or a SQLite file), so
 the engine's summary runs inside the database. ``TableSource.COPY`` scans the app's tables
-once into Arrow and runs the engine in DuckDB (fast for SQLite). ``TableSource.MEMORY`` reads
+once into Arrow and runs the engine in DuckDB (the default on both databases). ``TableSource.MEMORY`` reads
 the rows through the ORM into memtables: for a database Ibis cannot open from another
 connection (the in-memory SQLite database of the tests, or rows not yet committed).
 ``TableSource.AUTO`` picks one (see ``resolved_source``).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -19,20 +20,24 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 
 from retain.analytics import (
     ComplaintColumns,
     CustomerColumns,
+    FollowupColumns,
     InteractionColumns,
     OrderColumns,
     SurveyColumns,
+    Tables,
 )
 
 
 class TableSource(StrEnum):
-    #: PostgreSQL: in the database; a SQLite file: copied; in-memory SQLite: through the ORM.
+    #: a database file or server: copied; in-memory SQLite: through the ORM.
     AUTO = "auto"
     DATABASE = "database"
     COPY = "copy"
@@ -40,16 +45,17 @@ class TableSource(StrEnum):
 
 
 def resolved_source(source: TableSource) -> TableSource:
-    """The concrete source ``AUTO`` stands for on the app's database.
+    """The concrete source ``AUTO`` stands for on the app's database: ``COPY``, but for the
+    in-memory SQLite database of the tests (``MEMORY``).
 
-    The engine's SQL runs well on PostgreSQL; on SQLite it is slow (about 90 s for scores
-    and 160 s for KPIs at 20,000 customers, against under 2 s each in DuckDB), so a SQLite
-    file is read with plain table scans into Arrow and the engine runs in DuckDB.
+    The engine's SQL is slow in SQLite (about 90 s for scores and 160 s for KPIs at 20,000
+    customers, against under 2 s each in DuckDB) and slower than DuckDB in PostgreSQL too
+    (a first scoring run of 100,000 customers spent most of its 5-7 minutes in the churn
+    model's queries there), so the app's tables are read once with plain scans into Arrow
+    (``COPY ... TO STDOUT`` on PostgreSQL) and the engine runs in DuckDB.
     """
     if source != TableSource.AUTO:
         return source
-    if connection.vendor == "postgresql":
-        return TableSource.DATABASE
     if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
         return TableSource.MEMORY
     return TableSource.COPY
@@ -69,7 +75,12 @@ ORDER_FIELDS = ("customer_id", "ordered_at", "amount", "status")
 # The scores also get each customer's preferred channel and category. An order's category is
 # that of its largest line (ties: the first line; lines without a category are skipped).
 SCORE_ORDER_COLUMNS = dataclasses.replace(ORDER_COLUMNS, channel="channel", category="category")
-CUSTOMER_COLUMNS = CustomerColumns(customer_id="id", first_contact="first_contact_date")
+CUSTOMER_COLUMNS = CustomerColumns(
+    customer_id="id", first_contact="first_contact_date", kind="kind", business_kinds=("company",)
+)
+# the team's to-dos for a customer (tasks_task): created, due, closed, win-back outcome
+FOLLOWUP_COLUMNS = FollowupColumns(outcome="outcome", won_outcomes=("won_back",))
+FOLLOWUP_FIELDS = ("customer_id", "created_at", "due_on", "closed_at", "outcome")
 INTERACTION_COLUMNS = InteractionColumns(customer_id="customer_id", timestamp="occurred_at")
 COMPLAINT_COLUMNS = ComplaintColumns(
     customer_id="customer_id", timestamp="opened_at", resolved=None, status="status"
@@ -89,37 +100,34 @@ class AppTables:
     #: ``orders`` with their ``channel`` and ``category``, for the preferences of the scores;
     #: None: scores without preferences (see ``app_tables``)
     preference_orders: ir.Table | None = None
+    #: the tasks (follow-ups) with their due dates and outcomes; None: not passed
+    followups: ir.Table | None = None
 
     @property
     def score_orders(self) -> ir.Table:
-        """The orders for ``score_customers`` (with ``engine_kwargs``)."""
+        """The orders for ``score_customers`` (in ``engine_tables``)."""
         return self.orders if self.preference_orders is None else self.preference_orders
 
-    def engine_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``score_customers`` (tables and their column names)."""
-        return {
-            "columns": ORDER_COLUMNS if self.preference_orders is None else SCORE_ORDER_COLUMNS,
-            "customers": self.customers,
-            "customer_columns": CUSTOMER_COLUMNS,
-            "interactions": self.interactions,
-            "interaction_columns": INTERACTION_COLUMNS,
-            "complaints": self.complaints,
-            "complaint_columns": COMPLAINT_COLUMNS,
-            "surveys": self.surveys,
-            "survey_columns": SURVEY_COLUMNS,
-        }
+    def engine_tables(self) -> Tables:
+        """The engine's input bundle for ``score_customers`` (with the preferences when loaded)."""
+        return Tables(
+            self.score_orders,
+            columns=ORDER_COLUMNS if self.preference_orders is None else SCORE_ORDER_COLUMNS,
+            customers=self.customers,
+            customer_columns=CUSTOMER_COLUMNS,
+            interactions=self.interactions,
+            interaction_columns=INTERACTION_COLUMNS,
+            complaints=self.complaints,
+            complaint_columns=COMPLAINT_COLUMNS,
+            surveys=self.surveys,
+            survey_columns=SURVEY_COLUMNS,
+            followups=self.followups,
+            followup_columns=FOLLOWUP_COLUMNS,
+        )
 
-    def kpi_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``kpis``."""
-        return {
-            "columns": ORDER_COLUMNS,
-            "customers": self.customers,
-            "customer_columns": CUSTOMER_COLUMNS,
-            "complaints": self.complaints,
-            "complaint_columns": COMPLAINT_COLUMNS,
-            "surveys": self.surveys,
-            "survey_columns": SURVEY_COLUMNS,
-        }
+    def plain_tables(self) -> Tables:
+        """The bundle with the plain orders (no channel or category): KPIs, churn model."""
+        return self.engine_tables().replace(orders=self.orders, columns=ORDER_COLUMNS)
 
 
 def _connect() -> Any:
@@ -164,7 +172,41 @@ def _copied(table: ir.Table) -> ir.Table:
     decimals = {n: table[n].cast("float64") for n, t in table.schema().items() if t.is_decimal()}
     if decimals:
         table = table.mutate(**decimals)
+    if connection.vendor == "postgresql":
+        return ibis.memtable(_postgres_arrow(table))
     return ibis.memtable(table.to_pyarrow())
+
+
+def _postgres_arrow(table: ir.Table) -> pa.Table:
+    """``table`` (an expression over the app's PostgreSQL tables) read with one ``COPY ... TO
+    STDOUT`` and parsed by Arrow's CSV reader: about ten times faster than fetching the rows
+    through a cursor, which builds a Python tuple per row."""
+    schema = table.schema().to_pyarrow()
+    sql = ibis.to_sql(table, dialect="postgres")
+    buffer = io.BytesIO()
+    # the session's time zone is UTC (Django's), so timestamps read back as they are
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy,
+    ):
+        for block in copy:
+            buffer.write(block)
+    if buffer.tell() == 0:
+        # no rows (a sales rep with no complaints, ...): Arrow refuses an empty CSV file
+        return schema.empty_table()
+    buffer.seek(0)
+    return pa_csv.read_csv(
+        buffer,
+        read_options=pa_csv.ReadOptions(column_names=schema.names),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=schema,
+            null_values=[""],  # an unquoted empty field is NULL; a quoted one, ""
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
 
 
 def _order_categories(lines: ir.Table, names: ir.Table) -> ir.Table:
@@ -207,11 +249,11 @@ def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = Fa
     if source in {TableSource.DATABASE, TableSource.COPY}:
         con = _connect()
         order_tables = _app_order_tables(con) if preferences else None
-        surveys = con.table("feedback_surveyresponse")
+        surveys = con.table("surveys_surveyresponse")
         tables = AppTables(
             orders=con.table("orders_order").select(*ORDER_FIELDS),
-            customers=con.table("customers_customer").select("id", "first_contact_date"),
-            interactions=con.table("interactions_interaction").select("customer_id", "occurred_at"),
+            customers=con.table("customers_customer").select("id", "first_contact_date", "kind"),
+            interactions=con.table("interactions_followup").select("customer_id", "occurred_at"),
             complaints=con.table("complaints_complaint").select(
                 "customer_id", "opened_at", "status"
             ),
@@ -219,6 +261,7 @@ def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = Fa
                 "customer_id", "answered_at", "nps", "satisfaction"
             ),
             preference_orders=_preference_orders(*order_tables) if order_tables else None,
+            followups=con.table("tasks_task").select(*FOLLOWUP_FIELDS),
         )
         if source == TableSource.COPY:
             if order_tables:
@@ -235,13 +278,15 @@ def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = Fa
                 complaints=_copied(tables.complaints),
                 surveys=_copied(tables.surveys),
                 preference_orders=full if preferences else None,
+                followups=_copied(tables.followups) if tables.followups is not None else None,
             )
         return tables
     from retain.complaints.models import Complaint
     from retain.customers.models import Customer
-    from retain.feedback.models import SurveyResponse
-    from retain.interactions.models import Interaction
+    from retain.interactions.models import FollowUp
     from retain.orders.models import Order, OrderLine
+    from retain.surveys.models import SurveyResponse
+    from retain.tasks.models import Task
 
     def rows(qs: Any, *names: str) -> list[dict[str, Any]]:
         return list(qs.values(*names))
@@ -264,11 +309,11 @@ def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = Fa
     return AppTables(
         orders=full.select(*ORDER_FIELDS),
         customers=_frame(
-            rows(Customer.objects.all(), "id", "first_contact_date"),
-            {"id": "int", "first_contact_date": "date"},
+            rows(Customer.objects.all(), "id", "first_contact_date", "kind"),
+            {"id": "int", "first_contact_date": "date", "kind": "text"},
         ),
         interactions=_frame(
-            rows(Interaction.objects.all(), "customer_id", "occurred_at"),
+            rows(FollowUp.objects.all(), "customer_id", "occurred_at"),
             {"customer_id": "int", "occurred_at": "timestamp"},
         ),
         complaints=_frame(
@@ -286,6 +331,16 @@ def app_tables(*, source: TableSource = TableSource.AUTO, preferences: bool = Fa
             {"customer_id": "int", "answered_at": "timestamp", "nps": "int", "satisfaction": "int"},
         ),
         preference_orders=full if preferences else None,
+        followups=_frame(
+            rows(Task.objects.all(), *FOLLOWUP_FIELDS),
+            {
+                "customer_id": "int",
+                "created_at": "timestamp",
+                "due_on": "date",
+                "closed_at": "timestamp",
+                "outcome": "text",
+            },
+        ),
     )
 
 

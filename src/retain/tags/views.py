@@ -119,9 +119,7 @@ def tag_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def tag_rule_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a tag's rule; "Preview" shows who would gain and who would lose it now."""
-    from retain.scoring.models import TagRule
-    from retain.scoring.services import tag_rule_diff
-    from retain.web.segment_views import (
+    from retain.playbooks.segment_views import (
         FIELD_LABELS,
         FIELDS,
         OP_LABELS,
@@ -129,6 +127,8 @@ def tag_rule_view(request: HttpRequest, pk: int) -> HttpResponse:
         field_choices,
         rows_of,
     )
+    from retain.scoring.models import TagRule
+    from retain.scoring.services import tag_rule_diff
 
     if not can(request.user, "scoring.change_tagrule"):
         raise PermissionDenied

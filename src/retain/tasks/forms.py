@@ -3,12 +3,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from retain.interactions.models import InteractionKind
+from retain.interactions.models import FollowUpKind
 from retain.tasks.models import WinbackOutcome
 
 
 class TaskCompleteForm(forms.Form):
-    method = forms.ChoiceField(label=_("Method"), choices=InteractionKind.choices)
+    method = forms.ChoiceField(label=_("Method"), choices=FollowUpKind.choices)
     occurred_at = forms.DateTimeField(
         label=_("When it happened"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),

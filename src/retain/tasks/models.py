@@ -67,8 +67,8 @@ class Task(models.Model):
     )
     created_at = models.DateTimeField(_("created at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    interaction = models.ForeignKey(
-        "interactions.Interaction",
+    followup = models.ForeignKey(
+        "interactions.FollowUp",
         verbose_name=_("follow-up"),
         null=True,
         blank=True,
@@ -124,27 +124,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
-
-
-class ComplaintEscalation(models.Model):
-    """A complaint whose first-response deadline was missed, escalated to the managers."""
-
-    complaint = models.OneToOneField(
-        "complaints.Complaint",
-        verbose_name=_("complaint"),
-        on_delete=models.CASCADE,
-        related_name="escalation",
-    )
-    deadline = models.DateTimeField(_("first-response deadline"))
-    escalated_at = models.DateTimeField(_("escalated at"))
-
-    class Meta:
-        verbose_name = _("complaint escalation")
-        verbose_name_plural = _("complaint escalations")
-        ordering = ["-escalated_at"]
-
-    def __str__(self) -> str:
-        return f"{self.complaint_id} {self.escalated_at:%Y-%m-%d %H:%M}"
 
 
 #: Tasks a person is given per day unless they or their manager set another number.

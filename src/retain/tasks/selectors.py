@@ -187,7 +187,7 @@ def team_overview(*, user: User, today: dt.date, now: dt.datetime) -> list[RepLo
 
     from retain.accounts.access import users_overseen_by
     from retain.customers.models import Customer
-    from retain.interactions.models import LOGGING_DEADLINE, Interaction
+    from retain.interactions.models import LOGGING_DEADLINE, FollowUp
     from retain.playbooks.models import Playbook
     from retain.playbooks.selectors import segment_members
     from retain.tasks.services import capacities
@@ -204,7 +204,7 @@ def team_overview(*, user: User, today: dt.date, now: dt.datetime) -> list[RepLo
         owner_id__in=ids, status=TaskStatus.DONE, closed_at__date__gte=monday
     )
     late = (
-        Interaction.objects.filter(
+        FollowUp.objects.filter(
             owner_id__in=ids, occurred_at__gte=now - dt.timedelta(days=LATE_LOG_WINDOW_DAYS)
         )
         .annotate(
@@ -213,7 +213,7 @@ def team_overview(*, user: User, today: dt.date, now: dt.datetime) -> list[RepLo
         .filter(delay__gt=LOGGING_DEADLINE)
     )
     last_contact = (
-        Interaction.objects.filter(customer_id=OuterRef("pk"))
+        FollowUp.objects.filter(customer_id=OuterRef("pk"))
         .order_by()
         .values("customer_id")
         .annotate(last=Max("occurred_at"))

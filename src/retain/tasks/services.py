@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
@@ -20,10 +19,12 @@ from retain.accounts.access import may_assign_to, task_may_work_on, users_overse
 from retain.accounts.models import Role, User
 from retain.audit.models import AuditAction
 from retain.audit.services import audit_event, snapshot
+from retain.care.contact_policy import quiet_until
 from retain.care.templating import CompiledTemplate, TemplateInvalid, template_compile
 from retain.customers.models import Consent, ConsentStatus, Customer, CustomerKind
 from retain.interactions.models import LOGGING_DEADLINE
 from retain.interactions.services import followup_log
+from retain.playbooks.assignment import plan_assignments_update, playbook_eligible
 from retain.playbooks.models import (
     CONSENT_CHANNELS,
     ActionChannel,
@@ -32,8 +33,7 @@ from retain.playbooks.models import (
     PlaybookAction,
 )
 from retain.playbooks.selectors import segment_members
-from retain.scoring.models import CustomerScore, Dimension, SegmentChange
-from retain.scoring.reasons import risk_reasons
+from retain.scoring.models import CustomerScore
 from retain.tasks.models import (
     DEFAULT_DAILY_CAPACITY,
     DailyCapacity,
@@ -45,23 +45,6 @@ from retain.tasks.models import (
 )
 
 BATCH = 500
-
-
-def quiet_hours() -> tuple[dt.time, dt.time]:
-    start, end = settings.RETAIN_QUIET_HOURS
-    return start, end
-
-
-def quiet_until(now: dt.datetime) -> dt.datetime | None:
-    """The end of the quiet hours ``now`` falls in (local time), or None outside them."""
-    start, end = quiet_hours()
-    local = timezone.localtime(now)
-    t = local.time()
-    inside = (start <= t or t < end) if start > end else (start <= t < end)
-    if not inside:
-        return None
-    day = local.date() if t < end else local.date() + dt.timedelta(days=1)
-    return dt.datetime.combine(day, end, tzinfo=local.tzinfo)
 
 
 def _script_text(
@@ -103,6 +86,8 @@ class PlaybookTaskResult:
     withdrawn: int = 0
     without_consent: int = 0
     without_owner: int = 0
+    held_out: int = 0
+    coupons: int = 0  # coupons given by the actions' "issue coupon" steps
     by_owner: dict[int, int] = field(default_factory=dict)
 
 
@@ -163,6 +148,18 @@ def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskRe
                     segment=playbook.segment
                 ).values_list("id", "name", "owner_id", "code", "kind")
             }
+        # measured plan: eligibility, then the logged arm; the control group gets nothing
+        arms = plan_assignments_update(
+            playbook=playbook,
+            members={cid: m[2] for cid, m in members.items()},
+            eligible=playbook_eligible(
+                playbook=playbook,
+                owners={cid: m[1] for cid, m in members.items()},
+                granted=granted,
+            ),
+            now=now,
+        )
+        result.held_out += sum(1 for arm in arms.values() if arm.holdout)
         for action in playbook.actions.all():
             action.playbook = playbook
             key = f"action:{action.pk}"
@@ -171,8 +168,24 @@ def playbook_tasks_create(*, as_of: dt.date, now: dt.datetime) -> PlaybookTaskRe
                     "customer_id", "id"
                 )
             )
-            # customers who left the segment (or a switched-off plan): withdraw their tasks
-            live = members if action.active else {}
+            # customers who left the segment (or a switched-off plan, or in its control
+            # group or another variant): withdraw their tasks
+            live = (
+                {
+                    cid: m
+                    for cid, m in members.items()
+                    if cid in arms
+                    and not arms[cid].holdout
+                    and action.variant_id in (None, arms[cid].variant_id)
+                }
+                if action.active
+                else {}
+            )
+            if live:
+                # the action's "issue coupon" step (loyalty): the treated customers only
+                from retain.loyalty.coupons import action_coupon_issue
+
+                result.coupons += action_coupon_issue(action=action, customer_ids=live, on=as_of)
             stale = [tid for cid, tid in open_tasks.items() if cid not in live]
             for at in range(0, len(stale), BATCH):
                 result.withdrawn += Task.objects.filter(
@@ -461,121 +474,6 @@ def notifications_mark_read(*, user: User, now: dt.datetime) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
 
 
-# --------------------------------------------------------------------------- churn alerts
-
-
-def _base_url() -> str:
-    return str(settings.RETAIN_BASE_URL).rstrip("/")
-
-
-@dataclass
-class ChurnAlertResult:
-    created: int = 0
-    notified: int = 0
-
-
-@transaction.atomic
-def churn_alerts_create(*, as_of: dt.date, now: dt.datetime) -> ChurnAlertResult:
-    """A win-back task (with the reasons) for every customer who became high-risk, or left
-    the core quadrant, in the latest scoring run up to ``as_of``; the owner is notified in
-    the app and by email. Idempotent: one win-back task per customer and scoring date."""
-    result = ChurnAlertResult()
-    scored_on = (
-        CustomerScore.objects.filter(as_of__lte=as_of)
-        .order_by("-as_of")
-        .values_list("as_of", flat=True)
-        .first()
-    )
-    if scored_on is None:
-        return result
-    changes = (
-        SegmentChange.objects.filter(as_of=scored_on)
-        .exclude(from_value="")
-        .filter(
-            Q(dimension=Dimension.RISK, to_value="high")
-            | Q(dimension=Dimension.QUADRANT, from_value="core")
-        )
-    )
-    why: dict[int, list[str]] = defaultdict(list)
-    for cid, dimension, before, after in changes.values_list(
-        "customer_id", "dimension", "from_value", "to_value"
-    ):
-        if dimension == Dimension.RISK:
-            why[cid].append(_("churn risk rose from %(a)s to high") % {"a": before})
-        else:
-            why[cid].append(_("moved from core to %(b)s") % {"b": after or _("no quadrant")})
-    if not why:
-        return result
-    key = f"winback:{scored_on.isoformat()}"
-    done = set(
-        Task.objects.filter(key=key, customer_id__in=list(why)).values_list(
-            "customer_id", flat=True
-        )
-    )
-    # one purpose, one open task: a customer already being won back gets no second task
-    done |= set(
-        Task.objects.filter(
-            kind=TaskKind.WINBACK, status=TaskStatus.OPEN, customer_id__in=list(why)
-        ).values_list("customer_id", flat=True)
-    )
-    customers = {
-        c.pk: c
-        for c in Customer.objects.filter(pk__in=[c for c in why if c not in done]).select_related(
-            "owner", "score"
-        )
-    }
-    # Customers nobody owns go to the first manager: a churn alert must reach someone.
-    manager = User.objects.filter(role=Role.MANAGER, is_active=True).order_by("id").first()
-    tasks: list[Task] = []
-    for cid in sorted(customers):
-        customer = customers[cid]
-        owner = customer.owner or manager
-        if owner is None:
-            continue
-        reasons = getattr(customer, "score", None)
-        text = "; ".join(why[cid])
-        if reasons is not None and (reasons.reason_codes or reasons.risk_reasons):
-            text = _("%(why)s. Reasons: %(reasons)s") % {
-                "why": text,
-                "reasons": "; ".join(risk_reasons(reasons.reason_codes or reasons.risk_reasons)),
-            }
-        tasks.append(
-            Task(
-                customer=customer,
-                kind=TaskKind.WINBACK,
-                key=key,
-                owner=owner,
-                title=_("Win back %(name)s") % {"name": customer.name},
-                reason=text,
-                due_on=as_of,
-                created_at=now,
-            )
-        )
-    due_dates_spread(tasks, as_of=as_of)
-    Task.objects.bulk_create(tasks, batch_size=BATCH)
-    result.created = len(tasks)
-    per_owner: dict[int, list[Task]] = defaultdict(list)
-    for task in tasks:
-        if task.owner_id is not None:
-            per_owner[task.owner_id].append(task)
-    inbox = _base_url() + reverse("tasks")
-    for _owner_id, owned in per_owner.items():
-        owner = cast(User, owned[0].owner)
-        lines = [f"- {t.customer.code} {t.customer.name}: {t.reason}" for t in owned]
-        notification_send(
-            users=[owner],
-            text=_("%(n)d customers need a win-back call") % {"n": len(owned)},
-            url=reverse("tasks"),
-            now=now,
-            email_subject=_("Churn alert: %(n)d customers to win back") % {"n": len(owned)},
-            email_body="\n".join(
-                [_("These customers are at risk of leaving:"), "", *lines, "", inbox]
-            ),
-        )
-        result.notified += 1
-    return result
-
-
 # --------------------------------------------------------------------------- completing tasks
 
 
@@ -609,7 +507,7 @@ def task_complete(
         raise ValidationError({"outcome": _("Say whether the customer was won back or lost.")})
     if outcome and task.kind != TaskKind.WINBACK:
         raise ValidationError({"outcome": _("Only win-back tasks have an outcome.")})
-    interaction = followup_log(
+    followup = followup_log(
         customer=task.customer,
         actor=user,
         kind=method,
@@ -625,7 +523,7 @@ def task_complete(
     )
     task.status = TaskStatus.DONE
     task.closed_at = now
-    task.interaction = interaction
+    task.followup = followup
     task.logging_delay = now - occurred_at
     task.logged_late = task.logging_delay > LOGGING_DEADLINE
     task.outcome = outcome
@@ -635,7 +533,7 @@ def task_complete(
         update_fields=[
             "status",
             "closed_at",
-            "interaction",
+            "followup",
             "logging_delay",
             "logged_late",
             "outcome",

@@ -17,11 +17,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from retain.accounts.access import can
+from retain.accounts.access import can, customers_visible_to
 from retain.kpis.definitions import Comparison, KpiKey
 from retain.kpis.models import Goal, KpiTarget
-from retain.kpis.selectors import at_risk, board, current_values, kpi_value, latest_run
+from retain.kpis.selectors import at_risk_cached, board, current_values, kpi_value, latest_run
 from retain.kpis.services import goal_create, goal_delete, kpi_target_update
+from retain.playbooks.models import Playbook
+from retain.playbooks.results import goal_plan_effects
+from retain.playbooks.services import playbook_goal_link
 from retain.scoring.selectors import churn_model_backtest
 
 
@@ -41,6 +44,11 @@ class GoalForm(forms.Form):
     )
     end_on = forms.DateField(
         label=gettext_lazy("end"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    playbook = forms.ModelChoiceField(
+        label=gettext_lazy("measured by the plan"),
+        queryset=Playbook.objects.order_by("name"),
+        required=False,
     )
 
 
@@ -67,11 +75,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "orders": [n for _m, n, _r in figures.monthly],
         "revenue": [float(r) for _m, _n, r in figures.monthly],
     }
+    effects = (
+        goal_plan_effects(
+            goal_ids=[g.goal.pk for g in data.goals],
+            now=timezone.now(),
+            customers=customers_visible_to(request.user),
+        )
+        if data.goals and can(request.user, "playbooks.view_playbook")
+        else {}
+    )
     context: dict[str, Any] = {
+        "goal_rows": [(g, effects.get(g.goal.pk, [])) for g in data.goals],
         "figures": figures,
         "chart": chart,
         "board": data,
-        "at_risk": at_risk(user=request.user) if data.run else [],
+        "at_risk": at_risk_cached(run=data.run, user=request.user) if data.run else [],
         "churn_backtest": churn_model_backtest(run=data.run),
         "can_edit_targets": can(request.user, "kpis.change_kpitarget"),
         "can_add_goals": can(request.user, "kpis.add_goal"),
@@ -127,8 +145,12 @@ def goal_create_view(request: HttpRequest) -> HttpResponse:
     if baseline is None:
         messages.error(request, _("The goal was not saved: this KPI has no value yet."))
         return redirect("dashboard")
+    fields = dict(form.cleaned_data)
+    playbook = fields.pop("playbook", None)
     try:
-        goal_create(actor=request.user, request=request, baseline=baseline, **form.cleaned_data)
+        goal = goal_create(actor=request.user, request=request, baseline=baseline, **fields)
+        if playbook is not None:
+            playbook_goal_link(playbook=playbook, goal=goal, actor=request.user, request=request)
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
     else:

@@ -32,6 +32,7 @@ from retain.analytics import (
 )
 from retain.core.exports import safe_row
 from retain.customers.bulk import customers_assign_owner, customers_export_rows, customers_tag
+from retain.loyalty.models import Tier
 from retain.playbooks.models import Playbook
 from retain.playbooks.services import playbook_customers_add
 from retain.tags.models import Tag
@@ -52,6 +53,8 @@ NUMBER_LABELS = {
     "p_alive_max": gettext_lazy("P(alive) at most (0-1)"),
     "recency_min": gettext_lazy("Days since purchase at least"),
     "orders_min": gettext_lazy("Orders at least"),
+    "points_min": gettext_lazy("Points balance at least"),
+    "points_max": gettext_lazy("Points balance at most"),
 }
 
 
@@ -64,6 +67,7 @@ def customer_list_context(user: Any, query: CustomerQuery) -> dict[str, Any]:
         "number_filters": [
             (name, label, query.numbers.get(name)) for name, label in NUMBER_LABELS.items()
         ],
+        "member_tiers": Tier.objects.order_by("rank"),
         "sorts": [(key, label) for key, (label, _o) in SORTS.items()],
         "tags": Tag.objects.select_related("group").order_by("group__name", "name"),
         "owners": User.objects.filter(is_active=True).order_by("username"),

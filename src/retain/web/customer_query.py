@@ -51,6 +51,9 @@ NUMBER_FILTERS = {
     "p_alive_max": "score__p_alive__lte",
     "recency_min": "score__recency_days__gte",
     "orders_min": "score__order_count__gte",
+    # the points balance is the sum of the ledger: a segment condition (playbooks.conditions)
+    "points_min": "points_balance:gte",
+    "points_max": "points_balance:lte",
 }
 PAGE_SIZE = 50
 #: Counts stop here: "more than 10,000" instead of counting a million rows.
@@ -63,6 +66,7 @@ class CustomerQuery:
     choices: dict[str, list[str]] = field(default_factory=dict)
     numbers: dict[str, float] = field(default_factory=dict)
     tags: list[int] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)
     tag_mode: str = "and"
     owner: str = ""
     region: str = ""
@@ -92,6 +96,7 @@ class CustomerQuery:
         for raw in params.getlist("tag"):
             if raw.isdigit():
                 query.tags.append(int(raw))
+        query.tiers = [v.strip() for v in params.getlist("tier") if v.strip()]
         query.tag_mode = "or" if params.get("tag_mode") == "or" else "and"
         query.owner = params.get("owner", "").strip()
         query.region = params.get("region", "").strip()
@@ -108,6 +113,7 @@ class CustomerQuery:
             or self.choices
             or self.numbers
             or self.tags
+            or self.tiers
             or self.owner
             or self.region
             or self.segment
@@ -122,6 +128,7 @@ class CustomerQuery:
         for name, value in self.numbers.items():
             out.append((name, f"{value:g}"))
         out.extend(("tag", str(t)) for t in self.tags)
+        out.extend(("tier", t) for t in self.tiers)
         if self.tags and self.tag_mode == "or":
             out.append(("tag_mode", "or"))
         if self.owner:
@@ -152,7 +159,13 @@ def customer_search(*, user: Any, query: CustomerQuery, request: Any = None) -> 
     for name, values in query.choices.items():
         qs = qs.filter(**{f"score__{CHOICE_FILTERS[name]}__in": values})
     for name, value in query.numbers.items():
-        qs = qs.filter(**{NUMBER_FILTERS[name]: value})
+        lookup = NUMBER_FILTERS[name]
+        if lookup.startswith("points_balance:"):
+            qs = qs.filter(_condition("points_balance", lookup.split(":")[1], value))
+        else:
+            qs = qs.filter(**{lookup: value})
+    if query.tiers:
+        qs = qs.filter(_condition("member_tier", "in", query.tiers))
     if query.tags:
         if query.tag_mode == "and":
             # One EXISTS per tag: the customer carries every one of them.
@@ -171,13 +184,20 @@ def customer_search(*, user: Any, query: CustomerQuery, request: Any = None) -> 
     if query.region:
         qs = qs.filter(Q(region=query.region) | Q(city=query.region))
     if query.segment:
+        from retain.playbooks.conditions import conditions_q
         from retain.playbooks.models import Segment
-        from retain.scoring.conditions import conditions_q
 
         segment = Segment.objects.filter(pk=query.segment).first()
         # an unknown segment matches nobody rather than everybody
         qs = qs.filter(conditions_q(segment.conditions)) if segment else qs.none()
     return qs.order_by(*SORTS[query.sort][1])
+
+
+def _condition(field: str, op: str, value: Any) -> Q:
+    """One segment condition (the same rule as in the segment builder and saved segments)."""
+    from retain.playbooks.conditions import conditions_q
+
+    return conditions_q({"all": [{"field": field, "op": op, "value": value}]})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from retain.accounts.access import can, customers_visible_to
 from retain.customers.models import Customer
-from retain.interactions.models import Interaction
+from retain.interactions.models import FollowUp
 from retain.interactions.services import followup_log
 from retain.scoring.models import CustomerScore
 from retain.tasks.models import Task, TaskStatus
@@ -25,7 +25,7 @@ from retain.web.explain import score_explain
 
 class FollowupForm(forms.ModelForm):
     class Meta:
-        model = Interaction
+        model = FollowUp
         fields = [
             "kind",
             "occurred_at",
@@ -51,7 +51,7 @@ def customer_360_context(user: Any, customer: Customer) -> dict[str, Any]:
         "open_tasks": Task.objects.filter(customer=customer, status=TaskStatus.OPEN)
         .select_related("owner")
         .order_by("due_on"),
-        "can_log_followup": can(user, "interactions.add_interaction"),
+        "can_log_followup": can(user, "interactions.add_followup"),
         "followup_form": FollowupForm(
             initial={"kind": "call", "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
         ),
@@ -62,7 +62,7 @@ def customer_360_context(user: Any, customer: Customer) -> dict[str, Any]:
 @require_POST
 def customer_followup_view(request: HttpRequest, code: str) -> HttpResponse:
     customer = get_object_or_404(customers_visible_to(request.user), code=code)
-    if not can(request.user, "interactions.add_interaction"):
+    if not can(request.user, "interactions.add_followup"):
         raise PermissionDenied
     form = FollowupForm(request.POST)
     if form.is_valid():

@@ -37,6 +37,10 @@ def gunicorn_serve(*, host: str, port: int, workers: int, threads: int) -> None:
         "threads": threads,
         "graceful_timeout": 30,
         "timeout": 120,  # a scoring preview or an export may take a while
+        # gunicorn closes an idle kept-alive connection after 2 s by default; a client that
+        # sends its next request (a sign-in POST after the form) just then gets the connection
+        # closed without an answer. 75 s outlasts the usual proxy idle timeout (60 s).
+        "keepalive": 75,
         "proc_name": "retain",
         # Forwarded headers reach Django untouched; TrustedProxyMiddleware believes them only
         # from RETAIN_TRUSTED_PROXIES (gunicorn would trust loopback on its own).

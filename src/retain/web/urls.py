@@ -6,9 +6,7 @@ from retain.web import (
     customer_edit_views,
     customer_list_views,
     customer_views,
-    playbook_views,
     search_views,
-    segment_views,
     views,
 )
 
@@ -66,12 +64,6 @@ urlpatterns = [
         customer_views.customer_followup_view,
         name="customer-followup",
     ),
-    path("segments/", segment_views.segment_explorer_view, name="segments"),
-    path(
-        "playbooks/<int:pk>/results/",
-        playbook_views.playbook_results_view,
-        name="playbook-results",
-    ),
-    path("segments/save/", segment_views.segment_save_view, name="segment-save"),
     path("imports/", include("retain.imports.urls")),
+    path("imports/", include("retain.dedup.urls")),
 ]

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
         ("orders", "0001_initial"),
         ("interactions", "0001_initial"),
         ("complaints", "0001_initial"),
-        ("feedback", "0001_initial"),
+        ("surveys", "0001_initial"),
         ("tags", "0001_initial"),
         ("campaigns", "0001_initial"),
         ("contenttypes", "0002_remove_content_type_name"),

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0004_resolution_escalation'),
+        ("complaints", "0004_resolution_escalation"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='complaint',
-            name='reopened_at',
-            field=models.DateTimeField(blank=True, help_text='When it was last reopened; its resolution deadline counts from then.', null=True, verbose_name='reopened at'),
+            model_name="complaint",
+            name="reopened_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When it was last reopened; its resolution deadline counts from then.",
+                null=True,
+                verbose_name="reopened at",
+            ),
         ),
     ]
