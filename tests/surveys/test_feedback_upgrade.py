@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from retain.accounts.access import ROLE_PERMISSIONS
 from tests.upgrade import old_database
 from tests.upgrade import retain_migrate as _retain_migrate
 from tests.upgrade import rows as _rows
@@ -46,9 +47,11 @@ def test_a_feedback_era_database_keeps_its_answers_permissions_and_history(tmp_p
     assert result.returncode == 0, result.stderr
     assert "Renamed the 'feedback' app" in result.stdout
     assert _rows(database, ANSWERS.format(prefix="surveys")) == answers
-    assert _rows(database, GROUP_PERMISSIONS) == [
-        (group, "surveys", codename) for group, _, codename in permissions
-    ]
+    kept = {(group, "surveys", codename) for group, _, codename in permissions}
+    now_held = set(_rows(database, GROUP_PERMISSIONS))
+    assert kept <= now_held  # every group keeps what it held
+    for group, app, codename in now_held - kept:  # and gains only what the policy gives it now
+        assert f"{app}.{codename}" in ROLE_PERMISSIONS[group], (group, codename)
     tables = {r[0] for r in _rows(database, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert not {t for t in tables if t.startswith("feedback_")}
     assert _rows(database, "SELECT COUNT(*) FROM django_migrations WHERE app='feedback'") == [(0,)]

@@ -197,12 +197,27 @@ def test_from_template_and_who_may_do_what(client, marketer):
     assert client.get(f"/surveys/{survey.pk}/send/").status_code == 403
     assert client.get(f"/surveys/{survey.pk}/link/").status_code == 403
 
-    client.force_login(service)  # service: the QR code at the counter and the results
+    assert client.post(f"/surveys/{survey.pk}/when/", {"event": "order_paid"}).status_code == 403
+    assert Survey.objects.count() == 2 and SurveyTrigger.objects.count() == 0
+
+    # service: the QR code at the counter, the results, and its own surveys (the one after a
+    # complaint is closed), sent by an event; a segment send needs the segments it cannot see
+    client.force_login(service)
     assert client.get(f"/surveys/{survey.pk}/link/").status_code == 200
     assert client.get(f"/surveys/{survey.pk}/results/").status_code == 200
     assert client.get(f"/surveys/{survey.pk}/send/").status_code == 403
-    assert client.post(f"/surveys/{survey.pk}/when/", {"event": "order_paid"}).status_code == 403
-    assert Survey.objects.count() == 2 and SurveyTrigger.objects.count() == 0
+    assert 'id="survey-new"' in client.get("/surveys/").content.decode()
+    made = client.post("/surveys/from-template/", {"template": "complaint_closed"})
+    closed = Survey.objects.exclude(name__startswith="Quarterly").get()
+    assert made["Location"] == f"/surveys/{closed.pk}/"
+    assert client.get(f"/surveys/{closed.pk}/").status_code == 200
+    rule = {"event": "complaint_closed", "delay_days": "1", "every_months": "3"}
+    rule |= {"channel": "email", "language": "zh-hans", "active": "on"}
+    assert client.post(f"/surveys/{closed.pk}/when/", rule).status_code == 302
+    trigger = SurveyTrigger.objects.get()
+    assert (trigger.survey, trigger.event) == (closed, "complaint_closed")
+    made_by_service = AuditEvent.objects.filter(object_type="surveys.survey", actor=service)
+    assert made_by_service.filter(action="create").count() == 1
 
 
 def _customer(email: str, consent: bool = True):

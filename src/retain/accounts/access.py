@@ -386,6 +386,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_perms("complaints.complaint", ("add", "change")),
         *_perms("interactions.followup", ("add", "change")),
         *_perms("surveys.surveyresponse", ("add", "change")),
+        # service builds surveys too (after a complaint is closed, CSAT): no deleting them
+        *_perms("surveys.survey", ("add", "change")),
+        *_all(["surveys.surveyquestion"]),
         *_perms("surveys.surveyinvitation", ("add",)),  # a QR code at the counter
         *_perms("customers.consent", ("add", "change")),
         *_perms("tasks.task", ("change",)),
@@ -638,7 +641,7 @@ def loyalty_may_view(user: Any, customer: Customer) -> bool:
 
 
 def survey_may_build(user: Any) -> bool:
-    """Build and edit surveys and when they go out by themselves (marketing, managers)."""
+    """Build and edit surveys and when they go out by themselves (marketing, service, managers)."""
     return can(user, "surveys.add_survey") and can(user, "surveys.change_survey")
 
 

@@ -10,6 +10,8 @@ Two things Huey does not do by itself, for several ``retain worker`` processes o
   row when a worker starts a job and delete it when the job ends; :func:`lost_jobs_reap`
   (when a worker starts, and every minute) queues a job whose worker is gone again once,
   and marks it failed the second time (Admin → Nightly run → Jobs lost by a worker).
+  :data:`job_lost` tells the app that owns the job, so that what the job shows its user (a
+  send's progress, an import's state) says "failed" too instead of "running" for ever.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 from typing import Any
 
 import huey
+from django.dispatch import Signal
 from huey import signals as S
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2
 #: How long a periodic job's claim of its minute is kept.
 CLAIM_SECONDS = 3600
+
+#: Sent when a lost job is marked failed, with ``name`` (the job's name), ``kwargs`` (the
+#: keyword arguments it was called with) and ``error``. Receivers mark their own record failed.
+job_lost = Signal()
 
 
 class RedisHuey(huey.RedisHuey):  # type: ignore[misc]
@@ -174,4 +181,11 @@ def lost_jobs_reap(*, now: dt.datetime | None = None) -> tuple[int, int]:
         ):
             log.error("job %s (%s) lost by worker %s: failed", job.name, job.task_id, where)
             failed += 1
+            if task is not None:
+                error = WorkerJob.objects.values_list("error", flat=True).get(pk=job.pk)
+                for receiver, raised in job_lost.send_robust(
+                    sender=None, name=task.name, kwargs=dict(task.kwargs or {}), error=error
+                ):
+                    if isinstance(raised, Exception):
+                        log.error("job_lost receiver %s failed: %s", receiver, raised)
     return retried, failed

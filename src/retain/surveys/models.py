@@ -224,6 +224,8 @@ class SurveySend(models.Model):
     without_consent = models.PositiveIntegerField(_("without consent"), default=0)
     capped = models.PositiveIntegerField(_("asked in the last 30 days"), default=0)
     no_address = models.PositiveIntegerField(_("no address"), default=0)
+    #: the last customer (by id) whose batch is done: a run queued again resumes after it
+    last_customer_id = models.PositiveBigIntegerField(_("done up to customer"), default=0)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

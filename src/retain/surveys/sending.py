@@ -629,7 +629,9 @@ def survey_send_start(
 
 def survey_send_run(*, send_id: int, now: dt.datetime | None = None) -> SurveySend:
     """The job: invite the segment's customers batch by batch (``survey_send``, as the user
-    who started it), counting progress after each batch. Runs once; a failure is kept."""
+    who started it), in customer order. Each batch and the progress it makes commit together,
+    so a run whose worker died is resumed by the job queued again after the last batch done,
+    and nobody is invited twice. A failure is kept on the send."""
     now = now or timezone.now()
     with transaction.atomic():
         send = (
@@ -637,7 +639,7 @@ def survey_send_run(*, send_id: int, now: dt.datetime | None = None) -> SurveySe
             .select_related("survey", "segment", "actor")
             .get(pk=send_id)
         )
-        if send.status != SendStatus.QUEUED:
+        if send.status not in (SendStatus.QUEUED, SendStatus.RUNNING):
             return send
         send.status = SendStatus.RUNNING
         send.save(update_fields=["status"])
@@ -645,26 +647,36 @@ def survey_send_run(*, send_id: int, now: dt.datetime | None = None) -> SurveySe
         if send.segment is None:
             raise ValueError("the segment was deleted")
         people = _segment_customers(send.segment)
-        SurveySend.objects.filter(pk=send.pk).update(total=len(people))
-        for start in range(0, len(people), BATCH):
-            batch = people[start : start + BATCH]
-            result = survey_send(
-                survey=send.survey,
-                customers=batch,
-                channel=send.channel,
-                actor=send.actor,
-                language=send.language,
-                reason=f"segment {send.segment_name}",
-                webhook_url=send.webhook_url,
-                now=now,
-            )
-            SurveySend.objects.filter(pk=send.pk).update(
-                processed=F("processed") + len(batch),
-                invited=F("invited") + result.invited,
-                without_consent=F("without_consent") + result.without_consent,
-                capped=F("capped") + result.capped,
-                no_address=F("no_address") + result.no_address,
-            )
+        if send.last_customer_id == 0:
+            SurveySend.objects.filter(pk=send.pk).update(total=len(people))
+        while True:
+            with transaction.atomic():
+                done_up_to = (
+                    SurveySend.objects.select_for_update()
+                    .values_list("last_customer_id", flat=True)
+                    .get(pk=send.pk)
+                )
+                batch = [c for c in people if c.pk > done_up_to][:BATCH]
+                if not batch:
+                    break
+                result = survey_send(
+                    survey=send.survey,
+                    customers=batch,
+                    channel=send.channel,
+                    actor=send.actor,
+                    language=send.language,
+                    reason=f"segment {send.segment_name}",
+                    webhook_url=send.webhook_url,
+                    now=now,
+                )
+                SurveySend.objects.filter(pk=send.pk).update(
+                    last_customer_id=batch[-1].pk,
+                    processed=F("processed") + len(batch),
+                    invited=F("invited") + result.invited,
+                    without_consent=F("without_consent") + result.without_consent,
+                    capped=F("capped") + result.capped,
+                    no_address=F("no_address") + result.no_address,
+                )
     except Exception as exc:  # kept on the send, for the send page to show
         SurveySend.objects.filter(pk=send.pk).update(
             status=SendStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
@@ -675,3 +687,13 @@ def survey_send_run(*, send_id: int, now: dt.datetime | None = None) -> SurveySe
         )
     send.refresh_from_db()
     return send
+
+
+def send_lost(*, name: str, kwargs: dict[str, Any], error: str, **_: Any) -> None:
+    """A send job whose worker died too often (``pipeline.queue.job_lost``): the send says
+    failed, with how far it got, instead of "Sending" for ever."""
+    if not name.endswith("survey_send_job") or "send_id" not in kwargs:
+        return
+    SurveySend.objects.filter(
+        pk=kwargs["send_id"], status__in=(SendStatus.QUEUED, SendStatus.RUNNING)
+    ).update(status=SendStatus.FAILED, error=error[:2000], finished_at=timezone.now())
