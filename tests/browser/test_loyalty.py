@@ -84,3 +84,45 @@ def test_a_manager_adjusts_and_redeems_points_on_the_customer_page(page, live_se
     assert "-700" in history and "保温杯" in history and "重复赠送" in history
     shot(page, f"loyalty-panel-{lang}")
     assert points_balance(customer) == 50
+
+
+RULE_WORDS = {
+    "zh-hans": {"heading": "积分规则", "saved": "会员设置已保存。"},
+    "en": {"heading": "Points rules", "saved": "Loyalty settings saved."},
+}
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_a_manager_adds_a_category_points_rule_and_it_earns(page, live_server, lang):
+    from retain.loyalty.ledger import points_earn_orders
+    from retain.loyalty.models import CategoryRule
+    from retain.orders.models import OrderLine, ProductCategory
+
+    user_create(username="manager", password=PASSWORD, role="manager")
+    tea = ProductCategory.objects.create(name="茶叶")
+    words = RULE_WORDS[lang]
+    page.context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/loyalty/settings/")
+
+    assert words["heading"] in page.locator("h2").all_inner_texts()
+    table = page.locator("#category-rule-table")
+    table.locator("select[name='c-0-category']").select_option(label="茶叶")
+    table.locator("input[name='c-0-multiplier']").fill("3")
+    page.click("#loyalty-settings-form button[type=submit]")
+    page.wait_for_selector("p.message.success")
+    assert page.locator("p.message.success").inner_text() == words["saved"]
+    assert page.locator("select[name='c-0-category'] option:checked").inner_text() == "茶叶"
+    shot(page, f"loyalty-rules-{lang}")
+
+    rule = CategoryRule.objects.get()
+    assert (rule.category, rule.multiplier) == (tea, Decimal(3))
+    # the rule is what earns: 100 yuan of tea earn 300 points
+    order = OrderFactory(amount=Decimal(100), ordered_at=timezone.now() - dt.timedelta(days=1))
+    OrderLine.objects.create(order=order, category=tea, product="龙井", amount=Decimal(100))
+    points_earn_orders(up_to=timezone.localdate())
+    assert points_balance(order.customer) == 300

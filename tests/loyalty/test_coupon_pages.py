@@ -21,6 +21,8 @@ from tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 
+AS_OF_DAY = dt.date(2026, 3, 1)
+
 
 @pytest.fixture
 def people():
@@ -94,28 +96,9 @@ def test_a_manager_edits_the_settings_and_a_tier_audited(client, people):
     client.force_login(people[Role.MANAGER])
     page = client.get("/loyalty/settings/")
     assert page.status_code == 200
-    form = page.context["form"]
     tiers = page.context["tiers"]
-    data = {f"s-{k}": v for k, v in form.initial.items() if k in form.fields}
+    data = _settings_post(page)
     data["s-expiry_months"] = "12"
-    data.update(
-        {
-            "t-TOTAL_FORMS": str(tiers.initial_form_count()),  # the blank row left out
-            "t-INITIAL_FORMS": str(tiers.initial_form_count()),
-            "t-MIN_NUM_FORMS": "0",
-            "t-MAX_NUM_FORMS": "1000",
-        }
-    )
-    for i, tier_form in enumerate(tiers.forms[: tiers.initial_form_count()]):
-        for name, field in tier_form.fields.items():
-            value = tier_form.initial.get(name, "")
-            if name == "id":
-                value = tier_form.instance.pk or ""
-            if field.__class__.__name__ == "BooleanField":
-                if value:
-                    data[f"t-{i}-{name}"] = "on"
-                continue
-            data[f"t-{i}-{name}"] = "" if value is None else value
     gold = tiers.forms[[f.instance.code for f in tiers.forms].index("gold")].prefix
     data[f"{gold}-threshold"] = "8000"
 
@@ -127,3 +110,96 @@ def test_a_manager_edits_the_settings_and_a_tier_audited(client, people):
     events = AuditEvent.objects.filter(action="update", object_type__startswith="loyalty.")
     assert {e.object_type for e in events} == {"loyalty.loyaltysettings", "loyalty.tier"}
     assert events.get(object_type="loyalty.tier").after == {"threshold": "8000.00"}
+
+
+def _settings_post(page, **rows: dict[str, dict[str, str]]) -> dict[str, str]:
+    """What the browser posts back from the settings page, plus ``rows`` (prefix -> {field:
+    value}) typed into the tables' rows (an existing one by its form prefix, or the blank one)."""
+    ctx = page.context
+    data = {f"s-{k}": v for k, v in ctx["form"].initial.items() if k in ctx["form"].fields}
+    for formset in (ctx["tiers"], ctx["category_rules"], ctx["campaign_rules"]):
+        data.update(
+            {f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()}
+        )
+        data[f"{formset.prefix}-TOTAL_FORMS"] = str(len(formset.forms))
+        for row in formset.forms:  # what the browser shows in each row, the blank one too
+            for name, field in row.fields.items():
+                value = row[name].value()
+                if field.__class__.__name__ == "BooleanField":
+                    if value:
+                        data[f"{row.prefix}-{name}"] = "on"
+                    continue
+                data[f"{row.prefix}-{name}"] = "" if value is None else value
+    for prefix, fields in rows.items():
+        data.update({f"{prefix}-{k}": v for k, v in fields.items()})
+    return data
+
+
+def test_a_manager_edits_the_points_rules_on_the_settings_page(client, people):
+    from retain.campaigns.models import Campaign
+    from retain.loyalty.models import CampaignRule, CategoryRule
+    from retain.orders.models import ProductCategory
+
+    tea = ProductCategory.objects.create(name="茶叶")
+    cups = ProductCategory.objects.create(name="茶具")
+    spring = Campaign.objects.create(
+        name="春茶节", kind=Campaign._meta.get_field("kind").choices[0][0], starts_on=AS_OF_DAY
+    )
+    manager = people[Role.MANAGER]
+    client.force_login(manager)
+    client.cookies["django_language"] = "en"
+    page = client.get("/loyalty/settings/")
+    html = page.content.decode()
+    assert 'id="category-rule-table"' in html and 'id="campaign-rule-table"' in html
+
+    # a fixed rule of no points is refused, and nothing of the post is kept
+    bad = client.post(
+        "/loyalty/settings/",
+        _settings_post(
+            page,
+            **{
+                "c-0": {"category": str(tea.pk), "mode": "multiplier", "multiplier": "3"},
+                "p-0": {"campaign": str(spring.pk), "mode": "fixed", "points": "0"},
+            },
+        ),
+    )
+    assert bad.status_code == 422 and "at least one point" in bad.content.decode()
+    assert not CategoryRule.objects.exists() and not CampaignRule.objects.exists()
+
+    added = client.post(
+        "/loyalty/settings/",
+        _settings_post(
+            page,
+            **{
+                "c-0": {"category": str(tea.pk), "mode": "multiplier", "multiplier": "3"},
+                "p-0": {"campaign": str(spring.pk), "mode": "fixed", "points": "50"},
+            },
+        ),
+    )
+    assert added.status_code == 302
+    rule = CategoryRule.objects.get()
+    assert (rule.category, rule.mode, rule.multiplier) == (tea, "multiplier", Decimal(3))
+    assert CampaignRule.objects.get().points == 50
+
+    # the next visit lists them: move the rule to another category, delete the campaign's
+    page = client.get("/loyalty/settings/")
+    changed = client.post(
+        "/loyalty/settings/",
+        _settings_post(page, **{"c-0": {"category": str(cups.pk)}, "p-0": {"DELETE": "on"}}),
+    )
+    assert changed.status_code == 302
+    assert CategoryRule.objects.get().category == cups and not CampaignRule.objects.exists()
+    events = AuditEvent.objects.filter(
+        object_type__in=["loyalty.categoryrule", "loyalty.campaignrule"]
+    )
+    assert sorted((e.object_type, e.action) for e in events) == [
+        ("loyalty.campaignrule", "create"),
+        ("loyalty.campaignrule", "delete"),
+        ("loyalty.categoryrule", "create"),
+        ("loyalty.categoryrule", "update"),
+    ]
+    assert all(e.actor == manager for e in events)
+
+    # marketing may not change the programme's rules
+    client.force_login(people[Role.MARKETING])
+    assert client.post("/loyalty/settings/", {"c-TOTAL_FORMS": "1"}).status_code == 403

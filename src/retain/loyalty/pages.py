@@ -1,5 +1,5 @@
 """The loyalty pages: coupons (make, issue to a segment or customers, their uses) and the
-programme's settings and tiers. Every write goes through a loyalty service (the same role
+programme's settings, tiers and points rules (per category, per campaign). Every write goes through a loyalty service (the same role
 check, validation and audit as the back office and the API)."""
 
 from __future__ import annotations
@@ -19,10 +19,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from retain.accounts.access import customers_visible_to, loyalty_may_configure, loyalty_may_manage
-from retain.loyalty.config import loyalty_config_save
+from retain.loyalty.config import loyalty_config_delete, loyalty_config_save
 from retain.loyalty.coupons import coupon_create, coupon_issue, coupon_issue_to_segment
 from retain.loyalty.ledger import loyalty_settings
-from retain.loyalty.models import Coupon, CouponRedemption, IssueVia, LoyaltySettings, Tier
+from retain.loyalty.models import (
+    CampaignRule,
+    CategoryRule,
+    Coupon,
+    CouponRedemption,
+    IssueVia,
+    LoyaltySettings,
+    Tier,
+)
 from retain.playbooks.models import Segment
 
 
@@ -96,6 +104,15 @@ TierFormSet = forms.modelformset_factory(
         "dedicated_manager",
     ],
     extra=1,
+)
+
+#: The points rules: a row per category or campaign; the last (blank) row adds one, "delete"
+#: removes one (the orders already credited keep their points).
+CategoryRuleFormSet = forms.modelformset_factory(
+    CategoryRule, fields=["category", "mode", "multiplier", "points"], extra=1, can_delete=True
+)
+CampaignRuleFormSet = forms.modelformset_factory(
+    CampaignRule, fields=["campaign", "mode", "multiplier", "points"], extra=1, can_delete=True
 )
 
 
@@ -205,6 +222,16 @@ def coupon_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _formset_save(formset: Any, *, request: HttpRequest) -> None:
+    """Save a rules formset row by row through the one configuration service."""
+    for row in formset.forms:
+        delete = row.cleaned_data.get("DELETE", False)
+        if delete and row.instance.pk is not None:
+            loyalty_config_delete(row.instance, actor=request.user, request=request)
+        elif row.has_changed() and not delete:
+            loyalty_config_save(row.instance, actor=request.user, request=request)
+
+
 @login_required
 def settings_view(request: HttpRequest) -> HttpResponse:
     if not loyalty_may_configure(request.user):
@@ -213,13 +240,23 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     data = request.POST or None
     form = SettingsForm(data, instance=conf, prefix="s")
     tiers = TierFormSet(data, queryset=Tier.objects.order_by("rank"), prefix="t")
-    if request.method == "POST" and form.is_valid() and tiers.is_valid():
+    category_rules = CategoryRuleFormSet(
+        data, queryset=CategoryRule.objects.select_related("category").order_by("pk"), prefix="c"
+    )
+    campaign_rules = CampaignRuleFormSet(
+        data, queryset=CampaignRule.objects.select_related("campaign").order_by("pk"), prefix="p"
+    )
+    rule_sets = (category_rules, campaign_rules)
+    valid = form.is_valid() and tiers.is_valid() and all(r.is_valid() for r in rule_sets)
+    if request.method == "POST" and valid:
         try:
             with transaction.atomic():
                 loyalty_config_save(form.instance, actor=request.user, request=request)
                 for tier_form in tiers.forms:
                     if tier_form.has_changed():
                         loyalty_config_save(tier_form.instance, actor=request.user, request=request)
+                for rules in rule_sets:
+                    _formset_save(rules, request=request)
         except ValidationError as exc:
             _errors(form, exc)
         else:
@@ -228,6 +265,12 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "loyalty/settings.html",
-        {"nav": "loyalty", "form": form, "tiers": tiers},
+        {
+            "nav": "loyalty",
+            "form": form,
+            "tiers": tiers,
+            "category_rules": category_rules,
+            "campaign_rules": campaign_rules,
+        },
         status=422 if request.method == "POST" else 200,
     )
