@@ -370,8 +370,6 @@ def daily(
             typer.echo(f"Skipped broken care template {broken}", err=True)
     if (complaints := result.result(StepName.COMPLAINTS)) is not None:
         parts.append(f"{complaints.escalated:,} complaints escalated")
-    if (detractors := result.result(StepName.DETRACTORS)) is not None:
-        parts.append(f"{detractors.created:,} detractor follow-ups")
     if (loyalty := result.result(StepName.LOYALTY)) is not None:
         parts.append(
             f"{loyalty.earned:,} points earned, {loyalty.expired:,} expired, "

@@ -10,7 +10,7 @@ import time_machine
 from retain.complaints.deadlines import complaint_deadlines_check
 from retain.complaints.models import ComplaintEscalation
 from retain.surveys.models import SurveyResponse
-from retain.surveys.services import detractor_tasks_create, survey_response_record
+from retain.surveys.services import answers_follow_up_open_bulk, survey_response_record
 from retain.tasks.models import Notification, Task, TaskKind
 from tests.factories import ComplaintFactory, CustomerFactory, SurveyFactory, UserFactory
 
@@ -124,11 +124,12 @@ def test_the_daily_job_follows_up_imported_detractor_answers_once():
         ]
     )
 
-    first = detractor_tasks_create(as_of=dt.date(2026, 11, 1), now=OPENED)
-    again = detractor_tasks_create(as_of=dt.date(2026, 11, 1), now=OPENED)
+    written = SurveyResponse.objects.order_by("pk")
+    first = answers_follow_up_open_bulk(responses=written, now=OPENED)
+    again = answers_follow_up_open_bulk(responses=written, now=OPENED)
 
-    assert (first.created, again.created) == (1, 0)
-    task = Task.objects.get()
+    assert (first, again) == (2, 0)  # the two detractors, once each; the promoter none
+    task = Task.objects.get(reason__contains="5")
     assert (task.kind, task.owner, task.title) == (
         TaskKind.SERVICE,
         service,

@@ -21,7 +21,7 @@ from retain.surveys.sending import (
     reminders_send,
     survey_send,
 )
-from retain.surveys.services import detractor_tasks_create
+from retain.surveys.services import answers_follow_up_open_bulk
 from retain.surveys.templates_library import survey_from_template
 from retain.tasks.models import Task
 from tests.conftest import PASSWORD
@@ -122,8 +122,8 @@ def test_send_answer_once_and_one_case(client, smtp, huey_immediate, marketer, s
     assert answer.invitation == invitation
     [task] = Task.objects.filter(customer=asked)
     assert (task.key, task.owner) == (f"survey:{answer.pk}", service_user)
-    # the daily step that catches imported detractors does not open a second one
-    assert detractor_tasks_create(as_of=NOW.date(), now=NOW).created == 0
+    # the bulk rule imports use does not open a second one
+    assert answers_follow_up_open_bulk(responses=[answer], now=NOW) == 0
     assert Task.objects.filter(customer=asked).count() == 1
 
 

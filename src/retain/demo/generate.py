@@ -39,6 +39,9 @@ from retain.surveys.models import Survey, SurveyResponse
 from retain.tags.models import CustomerTag, Tag, TagGroup, TagGroupKind
 
 CHUNK = 20_000
+#: Unhappy survey answers of the demo's last this many days get their call-back task (older
+#: ones are taken to have been handled).
+DEMO_FOLLOW_UP_DAYS = 7
 #: Usernames of the demo staff, by role.
 DEMO_STAFF: dict[str, list[str]] = {
     Role.ADMIN: ["admin"],
@@ -72,6 +75,7 @@ class DemoResult:
     followups: int = 0
     complaints: int = 0
     survey_responses: int = 0
+    service_tasks: int = 0  # call-backs of the last week's unhappy survey answers
     duplicates: int = 0
     plan_entries: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -259,6 +263,19 @@ def demo_company_create(
             CustomerTag,
         ]
     )
+    # the raw writes above skip the survey rule: the last week's unhappy answers get their
+    # call-back task by the same function every other door calls (older ones were handled)
+    from retain.surveys.services import answers_follow_up_open_bulk
+
+    with transaction.atomic():
+        result.service_tasks = answers_follow_up_open_bulk(
+            responses=SurveyResponse.objects.filter(
+                answered_at__gte=end_dt - dt.timedelta(days=DEMO_FOLLOW_UP_DAYS),
+                answered_at__lt=end_dt,
+            ),
+            now=end_dt - dt.timedelta(hours=15),  # 09:00 on the last day
+        )
+
     from retain.demo.plans import demo_plans_simulate
 
     with transaction.atomic():

@@ -15,7 +15,6 @@ class StepName(models.TextChoices):
     ALERTS = "alerts", _("Churn alerts")
     CARE = "care", _("Care messages")
     COMPLAINTS = "complaints", _("Complaint deadlines")
-    DETRACTORS = "detractors", _("Detractor follow-ups")
     LOYALTY = "loyalty", _("Loyalty: points, expiry, referrals, tiers")
 
 

@@ -1,7 +1,7 @@
 """The nightly run, composed in one place.
 
 score → history → KPIs → tags (one all-or-nothing scoring run) → board trend and cohorts →
-playbook tasks → churn alerts → care messages → complaint deadlines → detractor follow-ups → loyalty (points, expiry, referrals, tiers).
+playbook tasks → churn alerts → care messages → complaint deadlines → loyalty (points, expiry, referrals, tiers).
 
 Every door calls :func:`pipeline_run`: ``retain score`` (the scoring steps), ``retain daily``
 (the daily steps), the demo's first run (all), the Huey jobs and polls (all, or one step).
@@ -36,7 +36,6 @@ DAILY_STEPS: tuple[StepName, ...] = (
     StepName.ALERTS,
     StepName.CARE,
     StepName.COMPLAINTS,
-    StepName.DETRACTORS,
     StepName.LOYALTY,
 )
 ALL_STEPS: tuple[StepName, ...] = SCORING_STEPS + DAILY_STEPS
@@ -145,12 +144,6 @@ def _complaints(ctx: _Context) -> Any:
     return complaint_deadlines_check(now=ctx.now)
 
 
-def _detractors(ctx: _Context) -> Any:
-    from retain.surveys.services import detractor_tasks_create
-
-    return detractor_tasks_create(as_of=ctx.as_of, now=ctx.now)
-
-
 def _loyalty(ctx: _Context) -> Any:
     from retain.loyalty.services import loyalty_nightly
 
@@ -164,7 +157,6 @@ STEPS: dict[StepName, Callable[[_Context], Any]] = {
     StepName.ALERTS: _alerts,
     StepName.CARE: _care,
     StepName.COMPLAINTS: _complaints,
-    StepName.DETRACTORS: _detractors,
     StepName.LOYALTY: _loyalty,
 }
 
@@ -175,7 +167,6 @@ LABELS: dict[StepName, str] = {
     StepName.ALERTS: "churn alerts",
     StepName.CARE: "care messages",
     StepName.COMPLAINTS: "complaint deadlines",
-    StepName.DETRACTORS: "detractor follow-ups",
     StepName.LOYALTY: "loyalty",
 }
 

@@ -1,21 +1,18 @@
 """Survey answers and their follow-up: answers entered by hand (phone surveys, the
 satisfaction question after a closed complaint) or recorded by other code, and the service task
 that calls back a detractor, once per answer. Imports write answers in bulk and open the
-call-back tasks of unhappy answers with ``answers_follow_up_open_bulk`` (the same rule); the daily step
-``detractor_tasks_create`` still catches answers written without either: only the demo
-generator's raw bulk writes now (the admin, the survey link, the phone entry and imports all
-call ``answer_follow_up_open``)."""
+call-back tasks of unhappy answers with ``answers_follow_up_open_bulk`` (the same rule); the
+admin, the survey link, the phone entry, imports and the demo generator all call
+``answer_follow_up_open``, so no daily catch-up is needed."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -166,37 +163,3 @@ def answers_follow_up_open_bulk(*, responses: Iterable[SurveyResponse], now: dt.
         response.survey = surveys[response.survey_id]
         opened += answer_follow_up_open(response=response, now=now) is not None
     return opened
-
-
-@dataclass
-class DetractorResult:
-    created: int = 0
-
-
-#: Detractor answers this many days old or newer get a service task from the daily job.
-DETRACTOR_LOOKBACK_DAYS = 7
-
-
-@transaction.atomic
-def detractor_tasks_create(*, as_of: dt.date, now: dt.datetime) -> DetractorResult:
-    """A service task for every recent detractor answer that has none yet, however it was
-    recorded (today only the demo generator's raw bulk writes skip the rule)."""
-    since = as_of - dt.timedelta(days=DETRACTOR_LOOKBACK_DAYS)
-    answers = list(
-        SurveyResponse.objects.filter(
-            Q(nps__lte=DETRACTOR_MAX) | Q(satisfaction__lte=UNHAPPY_CSAT_MAX),
-            answered_at__date__gt=since,
-            answered_at__date__lte=as_of,
-        )
-        .select_related("customer", "survey")
-        .order_by("id")
-    )
-    keys = [f"survey:{a.pk}" for a in answers]
-    done = set(Task.objects.filter(key__in=keys).values_list("key", flat=True))
-    result = DetractorResult()
-    for answer in answers:
-        if f"survey:{answer.pk}" in done:
-            continue
-        task = answer_follow_up_open(response=answer, now=now, due_on=as_of)
-        result.created += task is not None
-    return result
