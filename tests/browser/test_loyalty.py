@@ -13,7 +13,7 @@ from django.utils import timezone
 from retain.accounts.services import user_create
 from retain.loyalty.ledger import points_balance, points_bonus
 from retain.loyalty.tiers import tiers_evaluate
-from tests.browser.conftest import shot
+from tests.browser.conftest import shot, sign_in
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, OrderFactory
 
@@ -46,12 +46,7 @@ def test_a_manager_adjusts_and_redeems_points_on_the_customer_page(page, live_se
     points_bonus(customer=customer, points=1000, on=timezone.localdate(), reason="welcome")
     words = WORDS[lang]
 
-    page.context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
-    page.goto(f"{live_server.url}/")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server, "manager", lang)
     assert page.locator("html").get_attribute("lang") == lang
     page.goto(f"{live_server.url}/customers/{customer.code}/")
 
@@ -101,12 +96,7 @@ def test_a_manager_adds_a_category_points_rule_and_it_earns(page, live_server, l
     user_create(username="manager", password=PASSWORD, role="manager")
     tea = ProductCategory.objects.create(name="茶叶")
     words = RULE_WORDS[lang]
-    page.context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
-    page.goto(f"{live_server.url}/")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server, "manager", lang)
     page.goto(f"{live_server.url}/loyalty/settings/")
 
     assert words["heading"] in page.locator("h2").all_inner_texts()
