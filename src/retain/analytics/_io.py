@@ -115,6 +115,8 @@ def _row_hint(path: Path, index: int) -> str:
 
 
 def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):  # e.g. Parquet from PostgreSQL: UTC times
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
     text = values.astype("string").str.strip()

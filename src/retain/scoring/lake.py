@@ -70,10 +70,22 @@ def lake_export(*, actor: Any, folder: Path, request: Any = None) -> LakeExport:
         target.mkdir(parents=True, exist_ok=True)
         for old in target.glob("part-*.parquet"):
             old.unlink()
-        arrow = table.to_pyarrow()
+        arrow = _naive_utc(table.to_pyarrow())
         pq.write_table(arrow, target / "part-00000.parquet")
         rows[name] = arrow.num_rows
     return LakeExport(folder=folder, rows=rows)
+
+
+def _naive_utc(arrow: Any) -> Any:
+    """Times as UTC without a zone, whatever the database gave (PostgreSQL: with a zone;
+    SQLite: without): the files read the same from either, as the app's scoring reads them."""
+    import pyarrow as pa
+
+    for i, field in enumerate(arrow.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            naive = arrow.column(i).cast(pa.timestamp(field.type.unit))
+            arrow = arrow.set_column(i, field.name, naive)
+    return arrow
 
 
 # -- scores back from the cluster ----------------------------------------------------------------
