@@ -22,12 +22,44 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _fingerprint() -> list[tuple]:
-    return list(
-        Customer.objects.order_by("code").values_list(
-            "code", "kind", "name", "status", "owner__username"
+    return (
+        list(
+            Customer.objects.order_by("code").values_list(
+                "code", "kind", "name", "status", "owner__username"
+            )
         )
-    ) + list(
-        Order.objects.order_by("number").values_list("number", "amount", "ordered_at", "status")
+        + list(
+            Order.objects.order_by("number").values_list("number", "amount", "ordered_at", "status")
+        )
+        + _loyalty_fingerprint()
+    )
+
+
+def _loyalty_fingerprint() -> list[tuple]:
+    """The loyalty programme's history (referral codes apart: the service draws them)."""
+    from retain.loyalty.models import CouponRedemption, PointsEntry, Referral, TierChange
+
+    return (
+        list(
+            PointsEntry.objects.order_by("customer__code", "on", "kind", "points").values_list(
+                "customer__code", "on", "kind", "points", "order__number"
+            )
+        )
+        + list(
+            TierChange.objects.order_by("customer__code", "on").values_list(
+                "customer__code", "on", "to_tier__code"
+            )
+        )
+        + list(
+            Referral.objects.order_by("referee__code").values_list(
+                "referee__code", "referrer__code", "on", "status"
+            )
+        )
+        + list(
+            CouponRedemption.objects.order_by("order__number").values_list(
+                "order__number", "issue__coupon__code", "discount"
+            )
+        )
     )
 
 

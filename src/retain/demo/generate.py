@@ -33,6 +33,7 @@ from retain.customers.models import Consent, Contact, Customer, CustomerSource
 from retain.demo import _vocabulary as V
 from retain.demo.chunk import Chunk, chunk_write
 from retain.demo.draws import DAY, name_pools
+from retain.demo.loyalty import DemoLoyalty
 from retain.interactions.models import FollowUp
 from retain.orders.models import Order, OrderLine, ProductCategory, Return
 from retain.surveys.models import Survey, SurveyResponse
@@ -78,6 +79,7 @@ class DemoResult:
     service_tasks: int = 0  # call-backs of the last week's unhappy survey answers
     duplicates: int = 0
     plan_entries: dict[str, int] = field(default_factory=dict)
+    loyalty: DemoLoyalty = field(default_factory=DemoLoyalty)
     seconds: float = 0.0
     usernames: list[str] = field(default_factory=list)
     password: str = ""
@@ -281,6 +283,13 @@ def demo_company_create(
     with transaction.atomic():
         result.plan_entries, planted = demo_plans_simulate(seed=spec.seed, end=end_dt)
     result.orders += planted
+    from retain.demo.loyalty import REPLAY_MAX_CUSTOMERS, demo_loyalty_simulate
+
+    # after the plans: their planted orders earn points too. The replay goes through the
+    # per-customer services (about 5 s per 1,000 customers): big benchmark companies skip it
+    if spec.customers <= REPLAY_MAX_CUSTOMERS:
+        with transaction.atomic():
+            result.loyalty = demo_loyalty_simulate(seed=spec.seed, end=end_dt)
     result.seconds = time.perf_counter() - started
     return result
 

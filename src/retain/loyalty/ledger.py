@@ -99,6 +99,9 @@ def accounts_ensure(customer_ids: Iterable[int]) -> int:
 
 def _lock(customer: Customer) -> LoyaltyAccount:
     """Lock the customer's account row until the end of the transaction."""
+    found = LoyaltyAccount.objects.select_for_update().filter(customer=customer).first()
+    if found is not None:
+        return found
     account_ensure(customer)
     return LoyaltyAccount.objects.select_for_update().get(customer=customer)
 
@@ -117,15 +120,23 @@ def _due_to_expire(customer_id: int, on: dt.date) -> int:
     expire; reversals shrink their own lot. So the unspent points of the lots expired by ``on``
     are what those lots hold minus every debit so far, when that is positive.
     """
-    entries = PointsEntry.objects.filter(customer_id=customer_id)
+    sums = PointsEntry.objects.filter(customer_id=customer_id).aggregate(**_expiry_sums(on))
+    return max(0, int(sums["lots_due"] or 0) + int(sums["debits"] or 0))
+
+
+def _expiry_sums(on: dt.date) -> dict[str, Sum]:
+    """The two sums of ``_due_to_expire``: the lots due by ``on`` (with their reversals), and
+    every debit so far."""
     credits = Q(kind__in=CREDIT_KINDS) | Q(kind=EntryKind.ADJUST, points__gt=0)
-    lots_due = entries.filter(
-        (credits | Q(kind=EntryKind.REVERSE)) & Q(expires_on__lte=on)
-    ).aggregate(s=Sum("points"))["s"]
-    debits = entries.filter(
-        Q(kind__in=[EntryKind.REDEEM, EntryKind.EXPIRE]) | Q(kind=EntryKind.ADJUST, points__lt=0)
-    ).aggregate(s=Sum("points"))["s"]
-    return max(0, int(lots_due or 0) + int(debits or 0))
+    debits = Q(kind__in=[EntryKind.REDEEM, EntryKind.EXPIRE]) | Q(
+        kind=EntryKind.ADJUST, points__lt=0
+    )
+    return {
+        "lots_due": Sum(
+            "points", filter=(credits | Q(kind=EntryKind.REVERSE)) & Q(expires_on__lte=on)
+        ),
+        "debits": Sum("points", filter=debits),
+    }
 
 
 def _expire(account: LoyaltyAccount, on: dt.date) -> PointsEntry | None:
@@ -152,14 +163,19 @@ def points_expire(*, customer: Customer, on: dt.date) -> int:
 
 
 def points_expire_all(*, on: dt.date) -> int:
-    """The nightly expiry: every customer with a lot due by ``on``; returns points expired."""
-    ids = (
-        PointsEntry.objects.filter(expires_on__lte=on)
-        .values_list("customer_id", flat=True)
-        .distinct()
+    """The nightly expiry: every customer with unspent points in lots due by ``on`` (found in
+    one query, so that customers whose old lots are spent or expired already are not locked
+    again every night); returns points expired."""
+    rows = (
+        PointsEntry.objects.filter(
+            customer_id__in=PointsEntry.objects.filter(expires_on__lte=on).values("customer_id")
+        )
+        .values("customer_id")
+        .annotate(**_expiry_sums(on))
     )
+    ids = [r["customer_id"] for r in rows if int(r["lots_due"] or 0) + int(r["debits"] or 0) > 0]
     total = 0
-    for customer in Customer.objects.filter(pk__in=list(ids)).only("pk"):
+    for customer in Customer.objects.filter(pk__in=ids).order_by("pk").only("pk"):
         total += points_expire(customer=customer, on=on)
     return total
 

@@ -97,7 +97,9 @@ def tiers_evaluate(*, as_of: dt.date, now: dt.datetime | None = None) -> TierRes
     figures = tier_figures(as_of=as_of, basis=conf.tier_basis)
     accounts_ensure(figures.keys())
     grace = dt.timedelta(days=conf.tier_grace_days)
-    changed: list[LoyaltyAccount] = []
+    moved: dict[int, list[int]] = defaultdict(list)  # new tier id -> account ids
+    grace_started: list[int] = []
+    grace_ended: list[int] = []
     moves: list[TierChange] = []
     for account in LoyaltyAccount.objects.select_for_update():
         out.evaluated += 1
@@ -113,12 +115,10 @@ def tiers_evaluate(*, as_of: dt.date, now: dt.datetime | None = None) -> TierRes
             move = True
         elif target.rank == current.rank:
             if account.below_since is not None:
-                account.below_since = None
-                changed.append(account)
+                grace_ended.append(account.pk)
         elif account.below_since is None:
-            account.below_since = as_of
             out.in_grace += 1
-            changed.append(account)
+            grace_started.append(account.pk)
         elif as_of >= account.below_since + grace:
             out.downgraded += 1
             move = True
@@ -134,19 +134,23 @@ def tiers_evaluate(*, as_of: dt.date, now: dt.datetime | None = None) -> TierRes
                     basis=figure,
                 )
             )
-            account.tier = target
-            account.tier_since = as_of
-            account.below_since = None
-            changed.append(account)
-    LoyaltyAccount.objects.bulk_update(
-        changed, ["tier", "tier_since", "below_since"], batch_size=1000
-    )
+            moved[target.pk].append(account.pk)
+    # one UPDATE per kind of change: bulk_update's CASE over thousands of rows is slow
+    for tier_id, ids in moved.items():
+        _accounts_update(ids, tier_id=tier_id, tier_since=as_of, below_since=None)
+    _accounts_update(grace_started, below_since=as_of)
+    _accounts_update(grace_ended, below_since=None)
     created = TierChange.objects.bulk_create(moves, batch_size=1000)
     if any(m.pk is None for m in created):
         created = list(TierChange.objects.filter(on=as_of))
     audit_events_bulk(actor=None, action="create", objs=created)
     _notify(created, tiers=by_pk, as_of=as_of, now=now, notify=notification_send)
     return out
+
+
+def _accounts_update(ids: list[int], **values: Any) -> None:
+    for start in range(0, len(ids), 1000):
+        LoyaltyAccount.objects.filter(pk__in=ids[start : start + 1000]).update(**values)
 
 
 def _notify(moves, *, tiers, as_of, now, notify) -> None:  # type: ignore[no-untyped-def]
