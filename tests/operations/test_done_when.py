@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from retain.accounts.models import User
@@ -83,7 +84,8 @@ def test_done_when(demo_company, score, smtp_server, django_capture_on_commit_ca
     chosen = list(
         Customer.objects.filter(owner__isnull=False, score__isnull=False)
         .exclude(score__churn_risk="high")
-        .order_by("-score__predicted_ltv", "id")[:5]
+        # customers without a lifetime value last, on PostgreSQL as on SQLite
+        .order_by(F("score__predicted_ltv").desc(nulls_last=True), "id")[:5]
     )
     day2 = AS_OF + dt.timedelta(days=1)
     for customer in chosen:
