@@ -271,11 +271,11 @@ def _redeem(rng: np.random.Generator, orders: list[_Order], after: dt.date, up_t
     for cid, balance in balances.items():
         draw, share = rng.random(), rng.uniform(0.3, 0.8)
         day = after + int(rng.integers(1, days + 1)) * DAY
-        order = first.get(cid)
-        if order is not None and order.pk in paid:
-            points = min(int(balance * share), int(order.amount * 10)) // 100 * 100
+        earliest = first.get(cid)
+        if earliest is not None and earliest.pk in paid:
+            points = min(int(balance * share), int(earliest.amount * 10)) // 100 * 100
             if draw < REDEEM_ON_ORDER and points > 0:
-                plans.append((cid, points, order.day, order.pk, ""))
+                plans.append((cid, points, earliest.day, earliest.pk, ""))
         elif draw < REDEEM_FOR_REWARD:
             dear = [(p, r) for p, r in REWARDS if p <= balance * share]
             if dear:
@@ -353,7 +353,7 @@ def _referrals_draw(
             _Referral(
                 referee_id=prospects[k][0],
                 referrer_id=int(old[int(rng.integers(0, len(old)))]),
-                on=prospects[k][1],
+                on=prospects[k][1] or as_of,  # (never None: filtered on the date above)
                 device_id=f"demo-{int(rng.integers(0, 2**40)):010x}",
             )
         )

@@ -166,7 +166,7 @@ def points_expire_all(*, on: dt.date) -> int:
     """The nightly expiry: every customer with unspent points in lots due by ``on`` (found in
     one query, so that customers whose old lots are spent or expired already are not locked
     again every night); returns points expired."""
-    rows = (
+    rows: Any = (  # (the annotations' names are not known to the type checker)
         PointsEntry.objects.filter(
             customer_id__in=PointsEntry.objects.filter(expires_on__lte=on).values("customer_id")
         )
