@@ -336,8 +336,8 @@ def daily(
         typer.Option(help="Run the day's jobs for this day (YYYY-MM-DD); today by default."),
     ] = None,
 ) -> None:
-    """Run the daily jobs: playbook tasks, churn alerts, care messages, complaints, detractors,
-    loyalty (points, expiry, referrals, tiers)."""
+    """Run the daily jobs: playbook tasks, churn alerts, care messages, complaints, loyalty
+    (points, expiry, referrals, tiers)."""
     _django()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

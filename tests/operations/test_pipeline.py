@@ -205,3 +205,16 @@ def test_each_step_runs_once_and_the_days_summary_and_kpis_once(demo_company, mo
     run = result.result(StepName.SCORES)
     trend = BoardFigures.objects.get(run=run).trend
     assert trend[-1] == KpiSnapshot.objects.get(as_of=AS_OF).figures
+
+
+def test_a_job_queued_with_a_step_this_version_no_longer_has_runs_the_rest(caplog):
+    from retain.pipeline.tasks import pipeline_job
+
+    with caplog.at_level(logging.WARNING, logger="retain.pipeline.tasks"):
+        failed = pipeline_job.call_local(AS_OF.isoformat(), ["complaints", "detractors"])
+
+    assert failed == []
+    assert list(PipelineStep.objects.values_list("name", flat=True)) == ["complaints"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"pipeline job for {AS_OF.isoformat()}: no step named detractors; left out"
+    ]

@@ -101,7 +101,7 @@ def test_the_worker_scores_runs_the_daily_jobs_and_mails(tmp_path, smtp_server):
         )
         _python(
             "from retain.pipeline.tasks import pipeline_job; "
-            "pipeline_job('2026-11-01', ['tasks', 'alerts', 'care', 'complaints', 'detractors'])",
+            "pipeline_job('2026-11-01', ['tasks', 'alerts', 'care', 'complaints'])",
             env,
         )
         _python(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from retain.pipeline.queue import signals_connect
+
+log = logging.getLogger(__name__)
 
 signals_connect(HUEY)  # jobs in flight are recorded, so a dead worker's job is not lost
 
@@ -56,12 +59,17 @@ def board_figures_poll() -> None:
 def pipeline_job(as_of: str, steps: list[str] | None = None) -> list[str]:
     """The nightly run (or some of its steps) for a day (YYYY-MM-DD), queued by hand.
 
-    Returns the steps that failed.
+    Returns the steps that failed. A step this version no longer has (a job queued before an
+    upgrade, e.g. the old "detractors") is left out with a warning, not a failed job.
     """
     from retain.pipeline.models import StepName
     from retain.pipeline.services import ALL_STEPS, pipeline_now, pipeline_run
 
     day, now = pipeline_now(dt.date.fromisoformat(as_of))
-    wanted = ALL_STEPS if steps is None else [StepName(s) for s in steps]
+    known = set(StepName.values)
+    gone = [s for s in steps or [] if s not in known]
+    if gone:
+        log.warning("pipeline job for %s: no step named %s; left out", as_of, ", ".join(gone))
+    wanted = ALL_STEPS if steps is None else [StepName(s) for s in steps if s in known]
     result = pipeline_run(as_of=day, now=now, steps=wanted)
     return [s.name.value for s in result.failed]
