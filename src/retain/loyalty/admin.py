@@ -89,11 +89,13 @@ class TierAdmin(ConfigAdmin):
 @admin.register(CategoryRule)
 class CategoryRuleAdmin(ConfigAdmin):
     list_display = ["category", "mode", "multiplier", "points"]
+    fields = ["category", "mode", "multiplier", "points"]
 
 
 @admin.register(CampaignRule)
 class CampaignRuleAdmin(ConfigAdmin):
     list_display = ["campaign", "mode", "multiplier", "points"]
+    fields = ["campaign", "mode", "multiplier", "points"]
 
 
 @admin.register(Coupon)

@@ -96,13 +96,11 @@ class RuleMode(models.TextChoices):
     FIXED = "fixed", _("Fixed points")
 
 
-class CategoryRule(models.Model):
-    """Points for a product category: its order lines earn ``multiplier`` times the usual
-    points, or a fixed number of points per line (whatever the amount)."""
+class PointsRule(models.Model):
+    """What a category or campaign rule shares: a multiple of the usual points, or a fixed
+    number of points. ``subject`` names the rule's own foreign key (for ``__str__``)."""
 
-    category = models.OneToOneField(
-        "orders.ProductCategory", verbose_name=_("category"), on_delete=models.CASCADE
-    )
+    subject = ""
     mode = models.CharField(
         _("rule"), max_length=10, choices=RuleMode.choices, default=RuleMode.MULTIPLIER
     )
@@ -112,6 +110,26 @@ class CategoryRule(models.Model):
         decimal_places=2,
         default=Decimal(1),
         validators=[MinValueValidator(Decimal(0))],
+    )
+    points = models.PositiveIntegerField(_("fixed points"), default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        subject = getattr(self, self.subject)
+        if self.mode == RuleMode.FIXED:
+            return f"{subject} +{self.points}"
+        return f"{subject} x{self.multiplier}"
+
+
+class CategoryRule(PointsRule):
+    """Points for a product category: its order lines earn ``multiplier`` times the usual
+    points, or a fixed number of points per line (whatever the amount)."""
+
+    subject = "category"
+    category = models.OneToOneField(
+        "orders.ProductCategory", verbose_name=_("category"), on_delete=models.CASCADE
     )
     points = models.PositiveIntegerField(
         _("fixed points"), default=0, help_text=_("per order line, when the rule is fixed")
@@ -121,28 +139,14 @@ class CategoryRule(models.Model):
         verbose_name = _("category points rule")
         verbose_name_plural = _("category points rules")
 
-    def __str__(self) -> str:
-        if self.mode == RuleMode.FIXED:
-            return f"{self.category} +{self.points}"
-        return f"{self.category} x{self.multiplier}"
 
-
-class CampaignRule(models.Model):
+class CampaignRule(PointsRule):
     """Points for a campaign: an order a participant places while the campaign runs earns
     ``multiplier`` times the usual points, or ``points`` more."""
 
+    subject = "campaign"
     campaign = models.OneToOneField(
         "campaigns.Campaign", verbose_name=_("campaign"), on_delete=models.CASCADE
-    )
-    mode = models.CharField(
-        _("rule"), max_length=10, choices=RuleMode.choices, default=RuleMode.MULTIPLIER
-    )
-    multiplier = models.DecimalField(
-        _("points multiplier"),
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal(1),
-        validators=[MinValueValidator(Decimal(0))],
     )
     points = models.PositiveIntegerField(
         _("fixed points"), default=0, help_text=_("per order, when the rule is fixed")
@@ -151,11 +155,6 @@ class CampaignRule(models.Model):
     class Meta:
         verbose_name = _("campaign points rule")
         verbose_name_plural = _("campaign points rules")
-
-    def __str__(self) -> str:
-        if self.mode == RuleMode.FIXED:
-            return f"{self.campaign} +{self.points}"
-        return f"{self.campaign} x{self.multiplier}"
 
 
 class LoyaltyAccount(models.Model):
