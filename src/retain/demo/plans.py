@@ -50,13 +50,17 @@ def demo_plans_simulate(*, seed: int, end: dt.datetime) -> tuple[dict[str, int],
     plans = {p.name: p for p in Playbook.objects.filter(name__in=PLANTED)}
     if len(plans) != len(PLANTED):
         return {}, 0
-    first = dict(
+    # one query: an IN list of every buyer's id passes SQLite's variable limit at 1M customers
+    buyers = (
         Customer.objects.annotate(first=Min("orders__ordered_at"))
         .filter(first__lt=end - 100 * DAY)
-        .values_list("id", "first")
+        .values_list("id", "first", "code", "owner_id")
     )
-    codes = dict(Customer.objects.filter(pk__in=list(first)).values_list("id", "code"))
-    owners = dict(Customer.objects.filter(pk__in=list(first)).values_list("id", "owner_id"))
+    first: dict[int, dt.datetime] = {}
+    codes: dict[int, str] = {}
+    owners: dict[int, int | None] = {}
+    for cid, when, code, owner in buyers.iterator(chunk_size=10_000):
+        first[cid], codes[cid], owners[cid] = when, code, owner
     ids = np.array(sorted(first), dtype=np.int64)
     which = rng.random(len(ids)) < SHARE_POTENTIAL
     entered: dict[str, int] = {}
