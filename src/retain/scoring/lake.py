@@ -4,6 +4,7 @@ reads (one folder of parts per table), with ids only, never names, phones or e-m
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from retain.accounts.access import EXPORT_CUSTOMERS, customers_visible_to, require
 from retain.audit.models import AuditAction
@@ -151,7 +153,12 @@ def _row_error(frame: pd.DataFrame, mask: Any, field: str, what: str) -> ScoresF
 
 
 def scores_import(
-    *, actor: Any, path: Path, as_of: dt.date, now: dt.datetime | None = None
+    *,
+    actor: Any,
+    path: Path,
+    as_of: dt.date,
+    now: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ScoringRun:
     """Load a scores file of `retain analyze` as the scoring run of ``as_of``.
 
@@ -159,15 +166,21 @@ def scores_import(
     number is a number), then written by the nightly scoring's own path: the current scores
     replaced, this day's segment history, the month's KPIs and the automatic tags, all or
     nothing. Loading the same file again gives the same scores. ``actor`` None: a system load.
+    ``progress`` is told each step's name, untranslated (the upload page translates it).
     """
+    from django.db import transaction
     from django.utils import timezone
+
+    from retain.pipeline.heartbeat import beating
 
     from retain.analytics import SUMMARY_COLUMNS
     from retain.kpis.figures import kpi_snapshot
-    from retain.scoring.services import _apply, _run_start
+    from retain.scoring.services import _apply, _beat, _run_start
 
+    step = progress or (lambda _label: None)
     if actor is not None:
         require(actor, "scoring.add_scoringrun")
+    step(gettext_noop("checking the file"))
     frame = _scores_frame(path)
     ids = frame["customer_id"]
     bad = ids.isna() | ~ids.fillna("").str.fullmatch(r"\d{1,18}")
@@ -191,18 +204,24 @@ def scores_import(
     now = now or timezone.now()
     run = _run_start(as_of=as_of, now=now)
     try:
-        summary = None
-        if all(c in frame.columns for c in SUMMARY_COLUMNS):
-            summary = ibis.memtable(frame[list(SUMMARY_COLUMNS)])
-        figures = kpi_snapshot(as_of=as_of, summary=summary)
-        audit_event(
-            actor=actor,
-            action=AuditAction.IMPORT,
-            obj=run,
-            object_repr=_("scores from %(file)s as of %(as_of)s")
-            % {"file": path.name, "as_of": as_of},
-        )
-        _apply(run, frame.drop(columns=["_file", "_row"]), figures, now)
+        with beating(lambda: _beat(run)):  # a long load is not taken for a dead run
+            step(gettext_noop("computing KPIs"))
+            summary = None
+            if all(c in frame.columns for c in SUMMARY_COLUMNS):
+                summary = ibis.memtable(frame[list(SUMMARY_COLUMNS)])
+            figures = kpi_snapshot(as_of=as_of, summary=summary)
+            step(gettext_noop("writing scores"))
+            # The audit row commits with the scores or not at all.
+            with transaction.atomic():
+                audit_event(
+                    actor=actor,
+                    action=AuditAction.IMPORT,
+                    obj=run,
+                    object_repr=_("scores from %(file)s as of %(as_of)s")
+                    % {"file": path.name, "as_of": as_of},
+                    after={"file": path.name, "as_of": as_of.isoformat()},  # obj names the run
+                )
+                _apply(run, frame.drop(columns=["_file", "_row"]), figures, now)
     except Exception as exc:
         ScoringRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED,

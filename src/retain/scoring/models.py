@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -227,3 +228,68 @@ class TagRule(models.Model):
         from retain.playbooks.conditions import conditions_validate
 
         conditions_validate(self.conditions)
+
+
+class UploadStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+def _upload_to(upload: ScoresUpload, filename: str) -> str:
+    # One folder per upload: the file keeps the name the user gave it, so an error about it
+    # names the user's file, not a renamed copy.
+    import uuid
+
+    return f"scores/{uuid.uuid4().hex}/{filename}"
+
+
+class ScoresUpload(models.Model):
+    """A scores file of ``retain analyze`` uploaded from a page, loaded by the worker."""
+
+    file = models.FileField(_("file"), upload_to=_upload_to, max_length=255, blank=True)
+    original_name = models.CharField(_("file name"), max_length=255)
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=UploadStatus.choices, default=UploadStatus.QUEUED
+    )
+    step = models.CharField(_("step"), max_length=100, blank=True)  # a msgid, shown translated
+    # The uploader's language: the worker writes the file's errors in it.
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    run = models.ForeignKey(
+        ScoringRun,
+        verbose_name=_("scoring run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    customers = models.PositiveIntegerField(_("customers scored"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Who runs it and when it last showed life (retain.pipeline.heartbeat).
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    host = models.CharField(_("host"), max_length=100, blank=True)
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("scores upload")
+        verbose_name_plural = _("scores uploads")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.as_of})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {UploadStatus.DONE, UploadStatus.FAILED}

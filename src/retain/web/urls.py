@@ -64,6 +64,7 @@ urlpatterns = [
         customer_views.customer_followup_view,
         name="customer-followup",
     ),
+    path("imports/scores/", include("retain.scoring.urls")),
     path("imports/", include("retain.imports.urls")),
     path("imports/", include("retain.dedup.urls")),
 ]
