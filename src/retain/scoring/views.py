@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -58,7 +57,7 @@ def scores_upload_view(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "imports",
         "uploads": shown,
-        "as_of": as_of or timezone.localdate().isoformat(),
+        "as_of": as_of,  # no default: the day retain analyze scored is the user's to give
         "no_worker": any(j.status == UploadStatus.QUEUED for j in shown) and not worker_running(),
     }
     return render(request, "scoring/scores_upload.html", context)
