@@ -24,6 +24,7 @@ def _nav(html: str) -> set[str]:
         ("marketing", {"segments", "tags", "playbooks", "care", "surveys", "loyalty"}),
         ("sales1", {"tasks", "segments", "playbooks", "imports", "team", "surveys"}),  # a lead
         ("manager", ALL | {"team"}),
+        ("analyst", {"segments", "playbooks", "surveys", "imports"}),  # imports: scores only
     ],
 )
 def test_each_role_sees_its_navigation(small_run, staff, login, username, shown):
@@ -41,7 +42,7 @@ def test_service_is_refused_the_pages_it_does_not_see(small_run, staff, login):
     assert client.get(reverse("service-inbox")).status_code == 200
 
 
-@pytest.mark.parametrize("username", ["service", "marketing", "sales1", "manager"])
+@pytest.mark.parametrize("username", ["service", "marketing", "sales1", "manager", "analyst"])
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_every_page_in_a_roles_navigation_opens(small_run, staff, login, username, language):
     client = login(username)
