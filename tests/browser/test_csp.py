@@ -13,7 +13,16 @@ from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PAGES = ["/", "/customers/", "/tasks/", "/segments/", "/admin/", "/api/v1/docs", "/imports/", "/imports/scores/"]
+PAGES = [
+    "/",
+    "/customers/",
+    "/tasks/",
+    "/segments/",
+    "/admin/",
+    "/api/v1/docs",
+    "/imports/",
+    "/imports/scores/",
+]
 
 
 def test_pages_work_under_the_policy_without_violations(page, live_server):

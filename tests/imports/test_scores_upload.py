@@ -73,30 +73,36 @@ def _parquet(frame: pd.DataFrame, name: str = "scores.parquet") -> SimpleUploade
 
 
 def test_an_analyst_uploads_a_parquet_file_and_the_worker_loads_it(
-    client, analyst, customers, media, huey_immediate, django_capture_on_commit_callbacks
+    client,
+    analyst,
+    customers,
+    media,
+    huey_immediate,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
-    client.force_login(analyst)
-    stored: list[int] = []
     import retain.scoring.uploads as uploads
 
-    def spy(*, job):
+    client.force_login(analyst)
+    stored: list[int] = []
+    run_for_real = uploads.scores_upload_run
+
+    def spy(*, job):  # the mode of the file as the worker finds it
         stored.append(stat.S_IMODE(Path(job.file.path).stat().st_mode))
         return run_for_real(job=job)
 
-    run_for_real = uploads.scores_upload_run
-    uploads.scores_upload_run = spy
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            posted = client.post(
-                reverse("scores-upload"),
-                {"file": _parquet(_scores(customers)), "as_of": AS_OF.isoformat()},
-            )
-    finally:
-        uploads.scores_upload_run = run_for_real
+    monkeypatch.setattr(uploads, "scores_upload_run", spy)
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(
+            reverse("scores-upload"),
+            {"file": _parquet(_scores(customers)), "as_of": AS_OF.isoformat()},
+        )
 
     job = ScoresUpload.objects.get()
     page = client.get(reverse("scores-upload-job", args=[job.pk])).content.decode()
-    partial = client.get(reverse("scores-upload-job", args=[job.pk]), headers={"HX-Request": "true"})
+    partial = client.get(
+        reverse("scores-upload-job", args=[job.pk]), headers={"HX-Request": "true"}
+    )
     assert posted.status_code == 302
     assert posted["Location"] == reverse("scores-upload-job", args=[job.pk])
     assert (job.status, job.customers, job.original_name, job.error) == (
@@ -226,7 +232,9 @@ def test_the_page_shows_a_queued_load_polling_until_the_worker_takes_it(client, 
     assert 'id="no-worker"' in partial
 
 
-@pytest.mark.parametrize(("role", "shown"), [("analyst", True), ("manager", True), ("sales", False)])
+@pytest.mark.parametrize(
+    ("role", "shown"), [("analyst", True), ("manager", True), ("sales", False)]
+)
 def test_the_door_is_shown_to_those_who_may_load_scores(client, role, shown):
     client.force_login(user_create(username=f"d-{role}", password=PASSWORD, role=role))
 

@@ -171,10 +171,9 @@ def scores_import(
     from django.db import transaction
     from django.utils import timezone
 
-    from retain.pipeline.heartbeat import beating
-
     from retain.analytics import SUMMARY_COLUMNS
     from retain.kpis.figures import kpi_snapshot
+    from retain.pipeline.heartbeat import beating
     from retain.scoring.services import _apply, _beat, _run_start
 
     step = progress or (lambda _label: None)
