@@ -115,77 +115,33 @@ def _col(frame: pd.DataFrame, name: str, fill: float = np.nan) -> FloatArray:
     return np.where(np.isfinite(values), values, fill)
 
 
-def _group_reason(group: str, row: dict[str, float], cfg: AnalyticsSettings) -> ReasonCode | None:
-    """The code a feature group stands for, with this customer's values; None if it does not
-    apply (e.g. a complaint reason without a complaint)."""
-    # each code is emitted only when the customer's own values say what the words say: a
-    # model may weigh "17 orders" up next to a correlated feature, but "only 17 orders" is
-    # no reason a person would accept
-    if group == "overdue":
-        if np.isfinite(row["interval"]) and row["interval"] > 0:
-            multiple = row["recency"] / row["interval"]
-            return (
-                ReasonCode("overdue", {"multiple": round(multiple, 1)}) if multiple >= 1 else None
-            )
-        return ReasonCode("no_repeat", {"days": row["recency"]}) if row["recency"] > 0 else None
-    if group == "model":
-        if row["p_alive"] < cfg.risk_p_alive_medium:
-            return ReasonCode("p_alive_low", {"p": round(row["p_alive"], 2)})
-        if row["p_buy"] < 0.5:
-            return ReasonCode("p_buy_low", {"p": round(row["p_buy"], 2)})
-        return None
-    if group == "few_purchases":
-        return ReasonCode("few_purchases", {"count": row["orders"]}) if row["orders"] <= 2 else None
-    if group == "tenure":
-        if row["tenure"] > cfg.new_window_days:
-            return None
-        return ReasonCode("tenure", {"days": row["tenure"]})
-    if group == "low_spend":
-        if row["spend"] >= row["spend_median"]:
-            return None
-        return ReasonCode("low_spend", {"amount": round(row["spend"], 2)})
-    if group == "trend":
-        if row["previous_spend"] > 0 and row["recent_spend"] < row["previous_spend"]:
-            pct = 100 * (1 - max(row["recent_spend"], 0.0) / row["previous_spend"])
-            return ReasonCode("spend_drop", {"pct": round(pct)})
-        if row["recent_orders"] < row["previous_orders"]:
-            return ReasonCode(
-                "orders_down", {"recent": row["recent_orders"], "previous": row["previous_orders"]}
-            )
-        return None
-    if group == "refunds":
-        return ReasonCode("refunds", {"count": row["refunds"]}) if row["refunds"] > 0 else None
-    if group == "open_complaint":
-        if row["open_complaints"] <= 0:
-            return None
-        return ReasonCode(
-            "open_complaint",
-            {"count": row["open_complaints"], "days": max(row["open_complaint_days"], 0.0)},
-        )
-    if group == "recent_complaint":
-        if row["recent_complaints"] <= 0:
-            return None
-        return ReasonCode("recent_complaint", {"count": row["recent_complaints"]})
-    if group == "nps":
-        if not np.isfinite(row["nps"]) or row["nps"] >= cfg.nps_promoter_min:
-            return None
-        return ReasonCode("nps", {"score": row["nps"]})
-    if group == "no_contact":
-        if row["interactions"] > 0:
-            return None
-        return ReasonCode("no_contact", {"days": float(cfg.interaction_window_days)})
-    if group == "followups":
-        if row["overdue_followups"] > 0:
-            return ReasonCode("followup_overdue", {"count": row["overdue_followups"]})
-        if row["followups_lost"] > 0:
-            return ReasonCode("followup_lost", {"count": row["followups_lost"]})
-        return None
-    if group in ("profile", "mix"):  # who the customer is and what they buy: no action
-        return None
-    raise ValueError(f"unknown feature group {group!r}")
+BoolArray = npt.NDArray[np.bool_]
+#: A parameter of a reason: its values for every customer and the digits it is rounded to
+#: (Python's ``round`` on the chosen customers only, so the text is the same as one-by-one).
+_Param = tuple[FloatArray, int | None]
 
 
-def _rows(frame: pd.DataFrame, p_alive: FloatArray, p_buy: FloatArray) -> list[dict[str, float]]:
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    """One code a feature group may emit, for the customers in ``mask``."""
+
+    code: str
+    mask: BoolArray
+    params: dict[str, _Param]
+
+
+def _variants(*candidates: tuple[str, BoolArray, dict[str, _Param]]) -> list[_Variant]:
+    """Variants of one group, the first that applies winning (masks made disjoint)."""
+    out = []
+    taken: BoolArray | None = None
+    for code, mask, params in candidates:
+        own = mask if taken is None else mask & ~taken
+        out.append(_Variant(code, own, params))
+        taken = own if taken is None else taken | own
+    return out
+
+
+def _columns(frame: pd.DataFrame, p_alive: FloatArray, p_buy: FloatArray) -> dict[str, FloatArray]:
     cols = {
         "recency": _col(frame, "recency_days", 0.0),
         "interval": _col(frame, "avg_interpurchase_days"),
@@ -209,58 +165,217 @@ def _rows(frame: pd.DataFrame, p_alive: FloatArray, p_buy: FloatArray) -> list[d
     }
     spend = cols["spend"]
     cols["spend_median"] = np.full(len(frame), float(np.median(spend)) if len(spend) else 0.0)
-    names = list(cols)
-    matrix = np.column_stack([cols[n] for n in names])
-    # tolist() hands over Python floats in one C call (a float() per cell took 1.7 s at 100k)
-    return [dict(zip(names, row, strict=True)) for row in matrix.tolist()]
+    return cols
+
+
+def _multiple(c: dict[str, FloatArray]) -> tuple[BoolArray, FloatArray]:
+    """Customers with a usual interval, and their recency as a multiple of it."""
+    has = np.isfinite(c["interval"]) & (c["interval"] > 0)
+    return has, np.divide(c["recency"], c["interval"], out=np.zeros_like(c["recency"]), where=has)
+
+
+def _learned_groups(c: dict[str, FloatArray], cfg: AnalyticsSettings) -> dict[str, list[_Variant]]:
+    """The codes each feature group stands for, with the customers they apply to.
+
+    Each code is emitted only when the customer's own values say what the words say: a model
+    may weigh "17 orders" up next to a correlated feature, but "only 17 orders" is no reason a
+    person would accept. A customer outside every mask of a group gets no reason from it.
+    """
+    has_interval, multiple = _multiple(c)
+    spend_drop = (c["previous_spend"] > 0) & (c["recent_spend"] < c["previous_spend"])
+    pct = 100 * (
+        1
+        - np.divide(
+            np.maximum(c["recent_spend"], 0.0),
+            c["previous_spend"],
+            out=np.zeros_like(c["recent_spend"]),
+            where=spend_drop,
+        )
+    )
+    nps = c["nps"]
+    return {
+        "overdue": _variants(
+            ("overdue", has_interval & (multiple >= 1), {"multiple": (multiple, 1)}),
+            ("no_repeat", ~has_interval & (c["recency"] > 0), {"days": (c["recency"], None)}),
+        ),
+        "model": _variants(
+            ("p_alive_low", c["p_alive"] < cfg.risk_p_alive_medium, {"p": (c["p_alive"], 2)}),
+            ("p_buy_low", c["p_buy"] < 0.5, {"p": (c["p_buy"], 2)}),
+        ),
+        "few_purchases": _variants(
+            ("few_purchases", c["orders"] <= 2, {"count": (c["orders"], None)})
+        ),
+        "tenure": _variants(
+            ("tenure", ~(c["tenure"] > cfg.new_window_days), {"days": (c["tenure"], None)})
+        ),
+        "low_spend": _variants(
+            ("low_spend", ~(c["spend"] >= c["spend_median"]), {"amount": (c["spend"], 2)})
+        ),
+        "trend": _variants(
+            ("spend_drop", spend_drop, {"pct": (pct, 0)}),
+            (
+                "orders_down",
+                c["recent_orders"] < c["previous_orders"],
+                {
+                    "recent": (c["recent_orders"], None),
+                    "previous": (c["previous_orders"], None),
+                },
+            ),
+        ),
+        "refunds": _variants(("refunds", c["refunds"] > 0, {"count": (c["refunds"], None)})),
+        "open_complaint": _variants(
+            (
+                "open_complaint",
+                c["open_complaints"] > 0,
+                {
+                    "count": (c["open_complaints"], None),
+                    "days": (np.maximum(c["open_complaint_days"], 0.0), None),
+                },
+            )
+        ),
+        "recent_complaint": _variants(
+            (
+                "recent_complaint",
+                c["recent_complaints"] > 0,
+                {"count": (c["recent_complaints"], None)},
+            )
+        ),
+        "nps": _variants(
+            ("nps", np.isfinite(nps) & (nps < cfg.nps_promoter_min), {"score": (nps, None)})
+        ),
+        "no_contact": _variants(
+            (
+                "no_contact",
+                ~(c["interactions"] > 0),
+                {"days": (np.full(len(nps), float(cfg.interaction_window_days)), None)},
+            )
+        ),
+        "followups": _variants(
+            (
+                "followup_overdue",
+                c["overdue_followups"] > 0,
+                {"count": (c["overdue_followups"], None)},
+            ),
+            ("followup_lost", c["followups_lost"] > 0, {"count": (c["followups_lost"], None)}),
+        ),
+        # who the customer is and what they buy: no action a person could take
+        "profile": [],
+        "mix": [],
+    }
+
+
+def _rule_groups(c: dict[str, FloatArray], cfg: AnalyticsSettings) -> dict[str, list[_Variant]]:
+    """Reasons of the BG/NBD fallback (no classifier, so no contributions): fixed rules, in
+    this order."""
+    learned = _learned_groups(c, cfg)
+    has_interval, multiple = _multiple(c)
+    prev, recent = c["previous_spend"], c["recent_spend"]
+    drop = (prev > 0) & (recent > 0) & (recent < cfg.risk_spend_drop * prev)
+    nps = c["nps"]
+    return {
+        "overdue": _variants(
+            (
+                "overdue",
+                learned["overdue"][0].mask & (multiple >= cfg.risk_interval_multiple),
+                {"multiple": (multiple, 1)},
+            ),
+            (
+                "no_repeat",
+                ~has_interval & (c["recency"] > cfg.silent_after_days),
+                {"days": (c["recency"], None)},
+            ),
+        ),
+        "model": learned["model"],
+        "trend": [_Variant(v.code, v.mask & drop, v.params) for v in learned["trend"]],
+        "open_complaint": learned["open_complaint"],
+        "nps": _variants(
+            ("nps", np.isfinite(nps) & (nps <= cfg.nps_detractor_max), {"score": (nps, None)})
+        ),
+    }
+
+
+def _texts(variants: list[_Variant], rows: npt.NDArray[np.intp]) -> npt.NDArray[np.object_]:
+    """The reason text of one group for the customers ``rows`` (each in one variant's mask)."""
+    out = np.full(len(rows), "", dtype=object)
+    for v in variants:
+        inside = v.mask[rows]
+        if not inside.any():
+            continue
+        chosen = rows[inside]
+        parts = []
+        for name, (values, digits) in v.params.items():
+            picked = values[chosen].tolist()
+            shown = picked if digits is None else [round(x, digits or None) for x in picked]
+            parts.append([f"{name}={_fmt(x)}" for x in shown])
+        if parts:
+            out[inside] = [f"{v.code}({', '.join(p)})" for p in zip(*parts, strict=True)]
+        else:
+            out[inside] = v.code
+    return out
+
+
+def _reason_texts(
+    groups: dict[str, list[_Variant]],
+    order: npt.NDArray[np.intp],
+    eligible: BoolArray,
+    max_reasons: int,
+) -> list[str]:
+    """The ``risk_reasons`` text of every customer: the first ``max_reasons`` groups in each
+    row of ``order`` (indices into ``groups``) that are ``eligible`` there and apply."""
+    names = list(groups)
+    n = order.shape[0]
+    applies = np.zeros((n, len(names)), dtype=bool)
+    for j, name in enumerate(names):
+        for v in groups[name]:
+            applies[:, j] |= v.mask
+    valid = eligible & np.take_along_axis(applies, order, axis=1)
+    rank = np.cumsum(valid, axis=1)
+    result = np.full(n, "", dtype=object)
+    every = np.arange(n)
+    for slot in range(1, max_reasons + 1):
+        at = valid & (rank == slot)
+        has = at.any(axis=1)
+        if not has.any():
+            break
+        group = np.where(has, order[every, at.argmax(axis=1)], -1)
+        texts = np.full(n, "", dtype=object)
+        for j, name in enumerate(names):
+            rows = np.flatnonzero(group == j)
+            if rows.size:
+                texts[rows] = _texts(groups[name], rows)
+        joined = np.where(result == "", texts, result + "; " + texts)
+        result = np.where(has, joined, result)
+    return list(result.tolist())
 
 
 def _learned_reasons(
-    rows: list[dict[str, float]], contributions: FloatArray, cfg: AnalyticsSettings
-) -> list[list[ReasonCode]]:
+    cols: dict[str, FloatArray], contributions: FloatArray, cfg: AnalyticsSettings
+) -> list[str]:
+    """The groups that pushed each customer's probability up the most, largest first, that
+    apply to the customer."""
     from retain.analytics._churn import CHURN_FEATURES, FEATURE_GROUP
 
-    groups = sorted(set(FEATURE_GROUP.values()))
-    index = {g: i for i, g in enumerate(groups)}
-    by_group = np.zeros((contributions.shape[0], len(groups)))
+    groups = _learned_groups(cols, cfg)
+    names = list(groups)
+    missing = set(FEATURE_GROUP.values()) - set(names)
+    if missing:
+        raise ValueError(f"unknown feature groups {sorted(missing)}")
+    index = {g: i for i, g in enumerate(names)}
+    member = np.zeros((len(CHURN_FEATURES), len(names)))
     for j, name in enumerate(CHURN_FEATURES):
-        by_group[:, index[FEATURE_GROUP[name]]] += contributions[:, j]
+        member[j, index[FEATURE_GROUP[name]]] = 1.0
+    by_group = contributions @ member
     # the groups of each customer by contribution, largest first, sorted once for all rows
     order = np.argsort(-by_group, axis=1, kind="stable")
-    positive = (np.take_along_axis(by_group, order, axis=1) > 0).sum(axis=1)
-    out = []
-    for row, ranked, count in zip(rows, order.tolist(), positive.tolist(), strict=True):
-        reasons: list[ReasonCode] = []
-        for g in ranked[:count]:
-            if len(reasons) >= cfg.risk_max_reasons:
-                break
-            reason = _group_reason(groups[g], row, cfg)
-            if reason is not None:
-                reasons.append(reason)
-        out.append(reasons)
-    return out
+    positive = np.take_along_axis(by_group, order, axis=1) > 0
+    return _reason_texts(groups, order, positive, cfg.risk_max_reasons)
 
 
-def _rule_reasons(rows: list[dict[str, float]], cfg: AnalyticsSettings) -> list[list[ReasonCode]]:
-    """Reasons of the BG/NBD fallback (no classifier, so no contributions): fixed rules."""
-    out = []
-    for row in rows:
-        found: list[ReasonCode | None] = []
-        interval = row["interval"]
-        if np.isfinite(interval) and interval > 0:
-            if row["recency"] / interval >= cfg.risk_interval_multiple:
-                found.append(_group_reason("overdue", row, cfg))
-        elif row["recency"] > cfg.silent_after_days:
-            found.append(ReasonCode("no_repeat", {"days": row["recency"]}))
-        found.append(_group_reason("model", row, cfg))
-        prev, recent = row["previous_spend"], row["recent_spend"]
-        if prev > 0 and 0 < recent < cfg.risk_spend_drop * prev:
-            found.append(_group_reason("trend", row, cfg))
-        found.append(_group_reason("open_complaint", row, cfg))
-        if np.isfinite(row["nps"]) and row["nps"] <= cfg.nps_detractor_max:
-            found.append(ReasonCode("nps", {"score": row["nps"]}))
-        out.append([r for r in found if r is not None][: cfg.risk_max_reasons])
-    return out
+def _rule_reasons(cols: dict[str, FloatArray], cfg: AnalyticsSettings) -> list[str]:
+    groups = _rule_groups(cols, cfg)
+    n = len(cols["recency"])
+    order = np.tile(np.arange(len(groups)), (n, 1))
+    return _reason_texts(groups, order, np.ones(order.shape, dtype=bool), cfg.risk_max_reasons)
 
 
 def risk_levels(
@@ -312,15 +427,15 @@ def risk_assess(
     features = churn_features(buyers, models, horizon_days=horizon, seed=cfg.churn_seed)
     p_alive = features["p_alive"].to_numpy(dtype=np.float64)
     p_buy = features["p_purchase_horizon"].to_numpy(dtype=np.float64)
-    rows = _rows(buyers, p_alive, p_buy)
+    cols = _columns(buyers, p_alive, p_buy)
     if churn is not None and churn.classifier is not None:
         X = features.to_numpy(dtype=np.float64)
         probability = churn.classifier.predict_proba(X)[:, 1]
-        reasons = _learned_reasons(rows, churn.classifier.contributions(X), cfg)
+        reasons = _learned_reasons(cols, churn.classifier.contributions(X), cfg)
         kind = churn.kind
     else:
         probability = 1.0 - p_buy
-        reasons = _rule_reasons(rows, cfg)
+        reasons = _rule_reasons(cols, cfg)
         kind = "bgnbd"
     value = _col(buyers, "predicted_ltv")
     fallback_value = _col(buyers, "avg_order_value", 0.0) * _col(
@@ -337,7 +452,7 @@ def risk_assess(
             "churn_model": kind,
             "expected_lost_value": lost,
             "churn_risk": risk_levels(probability, lost, cfg),
-            "risk_reasons": [format_reasons(r) for r in reasons],
+            "risk_reasons": reasons,
         },
         index=buyers.index,
     )
