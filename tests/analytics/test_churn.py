@@ -225,7 +225,7 @@ def test_pareto_nbd_features_are_as_of_the_cut_off_without_leakage(
 
     orders, complaints = simulated
     cut_off = dt.date(2023, 7, 4)
-    full = _history(Tables(orders, complaints=complaints), SETTINGS, 90)
+    full = _history(Tables(orders, complaints=complaints), SETTINGS, 90, AS_OF)
     # the same tables with everything after the cut-off deleted
     end = pd.Timestamp(cut_off) + pd.Timedelta(days=1)
     cut = _history(
@@ -235,6 +235,7 @@ def test_pareto_nbd_features_are_as_of_the_cut_off_without_leakage(
         ),
         SETTINGS,
         90,
+        AS_OF,
     )
     seen = full.period(cut_off, labelled=True).features
     blind = cut.period(cut_off, labelled=False).features
@@ -257,3 +258,37 @@ def test_pareto_nbd_features_are_as_of_the_cut_off_without_leakage(
     labels = full.period(cut_off, labelled=True).purchases_ahead == 0
     alive = blind["pnbd_p_alive"].to_numpy()
     assert alive[~labels].mean() > alive[labels].mean() + 0.1
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "sqlite"])
+def test_many_buyers_are_learned_from_a_seeded_sample_of_them(
+    backend: str,
+) -> None:
+    # given more buyers than churn_large_buyers, on a backend that is not DuckDB too, the
+    # rows of the orders shuffled for the second load (a database returns them in any order)
+    orders, complaints = simulate()
+    cfg = AnalyticsSettings(churn_train_periods=2, churn_backtest_origins=2, churn_large_buyers=700)
+    buyers = orders.loc[orders["timestamp"] <= pd.Timestamp(AS_OF), "customer_id"].nunique()
+    models = []
+    for shuffle in (False, True):
+        con = ibis.duckdb.connect() if backend == "duckdb" else ibis.sqlite.connect()
+        o = orders.sample(frac=1.0, random_state=4) if shuffle else orders
+        tables = Tables(
+            con.create_table("orders", o), complaints=con.create_table("complaints", complaints)
+        )
+        # when the model is trained with its back-test
+        models.append(fit_churn_model(tables, as_of=AS_OF, settings=cfg))
+    model = models[0]
+    # then it learned from a sample of 700 of them, said so, with one back-test cut-off
+    assert model.learned and model.sampled_from == buyers > 700
+    assert model.describe()["sampled_from"] == buyers
+    assert model.backtest is not None and model.backtest.sampled_from == buyers
+    assert len(model.backtest.origins) == 1
+    assert model.train_buyers <= 700 and model.backtest.origins[0]["customers"] <= 700
+    # the same sample whatever the order of the rows
+    assert models[1].backtest is not None
+    assert models[1].backtest.to_dict() == model.backtest.to_dict()
+    # and the sample still shows the mechanism better than the baselines see it
+    summary = model.backtest.summary().set_index("model")
+    for baseline in ("recency", "rfm_logistic", "bgnbd"):
+        assert summary.loc[model.backtest.chosen, "roc_auc"] > summary.loc[baseline, "roc_auc"]

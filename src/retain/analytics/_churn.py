@@ -631,8 +631,10 @@ class _History:
         columns: OrderColumns | None,
         settings: AnalyticsSettings,
         horizon_days: int,
+        sampled_from: int = 0,
     ) -> None:
         self.orders = orders
+        self.sampled_from = sampled_from
         self.summary_at = summary_at
         self.columns = columns
         self.settings = settings
@@ -783,6 +785,8 @@ class Backtest:
     chosen: str
     #: the calibration the back-test chose per learned kind ({"logistic": "sigmoid", ...})
     calibration: dict[str, str] = field(default_factory=dict)
+    #: buyers by the as-of day when the back-test ran on a sample of them (0: on all)
+    sampled_from: int = 0
 
     METRICS = ("roc_auc", "pr_auc", "brier", "calibration_error", "top_decile_capture")
 
@@ -820,6 +824,7 @@ class Backtest:
             "horizon_days": self.horizon_days,
             "chosen": self.chosen,
             "calibration": dict(self.calibration),
+            "sampled_from": self.sampled_from,
             "origins": [
                 {
                     **o,
@@ -906,18 +911,45 @@ def _cut_offs(as_of: dt.date, horizon_days: int, count: int, first: dt.date) -> 
     return out
 
 
-def _history(tables: Tables, settings: AnalyticsSettings, horizon_days: int) -> _History:
-    """Summaries per cut-off of ``tables``: every input as of that cut-off, nothing later."""
+def _buyer_sample(
+    tables: Tables, as_of: dt.date, settings: AnalyticsSettings
+) -> tuple[Tables, int]:
+    """``tables`` as the back-test and the training read them, and the number of customers
+    who bought by ``as_of`` when that is more than ``churn_large_buyers`` (else 0).
+
+    Above ``churn_large_buyers`` buyers, every table is restricted to a seeded random sample of
+    that many of them: each period's summary, model fits and features then cost what they cost
+    for that many customers, whatever the company's size, and the metrics of so large a sample
+    are as good as those of all buyers (the scores themselves are always computed for all).
+    """
+    o = normalized_orders(tables.orders, as_of=as_of, columns=tables.columns)
+    ids = to_frame(o.filter(o.purchase).select("customer_id").distinct())["customer_id"]
+    if len(ids) <= settings.churn_large_buyers:
+        return tables, 0
+    # sorted first: the database returns the ids in any order, the sample must not depend on it
+    every = np.sort(ids.to_numpy())
+    rng = np.random.default_rng(settings.churn_seed)
+    keep = np.sort(every[rng.choice(len(every), settings.churn_large_buyers, replace=False)])
+    return tables.only_customers(keep), len(every)
+
+
+def _history(
+    tables: Tables, settings: AnalyticsSettings, horizon_days: int, as_of: dt.date
+) -> _History:
+    """Summaries per cut-off of ``tables``: every input as of that cut-off, nothing later (of a
+    sample of the buyers when they are many: see ``_buyer_sample``)."""
+    read, sampled_from = _buyer_sample(tables, as_of, settings)
 
     def summary_at(cut_off: dt.date) -> pd.DataFrame:
-        return to_frame(customer_summary(tables, as_of=cut_off, settings=settings))
+        return to_frame(customer_summary(read, as_of=cut_off, settings=settings))
 
     return _History(
-        tables.orders,
+        read.orders,
         summary_at,
-        columns=tables.columns,
+        columns=read.columns,
         settings=settings,
         horizon_days=horizon_days,
+        sampled_from=sampled_from,
     )
 
 
@@ -954,22 +986,20 @@ def _run_backtest(
             f"after the first purchase ({first}) and before {as_of}"
         )
     chosen, calibration = _choose(results)
-    return Backtest(horizon_days=h, origins=results, chosen=chosen, calibration=calibration)
+    return Backtest(
+        horizon_days=h,
+        origins=results,
+        chosen=chosen,
+        calibration=calibration,
+        sampled_from=history.sampled_from,
+    )
 
 
-def _large(history: _History, as_of: dt.date) -> bool:
-    """Whether the buyers at the newest labelled cut-off reach ``churn_large_buyers``."""
-    newest = as_of - dt.timedelta(days=history.horizon)
-    first = _first_day(history)
-    if newest <= first:
-        return False
-    return len(history.buyers(newest)) >= history.settings.churn_large_buyers
-
-
-def _plan(history: _History, as_of: dt.date) -> tuple[int, int]:
-    """(back-test cut-offs, labelled periods): the settings', or 1 and 2 at large n."""
+def _plan(history: _History) -> tuple[int, int]:
+    """(back-test cut-offs, labelled periods): the settings', or 1 and 2 for a sampled
+    history (more than ``churn_large_buyers`` buyers)."""
     cfg = history.settings
-    if _large(history, as_of):
+    if history.sampled_from:
         return min(cfg.churn_backtest_origins, 1), min(cfg.churn_train_periods, 2)
     return cfg.churn_backtest_origins, cfg.churn_train_periods
 
@@ -1009,9 +1039,9 @@ def backtest(
     """
     cfg = settings or AnalyticsSettings()
     h = horizon_days or cfg.churn_horizon_days
-    history = _history(as_tables(tables), cfg, h)
     when = _as_date(as_of)
-    planned_origins, train_periods = _plan(history, when)
+    history = _history(as_tables(tables), cfg, h, when)
+    planned_origins, train_periods = _plan(history)
     return _run_backtest(
         history, when, origins=origins or planned_origins, train_periods=train_periods
     )
@@ -1041,6 +1071,9 @@ class ChurnModel:
         Labelled rows in total; buyers at the newest training cut-off.
     backtest : Backtest or None
         The back-test that chose the classifier (``None`` when there was too little history).
+    sampled_from : int
+        Buyers by ``as_of`` when the model learned from a random sample of
+        ``churn_large_buyers`` of them (0: from all).
     """
 
     kind: str
@@ -1052,6 +1085,8 @@ class ChurnModel:
     train_rows: int = 0
     train_buyers: int = 0
     backtest: Backtest | None = None
+    # last: a model pickled before this field existed still loads field by field
+    sampled_from: int = 0
 
     @property
     def learned(self) -> bool:
@@ -1067,6 +1102,7 @@ class ChurnModel:
             "train_cut_offs": [c.isoformat() for c in self.train_cut_offs],
             "train_rows": self.train_rows,
             "train_buyers": self.train_buyers,
+            "sampled_from": self.sampled_from,
             "fallback_reason": self.fallback_reason,
             "calibration": getattr(self.classifier, "calibration_method_", ""),
         }
@@ -1108,7 +1144,7 @@ def fit_churn_model(
     cfg = settings or AnalyticsSettings()
     h = cfg.churn_horizon_days
     when = _as_date(as_of)
-    history = _history(as_tables(tables), cfg, h)
+    history = _history(as_tables(tables), cfg, h, when)
 
     def fallback(reason: str, backtest_result: Backtest | None = None) -> ChurnModel:
         return ChurnModel("bgnbd", None, reason, h, when, backtest=backtest_result)
@@ -1126,7 +1162,7 @@ def fit_churn_model(
             f"{buyers} buyers at the newest labelled cut-off ({cuts[0]}); "
             f"the classifier needs at least {cfg.churn_min_buyers}"
         )
-    origins, train_periods = _plan(history, when)
+    origins, train_periods = _plan(history)
     cuts = cuts[:train_periods]
     train = [history.period(c, labelled=True) for c in cuts if len(history.buyers(c)) > 0]
     counts = np.bincount(np.concatenate([_labels(p) for p in train]), minlength=2)
@@ -1158,5 +1194,6 @@ def fit_churn_model(
         train_cut_offs=[p.cut_off for p in train],
         train_rows=len(rows.y),
         train_buyers=buyers,
+        sampled_from=history.sampled_from,
         backtest=result,
     )

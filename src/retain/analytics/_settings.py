@@ -181,8 +181,10 @@ class AnalyticsSettings:
         Most labelled rows a classifier is trained on: above it, a seeded sample stratified by
         period and label (every fit of the back-test and the final one).
     churn_large_buyers : int
-        From this many buyers at the newest labelled cut-off, the back-test has one cut-off and
-        the classifier two labelled periods (each period costs a summary and model fits).
+        Above this many buyers (by the as-of day), the back-test and the training read a
+        seeded random sample of this many of them, the back-test has one cut-off and the
+        classifier two labelled periods (each period costs a summary and model fits). The
+        scores are still computed for every customer.
     churn_seed : int
         Seed of the training sample, the folds' models and the Pareto/NBD fitting sample.
     risk_probability_high : float

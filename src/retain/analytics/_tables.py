@@ -12,7 +12,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
+import numpy as np
+import numpy.typing as npt
 
 from retain.analytics._settings import (
     ComplaintColumns,
@@ -70,6 +73,25 @@ class Tables:
     def replace(self, **changes: Any) -> Tables:
         """A copy with some fields replaced (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
+
+    def only_customers(self, ids: npt.ArrayLike) -> Tables:
+        """The same tables with only the rows of the customers ``ids`` (of the type of the
+        tables' customer ids), on the tables' own backend."""
+        keep = ibis.memtable({"_retain_id": np.asarray(ids)})
+
+        def only(table: ir.Table | None, column: str) -> ir.Table | None:
+            if table is None:
+                return None
+            return table.semi_join(keep, table[column] == keep["_retain_id"])
+
+        return self.replace(
+            orders=only(self.orders, self.columns.customer_id),
+            customers=only(self.customers, self.customer_columns.customer_id),
+            interactions=only(self.interactions, self.interaction_columns.customer_id),
+            complaints=only(self.complaints, self.complaint_columns.customer_id),
+            surveys=only(self.surveys, self.survey_columns.customer_id),
+            followups=only(self.followups, self.followup_columns.customer_id),
+        )
 
     def without_preferences(self) -> Tables:
         """The same tables with the order ``channel`` and ``category`` columns not named."""
