@@ -93,7 +93,11 @@ class Task(models.Model):
                 name="one_open_task_per_customer_and_key",
             )
         ]
-        indexes = [models.Index(fields=["owner", "status", "due_on"])]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_on"]),
+            # a plan's open tasks (the playbook list) without reading its done ones
+            models.Index(fields=["action", "status"], name="tasks_task_action_status"),
+        ]
 
     def __str__(self) -> str:
         return self.title
