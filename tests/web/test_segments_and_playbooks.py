@@ -152,6 +152,33 @@ def test_playbook_results_count_tasks_reach_coverage_and_repurchase(scored, staf
     assert 'data-verdict="empty"' in html
 
 
+def test_playbook_results_counts_are_cached_until_a_follow_up_is_logged(scored, staff, login):
+    from retain.interactions.services import followup_log
+
+    segment = Segment.objects.create(
+        name="潜力缓存",
+        conditions={"all": [{"field": "quadrant", "op": "eq", "value": "potential"}]},
+    )
+    playbook = Playbook.objects.create(name="缓存测试", segment=segment, owner=staff["sales1"])
+    url = reverse("playbook-results", args=[playbook.pk])
+    manager = login("manager")
+    assert 'data-figure="coverage">0.0%<' in manager.get(url).content.decode()
+    # a row written behind the services' back (no audit) is not seen: the counts are cached
+    FollowUpFactory(customer=scored["T1"], occurred_at=aware(2026, 11, 1, 9))
+    assert 'data-figure="coverage">0.0%<' in manager.get(url).content.decode()
+    # a follow-up logged through the service (audited) makes them stale: both now count
+    followup_log(
+        customer=scored["T2"],
+        actor=staff["manager"],
+        kind="call",
+        occurred_at=aware(2026, 11, 1, 10),
+        content="回访",
+    )
+    html = manager.get(url).content.decode()
+    assert 'data-figure="members">2<' in html
+    assert 'data-figure="coverage">100.0%<' in html
+
+
 def test_a_nested_segment_is_not_overwritten_from_the_explorer(scored, login):
     nested = {
         "any": [

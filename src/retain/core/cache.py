@@ -4,13 +4,15 @@ The board's heavy reads (the KPIs of a user's own customers, computed by the eng
 headline figures; the customers per quadrant) are kept in Django's cache (files in
 RETAIN_HOME, or Redis when RETAIN_REDIS_URL is set, so every worker process shares them),
 keyed by the scoring run, the scope (the company, or one user's customers) and a
-*generation* of their topic (``TOPICS``; the segment explorer's figures are the other). Every
+*generation* of their topic (``TOPICS``; the segment explorer's figures and a plan's segment
+counts are the others). Every
 audited write to the data those figures read (customers, orders,
 complaints, survey answers, users and teams, scores, KPIs, imports, merges: ``BOARD_APPS``)
 sets a new generation once its transaction commits, so the next request computes the figures
 again. The audit trail is the one place every write passes (every write goes through an
 audited service), which is why the invalidation hooks there. Follow-ups, tasks, tags, care
-and campaigns are not read by the board's figures and leave them cached.
+and campaigns are not read by the board's figures and leave them cached (a follow-up does
+invalidate a plan's counts, which show who was contacted this month).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ BOARD_APPS = frozenset(
 TOPICS: dict[str, frozenset[str]] = {
     "board": BOARD_APPS,
     "segments": BOARD_APPS | {"tags", "campaigns"},
+    # a plan's results page: its segment's members, and which of them had a follow-up
+    "plans": BOARD_APPS | {"tags", "campaigns", "interactions"},
 }
 #: An entry outlives no scoring run (the run is in the key); a day bounds a stale file.
 TIMEOUT_SECONDS = 24 * 3600

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from retain.accounts.access import can, customers_visible_to
+from retain.core.cache import cached
 from retain.core.exports import csv_bytes, xlsx_bytes
 from retain.interactions.models import FollowUp
 from retain.playbooks.assignment import plan_sends_skipped
@@ -26,6 +27,7 @@ from retain.playbooks.results import (
     plan_results,
     plan_results_rows,
 )
+from retain.playbooks.segment_views import figures_cache_key
 from retain.tasks.models import Task, TaskStatus
 
 
@@ -60,7 +62,8 @@ def playbook_results(
     start = dt.datetime.combine(since, dt.time.min, tzinfo=tz)
     month_start = dt.datetime.combine(today.replace(day=1), dt.time.min, tzinfo=tz)
     visible = customers_visible_to(user)
-    members = visible.filter(conditions_q(playbook.segment.conditions))
+    conditions = playbook.segment.conditions
+    members = visible.filter(conditions_q(conditions))
     tasks = Task.objects.filter(
         action__playbook=playbook, created_at__gte=start, customer__in=visible.values("pk")
     )
@@ -72,13 +75,24 @@ def playbook_results(
         late=Count("id", filter=Q(logged_late=True)),
         reached=Count("customer", distinct=True, filter=Q(status=TaskStatus.DONE)),
     )
-    contacted = members.filter(
-        Exists(FollowUp.objects.filter(customer=OuterRef("pk"), occurred_at__gte=month_start))
-    ).count()
+
+    def segment_counts() -> tuple[int, int]:
+        # one pass over the members for both counts
+        recent = FollowUp.objects.filter(customer=OuterRef("pk"), occurred_at__gte=month_start)
+        counts = members.aggregate(n=Count("id"), contacted=Count("id", filter=Exists(recent)))
+        return counts["n"], counts["contacted"]
+
+    # the two counts over every member of the segment (most of the page's time at 1M
+    # customers) come from the cache until a write they read (scores, customers, follow-ups
+    # ...: the "plans" topic) or the next scoring run
+    run_scope, digest = figures_cache_key(user, conditions)
+    member_count, contacted = cached(
+        "plans", f"{run_scope}:{digest}:{month_start.date()}", segment_counts
+    )
     return PlaybookResults(
         days=days,
         since=since,
-        members=members.count(),
+        members=member_count,
         created=counts["created"],
         done=counts["done"],
         open=counts["open"],

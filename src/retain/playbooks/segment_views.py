@@ -235,7 +235,7 @@ def segment_figures(
     cache_key: tuple[str, str] | None = None,
 ) -> SegmentFigures:
     """The segment's figures against every customer the user sees. With ``cache_key``
-    ((run:scope, conditions digest), see ``_figures_cache_key``) both aggregates come from
+    ((run:scope, conditions digest), see ``figures_cache_key``) both aggregates come from
     the cache until a write they read or the next scoring run."""
     if cache_key is None:
         return _segment_figures(members, _everyone_totals(everyone))
@@ -248,7 +248,7 @@ def _everyone_totals(everyone: QuerySet[Customer]) -> dict[str, Any]:
     return everyone.aggregate(n=Count("id"), revenue=Sum("score__total_spend"))
 
 
-def _figures_cache_key(user: Any, conditions: dict[str, Any]) -> tuple[str, str]:
+def figures_cache_key(user: Any, conditions: dict[str, Any]) -> tuple[str, str]:
     """("run:scope", digest): the scoring run (the scores the figures read), whose customers
     (all, or one user's), and a digest of the conditions."""
     run = (
@@ -302,7 +302,7 @@ def _context(request: HttpRequest, conditions: dict[str, Any] | None) -> dict[st
         context["error"] = "; ".join(exc.messages)
         return context
     context["figures"] = segment_figures(
-        members, everyone, cache_key=_figures_cache_key(request.user, conditions)
+        members, everyone, cache_key=figures_cache_key(request.user, conditions)
     )
     context["members"] = members.select_related("score", "owner").order_by("code")[:20]
     context["conditions_json"] = json.dumps(conditions, ensure_ascii=False)
