@@ -1,15 +1,18 @@
-"""retain.analytics against lifetimes 0.11.3, side by side on the same files.
+"""retain.analytics against lifetimes 0.11.3 and PyMC-Marketing 0.19, side by side on the same files.
 
-    python benchmarks/analytics_vs_lifetimes.py --setup          # the lifetimes environment
+    python benchmarks/analytics_vs_lifetimes.py --setup   # the lifetimes and PyMC environments
     python benchmarks/analytics_vs_lifetimes.py --cdnow --orders 100000,1000000,10000000 \
         --spark-orders 100000,1000000 --engine-only-orders 300000,3000000
 
 Data (benchmarks/data/, gitignored): CDNOW_master from the lifetimes wheel (pip download), and
 order files simulated from a BG/NBD process (about 10 orders per customer, purchase days in
 continuous time over 1-2 years, Gamma-Gamma spend). Each run is a fresh subprocess: our engine
-(benchmarks/analytics_bench_engine.py, this environment) and the baseline
-(benchmarks/analytics_bench_lifetimes.py, benchmarks/.venv-lifetimes). Prints a markdown table
-and writes every figure to benchmarks/data/analytics-results.json.
+(benchmarks/analytics_bench_engine.py, this environment, which also times one plain DuckDB
+GROUP BY over the same orders: the floor of the summary) and the baselines
+(benchmarks/analytics_bench_lifetimes.py in benchmarks/.venv-lifetimes,
+benchmarks/analytics_bench_pymc.py in benchmarks/.venv-pymc; a size that PyMC does not finish
+within --pymc-timeout is recorded as timed out). Prints markdown tables and writes every figure
+to benchmarks/data/analytics-results.json.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +34,10 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 LIFETIMES_VENV = HERE / ".venv-lifetimes"
 LIFETIMES_PY = LIFETIMES_VENV / "bin" / "python"
+PYMC_VENV = HERE / ".venv-pymc"
+PYMC_PY = PYMC_VENV / "bin" / "python"
+LIFETIMES, PYMC = "lifetimes 0.11.3", "PyMC-Marketing 0.19"
+PEERS = (LIFETIMES, PYMC)
 RESULTS = DATA / "analytics-results.json"
 END = dt.date(2024, 12, 31)
 # BG/NBD (per day) and Gamma-Gamma parameters of the simulated customers
@@ -37,7 +45,9 @@ SIM = {"r": 2.0, "alpha": 60.0, "a": 1.0, "b": 9.0, "p": 6.0, "q": 4.0, "v": 150
 
 
 def setup() -> None:
-    """Create benchmarks/.venv-lifetimes with lifetimes 0.11.3 and its old pandas / numpy."""
+    """Create benchmarks/.venv-lifetimes (lifetimes 0.11.3 and its old pandas / numpy) and
+    benchmarks/.venv-pymc (PyMC-Marketing 0.19 with PyMC and PyTensor, which compiles C with
+    the system's gcc)."""
     if not LIFETIMES_PY.exists():
         subprocess.run(["python3.11", "-m", "venv", str(LIFETIMES_VENV)], check=True)
     subprocess.run(
@@ -45,6 +55,12 @@ def setup() -> None:
          "numpy<2", "scipy<1.14", "pyarrow<15"],
         check=True,
     )  # fmt: skip
+    if not PYMC_PY.exists():
+        subprocess.run(["python3.11", "-m", "venv", str(PYMC_VENV)], check=True)
+    subprocess.run(
+        [str(PYMC_PY), "-m", "pip", "install", "-q", "pymc-marketing>=0.19,<0.20", "pyarrow"],
+        check=True,
+    )
 
 
 def cdnow() -> Path:
@@ -135,10 +151,18 @@ def engine(
     return run([*cmd, "--engine", name, *full], timeout)
 
 
-def baseline(path: Path, as_of: dt.date, timeout: float) -> dict[str, object]:
-    script = HERE / "analytics_bench_lifetimes.py"
-    cmd = [str(LIFETIMES_PY), str(script), "--data", str(path), "--as-of", as_of.isoformat()]
-    return run(cmd, timeout)
+def baseline(
+    path: Path, as_of: dt.date, timeout: float, peer: str = LIFETIMES
+) -> dict[str, object]:
+    script, python = (
+        (HERE / "analytics_bench_lifetimes.py", LIFETIMES_PY)
+        if peer == LIFETIMES
+        else (HERE / "analytics_bench_pymc.py", PYMC_PY)
+    )
+    cmd = [str(python), str(script), "--data", str(path), "--as-of", as_of.isoformat()]
+    result = run(cmd, timeout)
+    result["tool"] = peer  # the label of the table, whatever the script printed
+    return result
 
 
 def rel_diff(ours: dict[str, float], theirs: dict[str, float]) -> float:
@@ -146,8 +170,8 @@ def rel_diff(ours: dict[str, float], theirs: dict[str, float]) -> float:
 
 
 def _ordered(results: list[dict[str, object]]) -> list[dict[str, object]]:
-    """CDNOW first, then by orders; per file retain (duckdb), lifetimes, retain (spark)."""
-    tools = ["retain (duckdb)", "lifetimes 0.11.3", "retain (spark)"]
+    """CDNOW first, then by orders; per file retain (duckdb), the peers, retain (spark)."""
+    tools = ["retain (duckdb)", *PEERS, "retain (spark)"]
 
     def key(r: dict[str, object]) -> tuple[int, int, int]:
         data, tool = str(r["data"]), str(r["tool"])
@@ -159,8 +183,8 @@ def _ordered(results: list[dict[str, object]]) -> list[dict[str, object]]:
 
 def table(results: list[dict[str, object]]) -> str:
     lines = [
-        "| data | orders | customers | tool | summary s | fit s | scoring s | LTV s | end to end s | peak RSS MiB | full summary s |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| data | orders | customers | tool | summary s | fit s | scoring s | LTV s | end to end s | peak RSS MiB | full summary s | GROUP BY floor s | summary / floor |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in _ordered(results):
         if "error" in r:
@@ -169,7 +193,7 @@ def table(results: list[dict[str, object]]) -> str:
             summary = f"{t['summary']:.2f}" if "summary" in t else ""
             lines.append(
                 f"| {r['data']} | {r.get('orders', '')} | {r.get('customers', '')} | {r['tool']} "
-                f"| {summary} | {r['error']} | | | | {r.get('peak_rss_mb', '')} | |"
+                f"| {summary} | {r['error']} | | | | {r.get('peak_rss_mb', '')} | | | |"
             )
             continue
         t = r["times"]
@@ -179,36 +203,50 @@ def table(results: list[dict[str, object]]) -> str:
             f"{t['summary']:.2f} | {t['fit']:.2f} | {t['scoring']:.3f} | {t['ltv']:.3f} | "
             f"{t['end_to_end']:.2f} | {r['peak_rss_mb']:,.0f} | "
             + (f"{t['full_summary']:.2f} |" if "full_summary" in t else " |")
+            + (
+                f" {t['group_by_floor']:.3f} | {t['summary'] / t['group_by_floor']:.1f}x |"
+                if "group_by_floor" in t
+                else " | |"
+            )
         )
     return "\n".join(lines)
 
 
 def ratios(results: list[dict[str, object]]) -> str:
     lines = [
-        "| data | summary speed-up | fit speed-up | end-to-end speed-up | end-to-end CPU ratio | BG/NBD max rel. diff | Gamma-Gamma max rel. diff |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| data | peer | summary speed-up | fit speed-up | end-to-end speed-up | end-to-end CPU ratio | BG/NBD max rel. diff | Gamma-Gamma max rel. diff |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    by = {}
+    by: dict[object, dict[str, dict[str, Any]]] = {}
     for r in _ordered(results):
         by.setdefault(r["data"], {})[str(r["tool"])] = r
     for data, tools in by.items():
-        ours, theirs = tools.get("retain (duckdb)"), tools.get("lifetimes 0.11.3")
-        if not ours or not theirs or "error" in ours or "error" in theirs:
-            continue
-        to, tt = ours["times"], theirs["times"]
-        lines.append(
-            f"| {data} | {tt['summary'] / to['summary']:.1f}x | "
-            f"{tt['fit'] / to['fit']:.1f}x | "
-            f"{tt['end_to_end'] / to['end_to_end']:.1f}x | "
-            + (  # CPU seconds (all threads) of lifetimes over ours: less sensitive to load
-                f"{theirs['cpu']['end_to_end'] / ours['cpu']['end_to_end']:.1f}x | "
-                if "cpu" in ours and "cpu" in theirs
-                else " | "
-            )
-            + f"{rel_diff(ours['bgnbd'], theirs['bgnbd']):.1e} | "
-            f"{rel_diff(ours['gamma_gamma'], theirs['gamma_gamma']):.1e} |"
-        )
+        ours = tools.get("retain (duckdb)")
+        for peer in PEERS:
+            theirs = tools.get(peer)
+            if not ours or not theirs or "error" in ours:
+                continue
+            if "error" in theirs:
+                lines.append(f"| {data} | {peer} | {theirs['error']} | | | | | |")
+                continue
+            lines.append(_ratio_row(data, peer, ours, theirs))
     return "\n".join(lines)
+
+
+def _ratio_row(data: object, peer: str, ours: dict[str, Any], theirs: dict[str, Any]) -> str:
+    to, tt = ours["times"], theirs["times"]
+    return (
+        f"| {data} | {peer} | {tt['summary'] / to['summary']:.1f}x | "
+        f"{tt['fit'] / to['fit']:.1f}x | "
+        f"{tt['end_to_end'] / to['end_to_end']:.1f}x | "
+        + (  # CPU seconds (all threads) of lifetimes over ours: less sensitive to load
+            f"{theirs['cpu']['end_to_end'] / ours['cpu']['end_to_end']:.1f}x | "
+            if "cpu" in ours and "cpu" in theirs
+            else " | "
+        )
+        + f"{rel_diff(ours['bgnbd'], theirs['bgnbd']):.1e} | "
+        f"{rel_diff(ours['gamma_gamma'], theirs['gamma_gamma']):.1e} |"
+    )
 
 
 def growth(results: list[dict[str, object]]) -> str:
@@ -294,6 +332,7 @@ def main() -> None:
     parser.add_argument("--spark-orders", default="", help="sizes also run on Spark local mode")
     parser.add_argument("--engine-only-orders", default="", help="sizes run by retain only")
     parser.add_argument("--lifetimes-timeout", type=float, default=3600)
+    parser.add_argument("--pymc-timeout", type=float, default=1800)
     parser.add_argument("--spark-timeout", type=float, default=3600)
     parser.add_argument("--report", action="store_true", help="print the tables of saved results")
     parser.add_argument("--plot", type=Path, help="write the scaling plot (SVG) of saved results")
@@ -327,14 +366,16 @@ def main() -> None:
     if args.cdnow:
         path, as_of = cdnow(), dt.date(1998, 6, 30)
         record("CDNOW_master", engine(path, as_of), "retain (duckdb)")
-        record("CDNOW_master", baseline(path, as_of, args.lifetimes_timeout), "lifetimes 0.11.3")
+        record("CDNOW_master", baseline(path, as_of, args.lifetimes_timeout), LIFETIMES)
+        record("CDNOW_master", baseline(path, as_of, args.pymc_timeout, PYMC), PYMC)
     spark_sizes = set(sizes(args.spark_orders))
     both = sizes(args.orders)
     for n in sorted(set(both) | spark_sizes | set(sizes(args.engine_only_orders))):
         path, label = simulate_orders(n), f"BG/NBD {n:,}"
         record(label, engine(path, END), "retain (duckdb)")
         if n in both:
-            record(label, baseline(path, END, args.lifetimes_timeout), "lifetimes 0.11.3")
+            record(label, baseline(path, END, args.lifetimes_timeout), LIFETIMES)
+            record(label, baseline(path, END, args.pymc_timeout, PYMC), PYMC)
         if n in spark_sizes:
             record(label, engine(path, END, "spark", args.spark_timeout), "retain (spark)")
 
