@@ -17,8 +17,9 @@ from retain.analytics._settings import AnalyticsSettings
 from retain.analytics._summary import (
     _as_date,
     day_number,
+    first_day_spend,
     first_spend_by_argmin,
-    normalized_orders,
+    purchase_orders,
 )
 from retain.analytics._tables import Tables, as_tables
 
@@ -82,11 +83,10 @@ def model_inputs(
     as_of_date = _as_date(as_of)
     asof = day_number(as_of_date)
     orders = t.orders
-    o = normalized_orders(orders, as_of=as_of_date, columns=t.columns)
-    o = o.filter(o.purchase)
+    o = purchase_orders(orders, as_of=as_of_date, columns=t.columns)
     daily = o.group_by(["customer_id", "day"]).aggregate(spend=o.amount.sum())
     if first_spend_by_argmin(orders):  # days are distinct per customer: one arg-min
-        first_spend = daily.spend.argmin(daily.day)
+        first_spend = first_day_spend(orders, daily.spend, daily.day)
     else:  # SQLite: a window finds the first day
         daily = daily.mutate(first_day=daily.day.min().over(group_by=daily.customer_id))
         first_spend = ibis.ifelse(daily.day == daily.first_day, daily.spend, 0.0).sum()
