@@ -77,8 +77,15 @@ def test_the_second_board_reads_its_figures_from_the_cache(company, login):
     assert [_count(first, q) for q in ("core", "watch")] == [2, 3]
     assert len(second_sql) < len(first_sql)
     # the quadrant counts (a GROUP BY over every score) and the KPI snapshot are not read again
-    grouped = [q for q in first_sql if "GROUP BY" in q and "scoring_customerscore" in q]
+    grouped = [
+        q
+        for q in first_sql
+        if "GROUP BY" in q and '"quadrant"' in q and "surveys_surveyresponse" not in q
+    ]
     assert len(grouped) == 1
+    # nor are the survey figures (a grouped pass over the year's answers per dimension)
+    assert any("surveys_surveyresponse" in q for q in first_sql)
+    assert not any("surveys_surveyresponse" in q for q in second_sql)
     assert not [q for q in second_sql if "GROUP BY" in q and "scoring_customerscore" in q]
     assert not [q for q in second_sql if "scoring_kpisnapshot" in q]
     # nor the at-risk list (an ORDER BY over every high-risk score)

@@ -5,7 +5,7 @@ headline figures; the customers per quadrant) are kept in Django's cache (files 
 RETAIN_HOME, or Redis when RETAIN_REDIS_URL is set, so every worker process shares them),
 keyed by the scoring run, the scope (the company, or one user's customers) and a
 *generation* of their topic (``TOPICS``; the segment explorer's figures and a plan's segment
-counts are the others). Every
+counts and the board's survey figures are the others). Every
 audited write to the data those figures read (customers, orders,
 complaints, survey answers, users and teams, scores, KPIs, imports, merges: ``BOARD_APPS``)
 sets a new generation once its transaction commits, so the next request computes the figures
@@ -47,6 +47,8 @@ TOPICS: dict[str, frozenset[str]] = {
     "segments": BOARD_APPS | {"tags", "campaigns"},
     # a plan's results page: its segment's members, and which of them had a follow-up
     "plans": BOARD_APPS | {"tags", "campaigns", "interactions"},
+    # the board's survey figures, by lifecycle stage, month and saved segment
+    "surveys": BOARD_APPS | {"tags", "campaigns", "playbooks"},
 }
 #: An entry outlives no scoring run (the run is in the key); a day bounds a stale file.
 TIMEOUT_SECONDS = 24 * 3600

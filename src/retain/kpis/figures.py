@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from django.utils import timezone
 from retain.accounts.access import VIEW_ALL_CUSTOMERS, can, customers_visible_to
 from retain.analytics import AnalyticsSettings, kpis
 from retain.complaints.models import Complaint, ComplaintStatus
+from retain.core.cache import cached
 from retain.customers.models import Customer, CustomerKind
 from retain.orders.models import Order, OrderStatus
 from retain.scoring.tables import AppTables, app_tables
@@ -221,18 +223,25 @@ class SurveyFigures:
         return 100 * self.answered_invitations / self.invited if self.invited else None
 
 
-def _survey_group(label: str, rows: QuerySet[Any]) -> SurveyGroup:
-    n = rows.aggregate(
-        answers=Count("id"),
-        nps_n=Count("id", filter=Q(nps__isnull=False)),
-        promoters=Count("id", filter=Q(nps__gte=9)),
-        detractors=Count("id", filter=Q(nps__lte=6)),
-        csat_n=Count("id", filter=Q(satisfaction__isnull=False)),
-        csat_ok=Count("id", filter=Q(satisfaction__gte=4)),
-    )
+def _survey_counts() -> dict[str, Count]:
+    return {
+        "answers": Count("id"),
+        "nps_n": Count("id", filter=Q(nps__isnull=False)),
+        "promoters": Count("id", filter=Q(nps__gte=9)),
+        "detractors": Count("id", filter=Q(nps__lte=6)),
+        "csat_n": Count("id", filter=Q(satisfaction__isnull=False)),
+        "csat_ok": Count("id", filter=Q(satisfaction__gte=4)),
+    }
+
+
+def _survey_group_of(label: str, n: Mapping[str, Any]) -> SurveyGroup:
     nps = 100 * (n["promoters"] - n["detractors"]) / n["nps_n"] if n["nps_n"] else None
     csat = 100 * n["csat_ok"] / n["csat_n"] if n["csat_n"] else None
     return SurveyGroup(label, n["answers"], nps, csat)
+
+
+def _survey_group(label: str, rows: QuerySet[Any]) -> SurveyGroup:
+    return _survey_group_of(label, rows.aggregate(**_survey_counts()))
 
 
 def survey_figures(*, as_of: dt.date, user: Any = None) -> SurveyFigures:
@@ -250,15 +259,14 @@ def survey_figures(*, as_of: dt.date, user: Any = None) -> SurveyFigures:
     if ids is not None:
         answers = answers.filter(customer_id__in=ids)
         invitations = invitations.filter(customer_id__in=ids)
-    stages = (
-        answers.values_list("customer__score__lifecycle_stage", flat=True)
-        .distinct()
-        .order_by("customer__score__lifecycle_stage")
-    )
-    months = (
+    # one grouped pass per dimension (not one query per stage or month: at 1M customers each
+    # of those read every answer of the year again)
+    stage = "customer__score__lifecycle_stage"
+    by_stage = answers.values(stage).annotate(**_survey_counts()).order_by(stage)
+    by_month = (
         answers.annotate(month=TruncMonth("answered_at"))
-        .values_list("month", flat=True)
-        .distinct()
+        .values("month")
+        .annotate(**_survey_counts())
         .order_by("month")
     )
     target = KpiTarget.objects.filter(kpi="nps").values_list("value", flat=True).first()
@@ -267,22 +275,18 @@ def survey_figures(*, as_of: dt.date, user: Any = None) -> SurveyFigures:
         invited=invitations.count(),
         answered_invitations=invitations.filter(response__isnull=False).count(),
         overall=_survey_group("", answers),
-        by_segment=[
-            _survey_group(stage or "", answers.filter(customer__score__lifecycle_stage=stage))
-            if stage
-            else _survey_group("", answers.filter(customer__score__isnull=True))
-            for stage in stages
-        ],
-        monthly=[
-            _survey_group(
-                month.strftime("%Y-%m"),
-                answers.annotate(m=TruncMonth("answered_at")).filter(m=month),
-            )
-            for month in months
-        ],
+        by_segment=[_survey_group_of(row[stage] or "", row) for row in by_stage],
+        monthly=[_survey_group_of(row["month"].strftime("%Y-%m"), row) for row in by_month],
         nps_target=target,
         by_saved_segment=_survey_by_saved_segment(answers, invitations),
     )
+
+
+def survey_figures_cached(*, as_of: dt.date, user: Any) -> SurveyFigures:
+    """:func:`survey_figures` from the cache ("surveys" topic: answers, invitations, scores,
+    customers, saved segments ...) until a write they read; a day is in the key."""
+    scope = "all" if user is None or can(user, VIEW_ALL_CUSTOMERS) else f"user:{user.pk}"
+    return cached("surveys", f"{as_of}:{scope}", lambda: survey_figures(as_of=as_of, user=user))
 
 
 def _survey_by_saved_segment(
