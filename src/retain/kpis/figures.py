@@ -27,7 +27,7 @@ from retain.complaints.models import Complaint, ComplaintStatus
 from retain.core.cache import cached
 from retain.customers.models import Customer, CustomerKind
 from retain.orders.models import Order, OrderStatus
-from retain.scoring.tables import AppTables, app_tables
+from retain.scoring.tables import ENGINE_LOCK, AppTables, app_tables
 
 CENTS = Decimal("0.01")
 
@@ -99,14 +99,15 @@ def kpi_snapshot(
 
     ``summary``: the engine's customer summary as of the same day when the caller has it
     (the scoring run), so that it is not computed again."""
-    tables = tables or app_tables()
-    snapshot = kpis(
-        tables.plain_tables(),
-        as_of=as_of,
-        settings=settings,
-        customer_ids=customer_ids,
-        summary=summary,
-    )
+    with ENGINE_LOCK:
+        tables = tables or app_tables()
+        snapshot = kpis(
+            tables.plain_tables(),
+            as_of=as_of,
+            settings=settings,
+            customer_ids=customer_ids,
+            summary=summary,
+        )
     return jsonable(snapshot.to_row())
 
 

@@ -19,7 +19,7 @@ from retain.kpis.definitions import KPIS
 from retain.kpis.figures import Overview, kpi_snapshot, overview
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
 from retain.scoring.models import KpiSnapshot, RunStatus, ScoringRun
-from retain.scoring.tables import TableSource, app_tables, resolved_source
+from retain.scoring.tables import ENGINE_LOCK, TableSource, app_tables, resolved_source
 
 #: Months of trend and of cohorts the board shows.
 TREND_MONTHS = 12
@@ -171,7 +171,8 @@ def board_figures_refresh(
             row = kpi_snapshot(as_of=end, tables=tables)
         trend.append(row)
     step("cohorts")
-    matrix = cohort_retention(tables.plain_tables(), as_of=run.as_of)
+    with ENGINE_LOCK:
+        matrix = cohort_retention(tables.plain_tables(), as_of=run.as_of)
     matrix = matrix.tail(COHORT_MONTHS)
     offsets = [c for c in matrix.columns if c != "cohort_size"][:COHORT_MONTHS]
     cohorts = {

@@ -43,6 +43,7 @@ from retain.scoring.models import (
 )
 from retain.scoring.tables import (
     CUSTOMER_COLUMNS,
+    ENGINE_LOCK,
     AppTables,
     TableSource,
     app_tables,
@@ -478,12 +479,16 @@ def scoring_run(
             step(_("reading tables"))
             tables = tables or app_tables(source=source, preferences=True)
             step(_("learning the churn probability"))
-            version, churn = churn_model_for(tables=tables, as_of=as_of, settings=settings, now=now)
+            with ENGINE_LOCK:
+                version, churn = churn_model_for(
+                    tables=tables, as_of=as_of, settings=settings, now=now
+                )
             run.churn_model = version
             step(_("scoring customers"))
-            frame = score_customers(
-                tables.engine_tables(), as_of=as_of, settings=settings, churn=churn
-            )
+            with ENGINE_LOCK:
+                frame = score_customers(
+                    tables.engine_tables(), as_of=as_of, settings=settings, churn=churn
+                )
             step(_("computing KPIs"))
             # The month's KPIs from the summary behind the scores: computed once, not twice.
             summary = ibis.memtable(frame[list(SUMMARY_COLUMNS)])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -128,6 +129,13 @@ class AppTables:
     def plain_tables(self) -> Tables:
         """The bundle with the plain orders (no channel or category): KPIs, churn model."""
         return self.engine_tables().replace(orders=self.orders, columns=ORDER_COLUMNS)
+
+
+#: The app's tables reach the engine as Ibis memtables, which run on the process's default
+#: DuckDB connection; it refuses a second call while one runs ("connection is busy"), so two
+#: web threads computing the board at once failed. One engine computation at a time per
+#: process: every reader of ``app_tables`` holds this (re-entrant) lock while it computes.
+ENGINE_LOCK = threading.RLock()
 
 
 def _connect() -> Any:
