@@ -5,10 +5,12 @@ Both import it from this folder (a script's folder is on ``sys.path``); standard
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 STEPS = ("summary", "fit", "scoring", "ltv")
 
@@ -35,3 +37,11 @@ class StepTimer:
         wall["end_to_end"] = sum(wall[name] for name in STEPS)
         cpu["end_to_end"] = sum(cpu[name] for name in STEPS)
         return wall, cpu
+
+
+def peak_rss_mb() -> float:
+    """VmHWM (peak resident set) of this process, in MiB (NaN where /proc has no such line)."""
+    for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

@@ -24,19 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import time
 import warnings
-from pathlib import Path
 
-from _timing import StepTimer
-
-
-def peak_rss_mb() -> float:
-    for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from _timing import StepTimer, peak_rss_mb
 
 
 def main() -> None:
