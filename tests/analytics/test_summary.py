@@ -327,3 +327,15 @@ def test_followups_and_customer_kind_count_only_what_was_known_on_as_of() -> Non
     # and without the tables the counts are 0 and the kind unknown
     plain = _summary(orders)
     assert (plain["open_followups"] == 0).all() and plain["is_business"].isna().all()
+
+
+def test_kpis_of_no_customers_and_of_many() -> None:
+    """The restriction is a semi-join: none gives empty figures, every id the full ones."""
+    from retain.analytics import kpis
+
+    t = _orders([(c, f"2024-0{m}-1{c % 9}", 100.0 * c) for c in range(1, 11) for m in (4, 6)])
+    full = kpis(t, as_of=AS_OF)
+    assert full.customer_count == 10
+    assert kpis(t, as_of=AS_OF, customer_ids=[]).customer_count == 0
+    every = kpis(t, as_of=AS_OF, customer_ids=list(range(0, 5000)))
+    assert every.to_row() == full.to_row()

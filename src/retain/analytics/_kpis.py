@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from retain.analytics._labels import LifecycleStage, Quadrant
@@ -129,7 +131,13 @@ def kpis(
         )
     s = summary
     if customer_ids is not None:
-        s = s.filter(s.customer_id.isin(list(customer_ids)))
+        # a semi-join with the ids as a table: an IN list of thousands of literals costs
+        # seconds per filter (20 s for 25,000 ids at 100k customers on DuckDB)
+        ids = np.asarray(list(customer_ids))
+        ids = ids if ids.size else ids.astype("int64")  # no customers: ids of no type
+        t = t.only_customers(ids)
+        keep = ibis.memtable({"_retain_id": ids})
+        s = s.semi_join(keep, s.customer_id == keep["_retain_id"])
     buyer = s.first_purchase.notnull()
     core = s.quadrant == str(Quadrant.CORE)
     totals = (
@@ -156,8 +164,6 @@ def kpis(
 
     o = normalized_orders(t.orders, as_of=as_of_date, columns=t.columns)
     o = o.filter(o.purchase)
-    if customer_ids is not None:
-        o = o.filter(o.customer_id.isin(list(customer_ids)))
     period = cfg.retention_period_days
     window_start = asof - cfg.kpi_window_days
     flags = o.group_by("customer_id").aggregate(
@@ -178,8 +184,6 @@ def kpis(
     complaints, surveys = t.complaints, t.surveys
     if complaints is not None:
         kc = t.complaint_columns
-        if customer_ids is not None:
-            complaints = complaints.filter(complaints[kc.customer_id].isin(list(customer_ids)))
         cday = _days(complaints[kc.timestamp])
         n_complaints = complaints.filter(cday <= asof, cday > window_start).count().to_pandas()
         complaint_rate = _ratio(n_complaints, window_orders)
@@ -187,8 +191,6 @@ def kpis(
     nps = positive = None
     if surveys is not None:
         sc = t.survey_columns
-        if customer_ids is not None:
-            surveys = surveys.filter(surveys[sc.customer_id].isin(list(customer_ids)))
         sday = _days(surveys[sc.timestamp])
         sv = surveys.filter(sday <= asof, sday > window_start)
         aggs: dict[str, Any] = {"n": sv.count()}
