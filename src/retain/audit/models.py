@@ -25,6 +25,22 @@ class AuditAction(models.TextChoices):
     SEARCH = "search", _("Search by phone or email")
 
 
+#: Actions that record a read or a session, not a change of data: they leave every cached
+#: figure valid (50 people signing in at nine would otherwise recompute every board 50 times).
+UNCHANGING_ACTIONS = frozenset(
+    {
+        AuditAction.LOGIN,
+        AuditAction.LOGIN_FAILED,
+        AuditAction.LOGOUT,
+        AuditAction.EXPORT,
+        AuditAction.UNMASK,
+        AuditAction.SEARCH,
+        AuditAction.TOKEN_CREATE,
+        AuditAction.TOKEN_REVOKE,
+    }
+)
+
+
 class AuditEvent(models.Model):
     """One audited action: who did what to which object, when, with the values before/after.
 

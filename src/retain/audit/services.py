@@ -10,7 +10,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from retain.audit.models import AuditAction, AuditEvent
+from retain.audit.models import UNCHANGING_ACTIONS, AuditAction, AuditEvent
 from retain.core.cache import invalidate_on_commit, topics_read
 
 
@@ -74,7 +74,7 @@ def audit_event(
         object_type = obj._meta.label_lower
         object_id = "" if obj.pk is None else str(obj.pk)
         object_repr = str(obj)[:200]
-    if topics := topics_read(object_type):
+    if action not in UNCHANGING_ACTIONS and (topics := topics_read(object_type)):
         invalidate_on_commit(*topics)
     return AuditEvent.objects.create(
         actor=actor,
@@ -125,7 +125,8 @@ def audit_events_bulk(
             )
         )
     AuditEvent.objects.bulk_create(events, batch_size=batch_size)
-    if topics := tuple({t for e in events for t in topics_read(e.object_type)}):
+    changed = action not in UNCHANGING_ACTIONS
+    if changed and (topics := tuple({t for e in events for t in topics_read(e.object_type)})):
         invalidate_on_commit(*topics)
     return len(events)
 

@@ -17,6 +17,7 @@ invalidate a plan's counts, which show who was contacted this month).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -52,6 +53,9 @@ TOPICS: dict[str, frozenset[str]] = {
 }
 #: An entry outlives no scoring run (the run is in the key); a day bounds a stale file.
 TIMEOUT_SECONDS = 24 * 3600
+#: How long a request waits for another process (or thread) computing the same entry before
+#: it computes the entry itself (the other may have died).
+WAIT_SECONDS = 30.0
 
 
 def _generation_key(topic: str) -> str:
@@ -99,10 +103,25 @@ def cached(topic: str, key: str, compute: Callable[[], T], timeout: int = TIMEOU
     computed and stored. ``key`` names everything else the value depends on (run, scope)."""
     full_key = f"{topic}:{generation(topic)}:{key}"
     value = cache.get(full_key)
-    if value is None:
+    if value is not None:
+        return value  # type: ignore[no-any-return]
+    # One computation per entry: when many requests miss at once (a new generation under
+    # load), the first computes and the others wait for its result instead of each
+    # computing it again on the same cores.
+    lock = f"{full_key}:computing"
+    if not cache.add(lock, 1, timeout=int(WAIT_SECONDS)):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            value = cache.get(full_key)
+            if value is not None:
+                return value  # type: ignore[no-any-return]
+    try:
         value = compute()
         cache.set(full_key, value, timeout=timeout)
-    return value  # type: ignore[no-any-return]
+    finally:
+        cache.delete(lock)
+    return value
 
 
 __all__ = [
