@@ -271,3 +271,92 @@ def test_an_empty_selection_reads_as_no_rows_on_postgresql(db):
     empty = _postgres_arrow(table)
 
     assert (empty.num_rows, empty.column_names) == (0, ["id", "opened_at"])
+
+
+def test_the_nightly_run_computes_every_scope_ahead(
+    company, login, monkeypatch, django_capture_on_commit_callbacks
+):
+    """After the nightly run no request computes a board: the company's and each sales rep's
+    figures are in the cache (the 50-user load test queued every request behind them)."""
+    import retain.kpis.figures
+    import retain.kpis.services
+    from retain.pipeline.models import StepName
+    from retain.pipeline.services import pipeline_run
+
+    monkeypatch.setattr(retain.kpis.services, "WARM_MIN_CUSTOMERS", 0)
+    with django_capture_on_commit_callbacks(execute=True):  # once the run's writes commit
+        pipeline_run(
+            as_of=AS_OF, now=dt.datetime(2026, 11, 1, 2, tzinfo=dt.UTC), steps=[StepName.BOARD]
+        )
+
+    def no_engine(**_kwargs):
+        raise AssertionError("a request computed the KPIs of a scope")
+
+    monkeypatch.setattr(retain.kpis.figures, "kpi_snapshot", no_engine)
+    for username, core in [("manager", 2), ("sales1", 2), ("sales2", 0)]:
+        html = login(username).get(reverse("dashboard")).content.decode()
+        assert _count(html, "core") == core, username
+
+
+def test_below_the_threshold_nothing_is_computed_ahead(company, monkeypatch):
+    import retain.kpis.services
+
+    monkeypatch.setattr(retain.kpis.services, "WARM_MIN_CUSTOMERS", 6)
+    assert retain.kpis.services.board_cache_warm() == 0
+    monkeypatch.setattr(retain.kpis.services, "WARM_MIN_CUSTOMERS", 5)
+    # one user who sees everyone stands for the company; sales1 and sales2 their own
+    assert retain.kpis.services.board_cache_warm() == 3
+
+
+def test_signing_in_leaves_the_cached_figures_valid(company, client):
+    """A sign-in is audited (accounts.user) but changes no figure: 50 people signing in at
+    nine must not recompute every board 50 times. A failed one neither."""
+    from tests.conftest import PASSWORD
+
+    before = generation("board")
+    assert client.post(reverse("login"), {"username": "sales1", "password": "wrong"}).status_code
+    assert client.post(reverse("login"), {"username": "sales1", "password": PASSWORD}).status_code
+    assert client.get(reverse("dashboard")).status_code == 200
+    assert generation("board") == before
+
+
+def test_a_missing_entry_is_computed_once_while_others_wait():
+    """Requests that miss the same entry at once: the first computes, the others wait."""
+    import threading
+    import time
+
+    from retain.core.cache import cached
+
+    calls: list[int] = []
+    results: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        time.sleep(0.4)
+        return 42
+
+    threads = [
+        threading.Thread(target=lambda: results.append(cached("board", "once", compute)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [42] * 4
+    assert len(calls) == 1
+
+
+def test_a_rewritten_table_gets_fresh_planner_statistics(company):
+    """After the scoring run rewrites the scores, PostgreSQL's planner must know their number
+    (with autovacuum off it guessed 204 rows for 64,896 and chose a plan five times slower)."""
+    from retain.core.bulk import analyze
+
+    analyze(CustomerScore)  # a no-op elsewhere; on PostgreSQL the row count is now known
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = %s", [CustomerScore._meta.db_table]
+        )
+        assert cursor.fetchone()[0] == 5

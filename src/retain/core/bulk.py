@@ -152,3 +152,18 @@ def _plain_values(column: pd.Series) -> list[Any]:
         mask = column.isna().to_numpy()
         return [None if missing else v for v, missing in zip(values, mask, strict=True)]
     return values
+
+
+def analyze(*models: type[models.Model]) -> None:
+    """Refresh the query planner's statistics of ``models``' tables (all tables when none is
+    given) after a bulk write, on PostgreSQL; nothing elsewhere.
+
+    Autovacuum would do it later, or never where it is off. Until then the planner takes a
+    table rewritten by a scoring run or a bulk load for its old size: at 100k customers it
+    chose plans five times slower for the customer list (204 rows guessed, 64,896 read).
+    ANALYZE reads a sample, about a second for the scores of 100k customers."""
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}".strip())

@@ -28,7 +28,7 @@ from retain.accounts.models import Role, Team, User
 from retain.accounts.services import user_create
 from retain.campaigns.models import Campaign, CampaignParticipation
 from retain.complaints.models import Complaint
-from retain.core.bulk import BulkWriter, next_id, reset_sequences
+from retain.core.bulk import BulkWriter, analyze, next_id, reset_sequences
 from retain.customers.models import Consent, Contact, Customer, CustomerSource
 from retain.demo import _vocabulary as V
 from retain.demo.chunk import Chunk, chunk_write
@@ -290,6 +290,7 @@ def demo_company_create(
     if spec.customers <= REPLAY_MAX_CUSTOMERS:
         with transaction.atomic():
             result.loyalty = demo_loyalty_simulate(seed=spec.seed, end=end_dt)
+    analyze()  # the planner's statistics of every table just filled (PostgreSQL)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from retain.accounts.access import require
@@ -197,8 +198,60 @@ def board_figures_refresh(
     return figures
 
 
+#: Below this many customers a board scope is computed on its first view (well under a
+#: second); from it on, :func:`board_cache_warm` computes every scope after the nightly run.
+WARM_MIN_CUSTOMERS = 5_000
+#: Scopes of users who see only some customers warmed per run, at most (the users who
+#: signed in most recently first; the others compute theirs on first view).
+WARM_MAX_USERS = 200
+
+
+def board_cache_warm(*, source: TableSource = TableSource.AUTO, progress: Any = None) -> int:
+    """Compute the board's cached figures of every scope now, so that no request pays for
+    them: the company's (everyone who sees every customer), and those of each active user
+    who sees only some (their KPIs are computed by the engine over their customers: one to
+    several seconds each at 100k customers, which under load queued every other request).
+
+    Called once the nightly run's writes have committed (``pipeline_run``); a later write
+    the figures read starts a new generation, and the next view computes them again
+    (``retain.core.cache``). Returns the number of scopes computed (0 below
+    ``WARM_MIN_CUSTOMERS`` customers or with no finished run).
+    """
+    from retain.accounts.access import VIEW_ALL_CUSTOMERS, can
+    from retain.accounts.models import User
+    from retain.customers.models import Customer
+    from retain.kpis.figures import survey_figures_cached
+    from retain.kpis.selectors import at_risk_cached, board_data_cached, latest_run
+
+    run = latest_run()
+    if run is None or Customer.objects.count() < WARM_MIN_CUSTOMERS:
+        return 0
+    step = progress or (lambda _label: None)
+    today = timezone.localdate()
+    # One user who sees every customer stands for the company's scope (they share one entry).
+    everyone: Any = None
+    users: list[Any] = []
+    for user in User.objects.filter(is_active=True).order_by(
+        F("last_login").desc(nulls_last=True), "pk"
+    ):
+        if can(user, VIEW_ALL_CUSTOMERS):
+            everyone = everyone or user
+        elif can(user, "customers.view_customer") and len(users) < WARM_MAX_USERS:
+            users.append(user)
+    scopes = ([everyone] if everyone is not None else []) + users
+    tables = app_tables(source=resolved_source(source)) if users else None
+    for number, user in enumerate(scopes, start=1):
+        step(f"board figures of {user.get_username()} ({number} of {len(scopes)})")
+        board_data_cached(run=run, user=user, tables=tables)
+        at_risk_cached(run=run, user=user)
+        survey_figures_cached(as_of=today, user=user)
+    return len(scopes)
+
+
 __all__ = [
     "KPIS",
+    "WARM_MIN_CUSTOMERS",
+    "board_cache_warm",
     "board_figures_refresh",
     "goal_create",
     "goal_delete",

@@ -266,4 +266,17 @@ def pipeline_run(
             counts=_counts(result),
             error="",
         )
+    if any(r.outcome == StepOutcome.OK for r in out.steps.values()):
+        # After the steps' writes commit (and invalidate): the board of every scope.
+        transaction.on_commit(lambda: _board_cache_warm(source=source, progress=step))
     return out
+
+
+def _board_cache_warm(*, source: TableSource, progress: Progress) -> None:
+    """The board's figures of every scope into the cache; a failure costs only speed."""
+    from retain.kpis.services import board_cache_warm
+
+    try:
+        board_cache_warm(source=source, progress=progress)
+    except Exception:
+        log.exception("computing the board's figures ahead failed")

@@ -148,6 +148,7 @@ class CustomerScore(models.Model):
     class Meta:
         verbose_name = _("customer score")
         verbose_name_plural = _("customer scores")
+        # and an index on predicted_ltv DESC NULLS LAST: migration 0007 (by database)
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.quadrant} {self.churn_risk}"

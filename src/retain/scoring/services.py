@@ -26,7 +26,7 @@ from retain.analytics import (
     parse_reasons,
     score_customers,
 )
-from retain.core.bulk import frame_insert, objects_insert
+from retain.core.bulk import analyze, frame_insert, objects_insert
 from retain.customers.models import Customer
 from retain.kpis.figures import kpi_snapshot
 from retain.pipeline.heartbeat import beating, is_dead, me
@@ -284,6 +284,8 @@ def _apply(run: ScoringRun, frame: pd.DataFrame, figures: dict[str, Any], now: d
     or nothing."""
     scores, changes = _score_rows(run, frame)
     with transaction.atomic():
+        # once committed: the planner's statistics of the rewritten tables (PostgreSQL)
+        transaction.on_commit(lambda: analyze(CustomerScore, SegmentChange, CustomerTag))
         CustomerScore.objects.all().delete()
         frame_insert(CustomerScore, scores)  # COPY on PostgreSQL
         # This as_of's history: keep the rows a re-run finds again, so their ids stay.

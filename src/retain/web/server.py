@@ -27,6 +27,18 @@ def default_workers() -> int:
     return 2 * (os.cpu_count() or 1) + 1 if gunicorn_available() else 1
 
 
+def _imports_warm() -> None:
+    """Import every view and the analytics engine in a worker before it takes requests:
+    otherwise its first board pays for them (1.2 s instead of 0.1 s), at the time a restart
+    sends every user's next request to a new worker. About 3.5 s of CPU per worker at start."""
+    from django.urls import get_resolver
+
+    import retain.analytics
+    import retain.kpis.selectors  # noqa: F401
+
+    get_resolver().url_patterns  # noqa: B018  (imports every view module)
+
+
 def gunicorn_serve(*, host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -57,6 +69,7 @@ def gunicorn_serve(*, host: str, port: int, workers: int, threads: int) -> None:
         def load(self) -> Any:
             from retain.wsgi import application
 
+            _imports_warm()
             return application
 
     Application().run()
