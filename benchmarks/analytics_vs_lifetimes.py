@@ -88,11 +88,19 @@ def cdnow() -> Path:
 
 
 def simulate_orders(n_orders: int, seed: int = 42) -> Path:
-    """About ``n_orders`` orders of n_orders / 10 customers from a BG/NBD + Gamma-Gamma process."""
+    """About ``n_orders`` orders of n_orders / 10 customers from a BG/NBD + Gamma-Gamma process,
+    in one Parquet file (benchmarks/data/bgnbd_N.parquet, kept for the next run)."""
     target = DATA / f"bgnbd_{n_orders}.parquet"
     if target.exists():
         return target
     DATA.mkdir(parents=True, exist_ok=True)
+    simulated_orders(n_orders, seed).to_parquet(target, index=False, row_group_size=1_000_000)
+    return target
+
+
+def simulated_orders(n_orders: int, seed: int = 42) -> pd.DataFrame:
+    """The orders of :func:`simulate_orders` as a frame (customer_id, timestamp, amount), in
+    time order."""
     rng = np.random.default_rng(seed)
     n = max(n_orders // 10, 1)
     horizon = rng.uniform(365.0, 730.0, n)  # days from the first purchase to END
@@ -118,15 +126,13 @@ def simulate_orders(n_orders: int, seed: int = 42) -> Path:
     ts = first.to_numpy()[cid] + pd.to_timedelta(offset, unit="D").to_numpy()
     amount = np.round(rng.gamma(SIM["p"], 1.0 / nu[cid]), 2)
     order = np.argsort(ts, kind="stable")
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": cid[order].astype(np.int64),
             "timestamp": ts[order].astype("datetime64[us]"),
             "amount": amount[order],
         }
     )
-    frame.to_parquet(target, index=False, row_group_size=1_000_000)
-    return target
 
 
 def run(cmd: list[str], timeout: float) -> dict[str, object]:
