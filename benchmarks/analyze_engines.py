@@ -220,6 +220,7 @@ def main() -> None:
     engines = args.engines.split(",")
     results: list[dict[str, Any]] = []
     for n in (int(s) for s in args.orders.split(",") if s):
+        wait_quiet(args.quiet_flag)  # writing the files is heavy work too
         folder = order_folder(args.dir, n, args.parts)
         outs: dict[str, Path] = {}
         for engine in engines:
