@@ -23,7 +23,9 @@ Spark). ``work`` is the wall time without ``start``, ``spark start`` and ``exit`
 The two engines' scores are compared as the cross-engine tests compare them
 (tests/analytics/test_analyze_spark.py): text equal, numbers to rtol 1e-6 with atol 1e-9 (1e-6
 for the learned churn probability and what follows from it). Prints a table; every figure goes
-to DIR/analyze-engines-results.json. No timed assertion: this is a measurement.
+to DIR/analyze-engines-results.json. No timed assertion: this is a measurement. With
+``--event-log LOGDIR`` Spark also writes its event log there (uncompressed), and the results
+gain what the executors read, shuffled and spilled, and the stages that ran as one long task.
 """
 
 from __future__ import annotations
@@ -144,6 +146,53 @@ def analyze(
     return result
 
 
+def spark_events(log: Path) -> dict[str, Any]:
+    """Totals of one Spark event log (``--event-log``): what the executors read, shuffled and
+    spilled, and the stages whose longest task took most of the stage (one task doing the
+    work while the other cores wait: it does not get faster with more executors)."""
+    read = written = records = spilled = 0
+    stages: dict[tuple[int, int], list[int]] = {}  # (stage, attempt) -> task run times, ms
+    names: dict[tuple[int, int], str] = {}
+    # Spark 4 rolls its log by default: a folder of events_N_* files
+    files = (
+        sorted(log.glob("events_*"), key=lambda f: int(f.name.split("_")[1]))
+        if log.is_dir()
+        else [log]
+    )
+    lines = [line for f in files for line in f.read_text().splitlines() if line]
+    for line in lines:
+        event = json.loads(line)
+        kind = event.get("Event")
+        if kind == "SparkListenerTaskEnd" and event.get("Task Metrics"):
+            m = event["Task Metrics"]
+            read += m["Input Metrics"]["Bytes Read"]
+            written += m["Shuffle Write Metrics"]["Shuffle Bytes Written"]
+            records += m["Shuffle Write Metrics"]["Shuffle Records Written"]
+            spilled += m["Disk Bytes Spilled"]
+            key = (event["Stage ID"], event["Stage Attempt ID"])
+            stages.setdefault(key, []).append(m["Executor Run Time"])
+        elif kind == "SparkListenerStageCompleted":
+            info = event["Stage Info"]
+            names[(info["Stage ID"], info["Stage Attempt ID"])] = info["Stage Name"]
+    total = sum(sum(t) for t in stages.values())
+    single = [
+        {"stage": names.get(k, str(k)), "tasks": len(t), "longest_task_s": max(t) / 1000}
+        for k, t in stages.items()
+        if max(t) >= 1000 and max(t) >= 0.8 * sum(t)  # one task, at least a second
+    ]
+    return {
+        "input_mib": read / 2**20,
+        "shuffle_written_mib": written / 2**20,
+        "shuffle_records": records,
+        "disk_spilled_mib": spilled / 2**20,
+        "stages": len(stages),
+        "tasks": sum(len(t) for t in stages.values()),
+        "task_seconds": total / 1000,
+        "single_task_seconds": sum(s["longest_task_s"] for s in single),
+        "single_task_stages": sorted(single, key=lambda s: -s["longest_task_s"])[:5],
+    }
+
+
 def compare(spark_out: Path, duck_out: Path) -> dict[str, Any]:
     """Where the Spark scores differ from DuckDB's beyond the cross-engine tolerance."""
     got, want = pd.read_parquet(spark_out), pd.read_parquet(duck_out)
@@ -192,6 +241,19 @@ def table(results: list[dict[str, Any]]) -> str:
             + " | ".join(cells)
             + " |"
         )
+    for r in results:
+        e = r.get("events")
+        if e:
+            lines.append(
+                f"\n{r['orders']:,} orders on Spark: read {e['input_mib']:,.0f} MiB, shuffle "
+                f"written {e['shuffle_written_mib']:,.0f} MiB ({e['shuffle_records']:,} records), "
+                f"spilled {e['disk_spilled_mib']:,.0f} MiB, {e['tasks']:,} tasks in "
+                f"{e['stages']} stages, {e['task_seconds']:,.0f} task-seconds, of which "
+                f"{e['single_task_seconds']:,.0f} in stages that ran as one task; the longest: "
+                + "; ".join(
+                    f"{s['stage']} {s['longest_task_s']:.1f} s" for s in e["single_task_stages"]
+                )
+            )
     return "\n".join(lines)
 
 
@@ -205,6 +267,11 @@ def main() -> None:
     parser.add_argument("--engines", default="duckdb,spark")
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--spark-conf", action="append", default=None, help="key=value, repeatable")
+    parser.add_argument(
+        "--event-log",
+        type=Path,
+        help="also write Spark's event log here and report shuffle, spill and one-task stages",
+    )
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--quiet-flag", type=Path, help="wait while this file exists")
     parser.add_argument("--report", action="store_true", help="print the table of saved results")
@@ -215,6 +282,13 @@ def main() -> None:
         return
     conf = args.spark_conf if args.spark_conf is not None else ["spark.driver.memory=6g"]
     spark_args = ["--spark-master", args.spark_master]
+    if args.event_log is not None:
+        args.event_log.mkdir(parents=True, exist_ok=True)
+        conf += [
+            "spark.eventLog.enabled=true",
+            f"spark.eventLog.dir={args.event_log.resolve()}",
+            "spark.eventLog.compress=false",
+        ]
     for item in conf:
         spark_args += ["--spark-conf", item]
     engines = args.engines.split(",")
@@ -234,6 +308,9 @@ def main() -> None:
             result["quiet_flag_after"] = bool(args.quiet_flag and args.quiet_flag.exists())
             if result["returncode"] == 0:
                 result["customers"] = len(pd.read_parquet(outs[engine], columns=["customer_id"]))
+            if engine == "spark" and args.event_log is not None:
+                logs = sorted(args.event_log.iterdir(), key=lambda p: p.stat().st_mtime)
+                result["events"] = spark_events(logs[-1]) if logs else None
             results.append(result)
             print(json.dumps(result), flush=True)
         if {"duckdb", "spark"} <= outs.keys() and all(r["returncode"] == 0 for r in results[-2:]):
