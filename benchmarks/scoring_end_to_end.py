@@ -11,11 +11,19 @@ Without ``--generate`` the company already in the database is scored. Each run i
 2026-11-01 (the demo's as_of); the first run of a company trains the churn model, later runs
 of the same data reuse it (``--retrain`` unmatches the stored models first, so every run trains).
 The stages are the progress labels of the run, timed as they change.
+
+The playbook tasks of a company's first day, again and again (after one scoring run):
+
+    RETAIN_HOME=… .venv/bin/python benchmarks/scoring_end_to_end.py --steps tasks --first-day --runs 2
+
+``--first-day`` deletes the playbook tasks, plan assignments and coupons given by playbooks
+before each run (a benchmark company only), so every run creates the first day's tasks.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import itertools
 import os
@@ -43,6 +51,18 @@ def _shipped_playbooks() -> None:
     importlib.import_module("retain.playbooks.migrations.0002_default_playbooks").create(apps, None)
 
 
+def _first_day() -> None:
+    """Back to the day before the first playbook tasks: no playbook task, no plan assignment,
+    no coupon given by a playbook."""
+    from retain.loyalty.models import CouponIssue, IssueVia
+    from retain.playbooks.models import PlanAssignment
+    from retain.tasks.models import Task, TaskKind
+
+    Task.objects.filter(kind=TaskKind.PLAYBOOK).delete()
+    PlanAssignment.objects.all().delete()
+    CouponIssue.objects.filter(via=IssueVia.PLAYBOOK).delete()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generate", type=int, default=0, help="make a demo company first")
@@ -53,6 +73,19 @@ def main() -> None:
         "--no-daily",
         action="store_true",
         help="only the scoring steps (scores, board figures), not playbook tasks and churn alerts",
+    )
+    parser.add_argument(
+        "--steps",
+        default="",
+        help="the steps to run, comma-separated (scores, board, tasks, alerts, ...)",
+    )
+    parser.add_argument(
+        "--first-day",
+        action="store_true",
+        help="delete the playbook tasks, plan assignments and playbook coupons before each run",
+    )
+    parser.add_argument(
+        "--profile", default="", help="write cProfile statistics of each run to PATH.N"
     )
     args = parser.parse_args()
 
@@ -87,6 +120,8 @@ def main() -> None:
     from retain.scoring.tables import TableSource
 
     steps = SCORING_STEPS if args.no_daily else (*SCORING_STEPS, StepName.TASKS, StepName.ALERTS)
+    if args.steps:
+        steps = tuple(StepName(name.strip()) for name in args.steps.split(","))
     customers, orders = Customer.objects.count(), Order.objects.count()
     load = os.getloadavg()
     print(
@@ -97,6 +132,8 @@ def main() -> None:
         if args.retrain:
             # stored models stay (runs refer to them) but no longer match the data
             ChurnModelVersion.objects.update(data_fingerprint="")
+        if args.first_day:
+            _first_day()
         stages: list[tuple[str, float, float]] = []
 
         def progress(label: str, stages: list[tuple[str, float, float]] = stages) -> None:
@@ -104,7 +141,10 @@ def main() -> None:
             print(f"    … {label}", flush=True)
 
         day, now = pipeline_now(as_of)
+        profiler = cProfile.Profile() if args.profile else None
         started, cpu = time.perf_counter(), _cpu()
+        if profiler is not None:
+            profiler.enable()
         result = pipeline_run(
             as_of=day,
             now=now,
@@ -113,6 +153,9 @@ def main() -> None:
             progress=progress,
         )
         total = time.perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{args.profile}.{number}")
         failed = [f"{s.name.value}: {s.error}" for s in result.failed]
         for name in (StepName.TASKS, StepName.ALERTS):
             if name in steps:
