@@ -12,8 +12,10 @@ import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from django.db import transaction
+import pandas as pd
+from django.db import connection, transaction
 
+from retain.core.bulk import frame_insert
 from retain.playbooks.measurement import arm_for
 from retain.playbooks.models import (
     CONSENT_CHANNELS,
@@ -48,24 +50,18 @@ def playbook_eligible(
 
     Decided before assignment, from what is known at entry, so the control group is drawn
     from the same customers as the treated ones (excluding afterwards would bias the groups)."""
+    members = set(owners)
     eligible: set[int] = set()
     for action in playbook.actions.all():
         if not action.active:
             continue
+        reached = members - eligible
         consent = CONSENT_CHANNELS.get(ActionChannel(action.channel))
-        allowed = granted.get(consent, ()) if consent is not None else None
-        for cid, owner_id in owners.items():
-            if cid in eligible:
-                continue
-            if allowed is not None and cid not in allowed:
-                continue
-            if (
-                action.owner_rule == OwnerRule.ACCOUNT_OWNER
-                and owner_id is None
-                and playbook.owner_id is None
-            ):
-                continue
-            eligible.add(cid)
+        if consent is not None:
+            reached.intersection_update(granted.get(consent, ()))
+        if action.owner_rule == OwnerRule.ACCOUNT_OWNER and playbook.owner_id is None:
+            reached = {cid for cid in reached if owners[cid] is not None}
+        eligible |= reached
     return eligible
 
 
@@ -84,6 +80,9 @@ def plan_assignments_update(
     stable hash of (plan, customer code) gives; assigned customers who are no longer members
     leave (the row is closed, never deleted). A customer who comes back later enters again,
     in the same arm while the plan's shares are unchanged."""
+    # one run at a time per plan (PostgreSQL): a second run waits here and then reads the
+    # first one's rows, so the entrants are written once, by a plain bulk insert
+    Playbook.objects.select_for_update().filter(pk=playbook.pk).values_list("pk").first()
     live: dict[int, Arm] = {
         cid: Arm(holdout, variant_id)
         for cid, holdout, variant_id in PlanAssignment.objects.filter(
@@ -99,31 +98,30 @@ def plan_assignments_update(
         del live[cid]
     variants = [(str(v.pk), v.share) for v in playbook.variants.all()]
     key = plan_key(playbook)
-    new: list[PlanAssignment] = []
-    for cid in sorted(set(eligible) - set(live)):
-        code = members.get(cid)
-        if code is None:
-            continue
-        arm = arm_for(key, code, holdout_percent=playbook.holdout_percent, variants=variants)
+    entering = [cid for cid in sorted(set(eligible) - set(live)) if cid in members]
+    holdouts: list[bool] = []
+    variant_ids: list[int | None] = []
+    for cid in entering:
+        arm = arm_for(
+            key, members[cid], holdout_percent=playbook.holdout_percent, variants=variants
+        )
         holdout = arm == "control"
         variant_id = None if holdout or not variants else int(arm)
         live[cid] = Arm(holdout, variant_id)
-        new.append(
-            PlanAssignment(
-                playbook=playbook,
-                customer_id=cid,
-                holdout=holdout,
-                variant_id=variant_id,
-                entered_at=now,
-            )
-        )
-    PlanAssignment.objects.bulk_create(new, batch_size=BATCH, ignore_conflicts=True)
-    if new:
-        # another run may have assigned some of them a moment ago: its rows are the truth
-        for cid, holdout, variant_id in PlanAssignment.objects.filter(
-            playbook=playbook, left_at__isnull=True, customer_id__in=[a.customer_id for a in new]
-        ).values_list("customer_id", "holdout", "variant_id"):
-            live[cid] = Arm(holdout, variant_id)
+        holdouts.append(holdout)
+        variant_ids.append(variant_id)
+    frame_insert(
+        PlanAssignment,
+        pd.DataFrame(
+            {
+                "playbook_id": playbook.pk,
+                "customer_id": pd.array(entering, dtype="Int64"),
+                "holdout": pd.array(holdouts, dtype="boolean"),
+                "variant_id": pd.array(variant_ids, dtype="Int64"),
+                "entered_at": connection.ops.adapt_datetimefield_value(now),
+            }
+        ),
+    )
     return live
 
 
