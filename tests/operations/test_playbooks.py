@@ -8,7 +8,7 @@ import pytest
 
 from retain.accounts.models import Team
 from retain.customers.services import consent_set
-from retain.playbooks.models import OwnerRule, Playbook, PlaybookAction
+from retain.playbooks.models import OwnerRule, PlanAssignment, Playbook, PlaybookAction
 from retain.tasks.models import Task, TaskStatus
 from retain.tasks.services import playbook_tasks_create
 from tests.factories import CustomerFactory, UserFactory
@@ -48,6 +48,15 @@ def test_a_core_customer_gets_the_core_playbooks_tasks(core_customer):
         == "核心客户维系计划 (segment 核心客户): 致电星河制造，了解近期需求与满意度，介绍专属优惠。"
     )
     assert call.not_before is None
+    assert (call.status, call.created_at, call.logged_late, call.outcome) == (
+        TaskStatus.OPEN,
+        NOW,
+        False,
+        "",
+    )
+    assert list(PlanAssignment.objects.values_list("customer__code", "holdout", "entered_at")) == [
+        ("C1", False, NOW)
+    ]
 
 
 def test_no_task_on_a_channel_without_consent(core_customer):

@@ -1,5 +1,6 @@
 """Two writers at once, on PostgreSQL (SQLite runs one writer at a time): a service task is
-opened once, round-robin turns are never handed out twice, an import job starts once."""
+opened once, round-robin turns are never handed out twice, an import job starts once, a
+plan's entrants are assigned once."""
 
 from __future__ import annotations
 
@@ -140,3 +141,36 @@ def test_an_import_job_starts_once_when_two_workers_get_it(tmp_path, monkeypatch
     assert len(started) == 1
     done = ImportJob.objects.get(pk=job.pk)
     assert (done.status, done.created_count) == (ImportStatus.DONE, 1), done.error_summary
+
+
+def test_two_runs_at_once_assign_a_plans_entrants_once():
+    from retain.playbooks.assignment import plan_assignments_update
+    from retain.playbooks.models import PlanAssignment
+
+    segment = Segment.objects.create(name="race plan", conditions={"all": []})
+    playbook = Playbook.objects.create(name="race plan", segment=segment, holdout_percent=50)
+    customers = [CustomerFactory(code=f"RP{n:02d}") for n in range(20)]
+    members = {c.pk: c.code for c in customers}
+    meet = threading.Barrier(2)
+
+    def run():
+        # both runs have read the plan and its members before either writes
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait(timeout=2)
+        return plan_assignments_update(
+            playbook=Playbook.objects.get(pk=playbook.pk),
+            members=members,
+            eligible=set(members),
+            now=NOW,
+        )
+
+    results = together(run, run)
+
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert results[0] == results[1]
+    assert len(results[0]) == 20
+    rows = PlanAssignment.objects.filter(playbook=playbook, left_at__isnull=True)
+    assert rows.count() == 20
+    assert {r.customer_id: r.holdout for r in rows} == {
+        cid: arm.holdout for cid, arm in results[0].items()
+    }
