@@ -67,7 +67,8 @@ class TreeRun:
     processes: list[str] = field(default_factory=list)  # names of the processes seen
 
 
-def _tree(root: int) -> list[int]:
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it (read from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -140,7 +141,7 @@ def run_tree(
     pending: set[int] = set()
     while True:
         rss = 0
-        for pid in sorted(set(_tree(proc.pid)) | pending):  # each process once
+        for pid in sorted(set(process_tree(proc.pid)) | pending):  # each process once
             status = _status(pid)
             if "VmHWM" in status:
                 hwm[pid] = max(hwm.get(pid, 0), int(status["VmHWM"].split()[0]))

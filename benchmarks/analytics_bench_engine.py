@@ -26,30 +26,13 @@ import os
 import time
 from pathlib import Path
 
-from _timing import StepTimer
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        out.append(current)
-        todo.extend(children.get(current, []))
-    return out
+from _timing import StepTimer, process_tree
 
 
 def peak_rss_mb() -> float:
     """Sum of VmHWM (peak resident set) of this process and its descendants, in MiB."""
     total = 0
-    for pid in _descendants(os.getpid()):
+    for pid in process_tree(os.getpid()):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
