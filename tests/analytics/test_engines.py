@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,7 +32,9 @@ from retain.analytics import (
     CustomerColumns,
     FollowupColumns,
     InteractionColumns,
+    KpiSnapshot,
     OrderColumns,
+    Quadrant,
     SurveyColumns,
     Tables,
     churn_features,
@@ -39,6 +42,7 @@ from retain.analytics import (
     customer_summary,
     fit_models,
     kpis,
+    kpis_at,
     model_inputs,
     score_customers,
     score_summary,
@@ -359,3 +363,156 @@ def test_kpis_match_reference_on_every_engine(
     n_complaints = int(((cday <= asof) & (cday > asof - 365)).sum())
     n_orders = int((ok & (day > asof - 365) & (day <= asof)).sum())
     assert got.complaint_rate == pytest.approx(n_complaints / n_orders)
+
+
+def assert_same_snapshots(got: list[KpiSnapshot], want: list[KpiSnapshot]) -> None:
+    """Every field of ``to_row()`` equal: counts, dates and undefined (None) figures exactly,
+    rates and amounts to float rounding."""
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        grow, wrow = g.to_row(), w.to_row()
+        assert list(grow) == list(wrow)
+        for key, value in wrow.items():
+            where = f"{w.as_of} {key}: {grow[key]!r} != {value!r}"
+            if isinstance(value, float):
+                assert isinstance(grow[key], float), where
+                assert grow[key] == pytest.approx(value, rel=1e-9, abs=1e-9), where
+            else:
+                assert type(grow[key]) is type(value) and grow[key] == value, where
+
+
+#: Month ends from before the first order (2022-01-01) to AS_OF, out of order.
+KPI_DATES = [
+    AS_OF,
+    dt.date(2021, 12, 31),
+    dt.date(2022, 6, 30),
+    dt.date(2023, 1, 31),
+    dt.date(2023, 7, 31),
+    dt.date(2024, 2, 29),
+]
+
+
+def test_kpis_at_several_dates_equal_kpis_at_each_on_every_engine(
+    engine: tuple[str, Loader], tables: dict[str, pd.DataFrame], settings: AnalyticsSettings
+) -> None:
+    # given the full data set (prospects, refunds, complaints, surveys) on one engine
+    _, load = engine
+    t = _load_all(load, tables, COLUMNS)
+    scope = list(range(1, 321, 3))  # a rep's accounts: every third customer, prospects too
+    for ids in (None, scope):
+        # when the KPIs at every date come from one pass
+        got = kpis_at(t, KPI_DATES, settings=settings, customer_ids=ids)
+        # then they are those of kpis() at each date, in the order asked
+        want = [kpis(t, as_of=d, settings=settings, customer_ids=ids) for d in KPI_DATES]
+        assert [g.as_of for g in got] == KPI_DATES
+        assert_same_snapshots(got, want)
+    # the dates cover the cases: before any order, and every quadrant filled at AS_OF
+    assert got[1].purchasing_customers == 0 and got[1].customer_count == len(scope)
+    assert all(q.customers > 0 for q in got[0].quadrants.values())
+
+
+def _gap_tables() -> dict[str, pd.DataFrame]:
+    """Six customers by hand: no purchase in February 2024, a customer with only a refund
+    who is not in the customers table (4), a prospect (6), a free order (3), a refund by
+    status (5) and one by a negative amount (1)."""
+    orders = pd.DataFrame(
+        [
+            (1, "2024-01-05 10:00", 20.0, "paid"),
+            (1, "2024-03-10 10:00", 30.0, "paid"),
+            (1, "2024-03-10 12:00", -5.0, "paid"),
+            (2, "2024-01-20 10:00", 50.0, "paid"),
+            (2, "2024-04-02 10:00", 10.0, "cancelled"),
+            (3, "2024-03-03 10:00", 0.0, "paid"),
+            (4, "2024-01-25 10:00", -8.0, "paid"),
+            (5, "2023-01-15 10:00", 100.0, "paid"),
+            (5, "2024-01-10 10:00", 10.0, "Refunded"),
+        ],
+        columns=["customer_id", "ordered_at", "total", "status"],
+    )
+    orders["ordered_at"] = pd.to_datetime(orders["ordered_at"]).astype("datetime64[us]")
+    customers = pd.DataFrame({"id": [1, 2, 3, 5, 6]})
+    customers["first_contact"] = pd.Timestamp("2022-06-01").as_unit("us")
+    customers["kind"] = "person"
+    complaints = pd.DataFrame(
+        {"customer_id": [2], "opened_at": [pd.Timestamp("2024-02-10")], "resolved": [False]}
+    )
+    surveys = pd.DataFrame(
+        {
+            "customer_id": [1, 3],
+            "answered_at": pd.to_datetime(["2024-02-15 09:00", "2024-03-20 09:00"]),
+            "nps": [10, 3],
+            "rating": [5, 2],
+        }
+    )
+    for frame in (complaints, surveys):
+        frame[frame.columns[1]] = frame[frame.columns[1]].astype("datetime64[us]")
+    return {
+        "orders": orders,
+        "customers": customers,
+        "complaints": complaints,
+        "surveys": surveys,
+    }
+
+
+GAP_DATES = [
+    dt.date(2022, 12, 31),  # before any order
+    dt.date(2024, 1, 31),
+    dt.date(2024, 2, 29),  # a month nobody bought in
+    dt.date(2024, 3, 31),
+    dt.date(2024, 4, 30),
+    dt.date(2024, 2, 29),  # asked twice
+]
+
+
+def test_kpis_at_edge_cases_equal_kpis_on_every_engine(engine: tuple[str, Loader]) -> None:
+    # given a month without purchases, a refund-only customer missing from the customers
+    # table, a prospect, and a date before any order
+    _, load = engine
+    loaded = {name: load(name, frame) for name, frame in _gap_tables().items()}
+    t = Tables(
+        loaded["orders"],
+        columns=COLUMNS,
+        customers=loaded["customers"],
+        complaints=loaded["complaints"],
+        surveys=loaded["surveys"],
+        customer_columns=EXTRA["customer_columns"],  # type: ignore[arg-type]
+        complaint_columns=EXTRA["complaint_columns"],  # type: ignore[arg-type]
+        survey_columns=EXTRA["survey_columns"],  # type: ignore[arg-type]
+    )
+    by_spend = AnalyticsSettings(high_value_min_spend=40.0, medium_value_min_spend=10.0)
+    cases = [(AnalyticsSettings(), None), (AnalyticsSettings(), [1, 4, 6]), (by_spend, None)]
+    for settings, ids in cases:
+        # when the KPIs at the dates come from one pass, then they are kpis() at each date
+        got = kpis_at(t, GAP_DATES, settings=settings, customer_ids=ids)
+        want = [kpis(t, as_of=d, settings=settings, customer_ids=ids) for d in GAP_DATES]
+        assert_same_snapshots(got, want)
+
+    # and the figures are the hand-checked ones
+    before, jan, feb, _mar, _apr, feb_again = kpis_at(t, GAP_DATES)
+    nothing = {"customers": 0, "share": None, "revenue": 0.0, "revenue_share": None}
+    assert before.to_row() == {
+        "as_of": dt.date(2022, 12, 31),
+        "customer_count": 5,  # the customers table, whatever the date
+        **dict.fromkeys(["purchasing_customers", "active_customers", "new_customers"], 0),
+        **dict.fromkeys(["retention_rate", "churn_rate", "repurchase_rate"], None),
+        **dict.fromkeys(["average_historical_ltv", "nps", "complaint_rate"], None),
+        "positive_review_rate": None,
+        "revenue": 0.0,
+        "core_repurchase_rate": None,
+        **{f"{q}_{k}": v for q in Quadrant for k, v in nothing.items()},
+    }
+    # customer 4 (a refund only) is not in the customers table: counted once it has an order
+    assert (jan.customer_count, jan.purchasing_customers, jan.new_customers) == (6, 3, 2)
+    assert feb == feb_again
+    # customer 5 last bought 410 days before: churned, not active
+    assert (feb.customer_count, feb.purchasing_customers, feb.active_customers) == (6, 3, 2)
+    # ... and bought in the year before the last, got only a refund in the last one
+    assert (feb.retention_rate, feb.churn_rate) == (0.0, 1.0)
+    assert feb.nps == 100.0 and feb.positive_review_rate == 1.0
+    assert feb.complaint_rate == 0.5  # one complaint, two purchase orders in the window
+    assert feb.revenue == pytest.approx(20.0 + 50.0 - 8.0 - 10.0)
+
+
+def test_kpis_at_no_dates_is_no_snapshot() -> None:
+    orders = ibis.memtable({"customer_id": [1], "timestamp": ["2024-01-03"], "amount": [5.0]})
+    assert kpis_at(orders, []) == []

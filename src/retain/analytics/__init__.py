@@ -17,7 +17,14 @@ from retain.analytics._churn import (
 from retain.analytics._cohorts import cohort_retention
 from retain.analytics._inputs import MODEL_INPUT_COLUMNS, model_inputs
 from retain.analytics._io import InputError, OrderFile, read_orders
-from retain.analytics._kpis import KpiSnapshot, QuadrantKpi, kpis, kpis_by_month, month_ends
+from retain.analytics._kpis import (
+    KpiSnapshot,
+    QuadrantKpi,
+    kpis,
+    kpis_at,
+    kpis_by_month,
+    month_ends,
+)
 from retain.analytics._labels import (
     ActivityLevel,
     LifecycleStage,
@@ -105,6 +112,7 @@ __all__ = [
     "fit_models",
     "format_reasons",
     "kpis",
+    "kpis_at",
     "kpis_by_month",
     "lifetime_value",
     "model_inputs",
