@@ -104,11 +104,13 @@ def test_the_next_run_computes_only_the_open_month(scored_company, monkeypatch):
 
     first = BoardFigures.objects.get(run=scored_company)
     computed = []
-    real = services.kpi_snapshot
+    real = services.kpi_snapshots
     monkeypatch.setattr(
         services,
-        "kpi_snapshot",
-        lambda *, as_of, **kw: computed.append(as_of) or real(as_of=as_of, **kw),
+        "kpi_snapshots",
+        lambda *, as_of_dates, **kw: (
+            computed.extend(as_of_dates) or real(as_of_dates=as_of_dates, **kw)
+        ),
     )
     run = scoring_run(
         as_of=dt.date(2026, 11, 2), source=TableSource.MEMORY, now=NOW + dt.timedelta(days=1)

@@ -22,7 +22,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from retain.accounts.access import VIEW_ALL_CUSTOMERS, can, customers_visible_to
-from retain.analytics import AnalyticsSettings, kpis
+from retain.analytics import AnalyticsSettings, kpis, kpis_at
 from retain.complaints.models import Complaint, ComplaintStatus
 from retain.core.cache import cached
 from retain.customers.models import Customer, CustomerKind
@@ -123,6 +123,25 @@ def kpi_snapshot(
             summary=summary,
         )
     return jsonable(snapshot.to_row())
+
+
+def kpi_snapshots(
+    *,
+    as_of_dates: list[dt.date],
+    tables: AppTables | None = None,
+    settings: AnalyticsSettings | None = None,
+    customer_ids: list[int] | None = None,
+) -> dict[dt.date, dict[str, Any]]:
+    """:func:`kpi_snapshot` at each of ``as_of_dates``, from one engine pass for all of them
+    (``retain.analytics.kpis_at``): the board's month ends."""
+    if not as_of_dates:
+        return {}
+    with ENGINE_LOCK:
+        tables = tables or app_tables()
+        snapshots = kpis_at(
+            tables.plain_tables(), as_of_dates, settings=settings, customer_ids=customer_ids
+        )
+    return {day: jsonable(s.to_row()) for day, s in zip(as_of_dates, snapshots, strict=True)}
 
 
 def _end_of(day: dt.date) -> dt.datetime:

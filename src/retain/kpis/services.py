@@ -17,7 +17,7 @@ from retain.analytics import cohort_retention, month_ends
 from retain.audit.services import audit_event, snapshot
 from retain.core.cache import invalidate_on_commit
 from retain.kpis.definitions import KPIS
-from retain.kpis.figures import Overview, kpi_snapshot, overview
+from retain.kpis.figures import Overview, kpi_snapshots, overview
 from retain.kpis.models import BoardFigures, Goal, KpiTarget
 from retain.scoring.models import KpiSnapshot, RunStatus, ScoringRun
 from retain.scoring.tables import ENGINE_LOCK, TableSource, app_tables, resolved_source
@@ -147,10 +147,10 @@ def board_figures_refresh(
     """Compute the board's monthly trend and cohort matrix for a finished scoring run.
 
     The engine computes the KPIs at each of the last 12 month ends (months already computed
-    for an earlier run are reused) and the cohort matrix. The tables are read once into
-    memory (DuckDB), which is many times faster than 13 passes over SQLite; it still takes
-    seconds to minutes, so it runs once per scoring run (``retain score``, the nightly job,
-    ``retain demo``), never in a request.
+    for an earlier run are reused, the others come from one engine pass) and the cohort
+    matrix. The tables are read once into memory (DuckDB), which is many times faster than
+    passes over SQLite; it still takes seconds, so it runs once per scoring run (``retain
+    score``, the nightly job, ``retain demo``), never in a request.
     """
     run = run or ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-as_of", "-pk").first()
     if run is None:
@@ -164,13 +164,15 @@ def board_figures_refresh(
     own = KpiSnapshot.objects.filter(as_of=run.as_of).values_list("figures", flat=True).first()
     if own is not None:
         known[run.as_of.isoformat()] = own
-    trend: list[dict[str, Any]] = []
-    for end in month_ends(_months_back(run.as_of, TREND_MONTHS), run.as_of):
-        row = known.get(end.isoformat())
-        if row is None:
-            step(f"KPIs as of {end}")
-            row = kpi_snapshot(as_of=end, tables=tables)
-        trend.append(row)
+    ends = month_ends(_months_back(run.as_of, TREND_MONTHS), run.as_of)
+    missing = [end for end in ends if end.isoformat() not in known]
+    if missing:  # all of them in one engine pass, not one per month end
+        step(f"KPIs as of {len(missing)} month ends")
+        known.update(
+            (day.isoformat(), row)
+            for day, row in kpi_snapshots(as_of_dates=missing, tables=tables).items()
+        )
+    trend = [known[end.isoformat()] for end in ends]
     step("cohorts")
     with ENGINE_LOCK:
         matrix = cohort_retention(tables.plain_tables(), as_of=run.as_of)
