@@ -224,9 +224,10 @@ def reference_summary(
     b["m_score"] = _score(b["total_spend"], bins, descending=False)
     fm = np.floor((b["f_score"] + b["m_score"] + 1) / 2).astype(int)
     b["rfm_segment"] = [GRID[r][f - 1] for r, f in zip(b["r_score"], fm, strict=True)]
-    share = (b["value_spend"].rank(method="min", ascending=False) - 1) / len(b)
-    high = (b["value_spend"] > 0) & (share < cfg.high_value_share)
-    medium = (b["value_spend"] > 0) & (share < cfg.high_value_share + cfg.medium_value_share)
+    value = b["value_spend"].round(6)  # ranks and thresholds compare the spend to 6 decimals
+    share = (value.rank(method="min", ascending=False) - 1) / len(b)
+    high = (value > 0) & (share < cfg.high_value_share)
+    medium = (value > 0) & (share < cfg.high_value_share + cfg.medium_value_share)
     active = (b["activity_orders"] >= cfg.active_min_orders) | (
         b["recency_days"] <= cfg.active_max_recency_days
     )

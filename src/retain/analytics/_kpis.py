@@ -22,6 +22,7 @@ from retain.analytics._summary import (
     customer_summary,
     day_number,
     normalized_orders,
+    value_key,
 )
 from retain.analytics._tables import Tables, as_tables
 
@@ -355,12 +356,13 @@ def _order_figures_at(
     )
     buyer = per.first_day.notnull()
     recency = per.cut - per.last_day
-    positive = per.value_spend > 0
+    value = value_key(per.value_spend)
+    positive = value > 0
     if cfg.high_value_min_spend is not None:
-        high_value = positive & (per.value_spend >= cfg.high_value_min_spend)
+        high_value = positive & (value >= cfg.high_value_min_spend)
     else:  # the share of the day's buyers ahead, as the summary's rank partitioned by buyer
         group = [per.cut, buyer]
-        rank = ibis.rank().over(group_by=group, order_by=per.value_spend.desc())
+        rank = ibis.rank().over(group_by=group, order_by=value.desc())
         share = (rank / per.cut.count().over(group_by=group)).cast("float64")
         high_value = positive & (share < cfg.high_value_share)
     high_activity = (per.activity_orders >= cfg.active_min_orders) | (

@@ -29,6 +29,7 @@ __all__ = [
     "normalized_orders",
     "preferred_value",
     "purchase_orders",
+    "value_key",
 ]
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -300,6 +301,16 @@ def _score(order_by: ir.Value, group: ir.Value, *, bins: int, descending: bool) 
     rank = ibis.rank().over(group_by=group, order_by=key)
     n = group.count().over(group_by=group)
     return ((rank * bins) / n).floor().cast("int64") + 1  # type: ignore[no-any-return]
+
+
+def value_key(value_spend: ir.FloatingValue) -> ir.FloatingValue:
+    """``value_spend`` to 6 decimals: what the value rank and thresholds compare.
+
+    A sum of amounts in cents carries float noise that depends on the order of the additions
+    (the plan, the threads, the backend); rounded, two customers who spent the same stay tied,
+    so every backend and every query shape (:func:`kpis_at`'s too) places them alike.
+    """
+    return value_spend.round(6).cast("float64")  # type: ignore[no-any-return]
 
 
 def _rank_share(order_by: ir.Value, group: ir.Value) -> ir.FloatingValue:
@@ -673,7 +684,12 @@ def _segments(t: ir.Table, cfg: AnalyticsSettings) -> ir.Table:
     """
     bins = cfg.rfm_bins
     keys = t.select(
-        "customer_id", "is_buyer", "recency_days", "order_count", "total_spend", "value_spend"
+        "customer_id",
+        "is_buyer",
+        "recency_days",
+        "order_count",
+        "total_spend",
+        value=value_key(t.value_spend),
     )
     kb = keys.is_buyer
     ranks = keys.select(
@@ -681,7 +697,8 @@ def _segments(t: ir.Table, cfg: AnalyticsSettings) -> ir.Table:
         r_score=_score(keys.recency_days, kb, bins=bins, descending=True),
         f_score=_score(keys.order_count, kb, bins=bins, descending=False),
         m_score=_score(keys.total_spend, kb, bins=bins, descending=False),
-        value_share=_rank_share(keys.value_spend, kb),
+        value_share=_rank_share(keys.value, kb),
+        value=keys.value,
     )
     t = t.join(ranks, [("customer_id", "rank_key")]).drop("rank_key")
     buyer = t.is_buyer
@@ -690,14 +707,14 @@ def _segments(t: ir.Table, cfg: AnalyticsSettings) -> ir.Table:
     f5 = ((t.f_score * five + bins - 1) / bins).floor().cast("int64")
     m5 = ((t.m_score * five + bins - 1) / bins).floor().cast("int64")
     fm5 = ((f5 + m5 + 1) / 2).floor().cast("int64")
-    positive = t.value_spend > 0
+    positive = t.value > 0
     high_value = (
-        positive & (t.value_spend >= cfg.high_value_min_spend)
+        positive & (t.value >= cfg.high_value_min_spend)
         if cfg.high_value_min_spend is not None
         else positive & (t.value_share < cfg.high_value_share)
     )
     medium_value = (
-        positive & (t.value_spend >= cfg.medium_value_min_spend)
+        positive & (t.value >= cfg.medium_value_min_spend)
         if cfg.medium_value_min_spend is not None
         else positive & (t.value_share < cfg.high_value_share + cfg.medium_value_share)
     )
