@@ -307,6 +307,13 @@ def test_below_the_threshold_nothing_is_computed_ahead(company, monkeypatch):
     # one user who sees everyone stands for the company; sales1 and sales2 their own
     assert retain.kpis.services.board_cache_warm() == 3
 
+    def no_read(**_kwargs):
+        raise AssertionError("the tables were read with every figure cached")
+
+    # a second run that changed nothing the figures read does not read the tables again
+    monkeypatch.setattr(retain.kpis.services, "app_tables", no_read)
+    assert retain.kpis.services.board_cache_warm() == 3
+
 
 def test_signing_in_leaves_the_cached_figures_valid(company, client):
     """A sign-in is audited (accounts.user) but changes no figure: 50 people signing in at

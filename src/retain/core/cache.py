@@ -98,6 +98,11 @@ def topics_read(object_type: str) -> tuple[str, ...]:
     return tuple(topic for topic, apps in TOPICS.items() if app in apps)
 
 
+def is_cached(topic: str, key: str) -> bool:
+    """Whether ``key`` of ``topic``'s current generation is in the cache."""
+    return cache.get(f"{topic}:{generation(topic)}:{key}") is not None
+
+
 def cached(topic: str, key: str, compute: Callable[[], T], timeout: int = TIMEOUT_SECONDS) -> T:
     """``compute()`` from the cache under ``key`` in ``topic``'s current generation, else
     computed and stored. ``key`` names everything else the value depends on (run, scope)."""
@@ -131,5 +136,6 @@ __all__ = [
     "generation",
     "invalidate",
     "invalidate_on_commit",
+    "is_cached",
     "topics_read",
 ]

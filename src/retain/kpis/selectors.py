@@ -231,9 +231,14 @@ def board_data_cached(*, run: ScoringRun, user: Any = None, tables: Any = None) 
     per user for the others (their own customers)."""
     return cached(
         "board",
-        f"{run.pk}:{cache_scope(user)}",
+        board_key(run=run, user=user),
         lambda: board_data(run=run, user=user, tables=tables),
     )
+
+
+def board_key(*, run: ScoringRun, user: Any) -> str:
+    """The cache key of ``user``'s board figures of ``run`` (in the "board" topic)."""
+    return f"{run.pk}:{cache_scope(user)}"
 
 
 def board(*, today: dt.date, user: Any = None) -> Board:

@@ -221,9 +221,10 @@ def board_cache_warm(*, source: TableSource = TableSource.AUTO, progress: Any = 
     """
     from retain.accounts.access import VIEW_ALL_CUSTOMERS, can
     from retain.accounts.models import User
+    from retain.core.cache import is_cached
     from retain.customers.models import Customer
     from retain.kpis.figures import survey_figures_cached
-    from retain.kpis.selectors import at_risk_cached, board_data_cached, latest_run
+    from retain.kpis.selectors import at_risk_cached, board_data_cached, board_key, latest_run
 
     run = latest_run()
     if run is None or Customer.objects.count() < WARM_MIN_CUSTOMERS:
@@ -241,7 +242,10 @@ def board_cache_warm(*, source: TableSource = TableSource.AUTO, progress: Any = 
         elif can(user, "customers.view_customer") and len(users) < WARM_MAX_USERS:
             users.append(user)
     scopes = ([everyone] if everyone is not None else []) + users
-    tables = app_tables(source=resolved_source(source)) if users else None
+    # the engine's tables are read only when a rep's figures are missing (not after a
+    # `retain daily` that changed nothing they read)
+    missing = [u for u in users if not is_cached("board", board_key(run=run, user=u))]
+    tables = app_tables(source=resolved_source(source)) if missing else None
     for number, user in enumerate(scopes, start=1):
         step(f"board figures of {user.get_username()} ({number} of {len(scopes)})")
         board_data_cached(run=run, user=user, tables=tables)
